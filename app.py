@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""CDK entry point: `npx cdk synth -c stage=dev` or `python app.py` (synth into cdk.out)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.aspects import AsyncConsumersHaveFailureDestination  # noqa: E402
+from infra.config import stage_config  # noqa: E402
+from infra.nag import add_suppressions  # noqa: E402
+from infra.stack import BackendStack  # noqa: E402
+
+
+def build_app(
+    stage: str | None = None, outdir: str | None = None, context: dict | None = None
+) -> tuple[cdk.App, BackendStack]:
+    app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or None, context=context)
+    config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    stack = BackendStack(
+        app,
+        f"Shop-{config.name}",
+        config,
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+    )
+    cdk.Aspects.of(app).add(AsyncConsumersHaveFailureDestination())
+    add_suppressions(stack)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, stack
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("CDK_OUTDIR", "cdk.out")
+    build_app()[0].synth()

@@ -1,0 +1,1 @@
+"""Lambda handlers, a folder per service, a module per endpoint."""

@@ -1,0 +1,86 @@
+"""Category logic: create one (unique among its siblings, under a parent that exists), read the tree."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, CategorySlugClaim
+from shared.errors import AlreadyExists, ValidationError
+from shared.ids import new_prefixed_id
+
+MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "category"
+
+
+def to_view(item: CategoryItem) -> dict[str, Any]:
+    return {
+        "category_id": item.category_id,
+        "name": item.name,
+        "slug": item.slug,
+        "parent_id": item.parent_id,
+    }
+
+
+def create_category(name: str, parent_id: str | None, created_by: str) -> dict[str, Any]:
+    """One transaction: the category, its sibling-unique slug claim, and a check that the parent exists."""
+    category_id = new_prefixed_id("cat")
+    slug = slugify(name)
+    item = CategoryItem(
+        sk=CategoryItem.sort_key(category_id),
+        category_id=category_id,
+        name=name,
+        slug=slug,
+        parent_id=parent_id,
+        created_at=datetime.now(timezone.utc),
+        created_by=created_by,
+    )
+    claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
+    connection = Connection(region=CategoryItem.Meta.region)
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(item, condition=CategoryItem.pk.does_not_exist())
+            transaction.save(claim, condition=CategorySlugClaim.pk.does_not_exist())
+            if parent_id:
+                transaction.condition_check(
+                    CategoryItem,
+                    CATEGORY_PARTITION,
+                    range_key=CategoryItem.sort_key(parent_id),
+                    condition=CategoryItem.pk.exists(),
+                )
+    except TransactWriteError as exc:
+        reasons = [getattr(reason, "code", None) for reason in (exc.cancellation_reasons or [])]
+        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            raise ValidationError(
+                "The parent category does not exist.",
+                {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
+            ) from exc
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise AlreadyExists(
+                "A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}
+            ) from exc
+        raise
+    return to_view(item)
+
+
+def category_tree() -> list[dict[str, Any]]:
+    """All categories, nested: roots sorted by name, each with its children sorted by name."""
+    items = list(CategoryItem.query(CATEGORY_PARTITION, limit=MAX_CATEGORIES, consistent_read=False))
+    nodes = {item.category_id: {**to_view(item), "children": []} for item in items}
+    roots: list[dict[str, Any]] = []
+    for node in nodes.values():
+        parent = nodes.get(node["parent_id"]) if node["parent_id"] else None
+        (parent["children"] if parent else roots).append(node)
+    for node in nodes.values():
+        node["children"].sort(key=lambda child: child["name"].lower())
+    return sorted(roots, key=lambda root: root["name"].lower())

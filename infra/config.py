@@ -1,0 +1,50 @@
+"""Per-stage configuration (dev, prod), chosen with `cdk deploy -c stage=prod`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    name: str
+    removal_policy: RemovalPolicy
+    deletion_protection: bool
+    log_retention: logs.RetentionDays
+    api_rate_limit: int  # steady requests per second for the whole stage
+    api_burst_limit: int
+    lambda_memory_mb: int = 512  # more memory = more CPU = faster cold starts
+    reservation_ttl_seconds: int = 900
+    payment_window_seconds: int = 900
+    log_level: str = "INFO"
+
+
+STAGES: dict[str, StageConfig] = {
+    "dev": StageConfig(
+        name="dev",
+        removal_policy=RemovalPolicy.DESTROY,
+        deletion_protection=False,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        api_rate_limit=50,
+        api_burst_limit=100,
+        log_level="DEBUG",
+    ),
+    "prod": StageConfig(
+        name="prod",
+        removal_policy=RemovalPolicy.RETAIN,
+        deletion_protection=True,
+        log_retention=logs.RetentionDays.THREE_MONTHS,
+        api_rate_limit=1000,
+        api_burst_limit=2000,
+    ),
+}
+
+
+def stage_config(name: str) -> StageConfig:
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise ValueError(f"unknown stage {name!r}; choose one of {sorted(STAGES)}") from None

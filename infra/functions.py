@@ -1,0 +1,76 @@
+"""How every Lambda function of the system is built: one factory, the same defaults everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.topology import Access, Table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The function asset is the functions/ package only (shared/ comes from the layer).
+_FUNCTIONS_ONLY = ["*", "!functions", "!functions/**", "**/__pycache__", "**/*.pyc"]
+
+
+class FunctionFactory:
+    def __init__(
+        self,
+        scope: Construct,
+        config: StageConfig,
+        layer: lambda_.ILayerVersion,
+        tables: dict[str, dynamodb.Table],
+        environment: dict[str, str],
+    ) -> None:
+        self.scope = scope
+        self.config = config
+        self.layer = layer
+        self.tables = tables
+        self.environment = environment
+        self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
+
+    def create(
+        self,
+        construct_id: str,
+        handler: str,
+        tables: tuple[tuple[Table, Access], ...] = (),
+        timeout_seconds: int = 10,
+        description: str = "",
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self.scope,
+            f"{construct_id}Logs",
+            retention=self.config.log_retention,
+            removal_policy=self.config.removal_policy,
+        )
+        function = lambda_.Function(
+            self.scope,
+            construct_id,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=self.code,
+            layers=[self.layer],
+            memory_size=self.config.lambda_memory_mb,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment=dict(self.environment),
+            description=description[:256],
+        )
+        for table, access in tables:
+            cdk_table = self.tables[table.id]
+            # Least privilege: each function gets exactly the access its definition names.
+            if access is Access.READ:
+                cdk_table.grant_read_data(function)
+            elif access is Access.WRITE:
+                cdk_table.grant_write_data(function)
+            else:
+                cdk_table.grant_read_write_data(function)
+        return function

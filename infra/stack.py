@@ -1,0 +1,54 @@
+"""The whole backend as one stack, built from infra/topology.py."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.api import RestApi
+from infra.config import StageConfig
+from infra.data import create_table
+from infra.functions import FunctionFactory
+from infra.identity import Identity
+from infra.layer import SharedLayer
+from infra.streams import attach_stream_consumer
+from infra.topology import SERVICES
+
+
+class BackendStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, config: StageConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("project", "shop")
+        Tags.of(self).add("stage", config.name)
+
+        tables = {table.id: create_table(self, table, config) for service in SERVICES for table in service.tables}
+        identity = Identity(self, "Identity", config)
+        layer = SharedLayer(self, "Shared").layer
+
+        environment = {
+            "STAGE": config.name,
+            "POWERTOOLS_SERVICE_NAME": "shop",
+            "POWERTOOLS_METRICS_NAMESPACE": "Shop",
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            "RESERVATION_TTL_SECONDS": str(config.reservation_ttl_seconds),
+            "PAYMENT_WINDOW_SECONDS": str(config.payment_window_seconds),
+            "USER_POOL_ID": identity.user_pool.user_pool_id,
+            "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
+        }
+        for service in SERVICES:
+            for table in service.tables:
+                environment[table.env_var] = tables[table.id].table_name
+        factory = FunctionFactory(self, config, layer, tables, environment)
+
+        api = RestApi(self, "Http", config, identity.user_pool)
+        for service in SERVICES:
+            for route in service.routes:
+                function = factory.create(route.function_id, route.handler, route.tables, description=route.description)
+                api.add_route(route, function)
+            for consumer in service.stream_consumers:
+                function = factory.create(consumer.id, consumer.handler, consumer.tables, timeout_seconds=60)
+                attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
+
+        CfnOutput(self, "ApiUrl", value=api.api.url)
+        CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)

@@ -1,0 +1,123 @@
+"""The one source of truth for the system's shape: routes, tables, stream consumers.
+
+CDK (infra/stack.py) builds AWS resources from these definitions; the local stack runs the
+template CDK synthesizes from them. Nothing else lists routes or tables. To add an endpoint,
+add a `Route` here and a handler module under functions/<service>/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+API_PREFIX = "/api/v1"
+
+
+class Auth(str, Enum):
+    PUBLIC = "public"  # anyone, no token needed
+    USER = "user"  # a valid Cognito access token (roles are checked by the handler)
+
+
+class Access(str, Enum):
+    READ = "read"
+    WRITE = "write"
+    READ_WRITE = "read_write"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str  # CDK construct id, e.g. "CatalogTable"
+    env_var: str  # the variable every function reads its name from
+    partition_key: str = "pk"
+    sort_key: str | None = "sk"
+    indexes: tuple[Index, ...] = ()
+    stream: bool = False  # NEW_AND_OLD_IMAGES, for CDC consumers
+    ttl_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway syntax: /api/v1/products/{product_id}
+    handler: str  # dotted path of the Lambda handler
+    auth: Auth = Auth.USER  # private unless marked public
+    tables: tuple[tuple[Table, Access], ...] = ()
+    description: str = ""
+
+    @property
+    def function_id(self) -> str:
+        """CDK id of the route's function: functions.catalog.list_categories.handler -> CatalogListCategories."""
+        parts = self.handler.split(".")[1:-1]
+        return "".join(word.capitalize() for part in parts for word in part.split("_"))
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    id: str
+    table: Table
+    handler: str
+    batch_size: int = 100
+    max_batching_window_seconds: int = 1
+    retry_attempts: int = 5
+    tables: tuple[tuple[Table, Access], ...] = ()
+    filter_event_names: tuple[str, ...] = ()  # e.g. ("INSERT", "MODIFY"); empty = all
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    routes: tuple[Route, ...] = ()
+    tables: tuple[Table, ...] = ()
+    stream_consumers: tuple[StreamConsumer, ...] = field(default_factory=tuple)
+
+
+# --- tables ------------------------------------------------------------------------------------
+CATALOG_TABLE = Table(
+    id="CatalogTable",
+    env_var="CATALOG_TABLE_NAME",
+    indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),),
+)
+
+# --- services ----------------------------------------------------------------------------------
+CATALOG = Service(
+    name="catalog",
+    tables=(CATALOG_TABLE,),
+    routes=(
+        Route(
+            "GET",
+            f"{API_PREFIX}/categories",
+            "functions.catalog.list_categories.handler",
+            auth=Auth.PUBLIC,
+            tables=((CATALOG_TABLE, Access.READ),),
+            description="The category tree.",
+        ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/categories",
+            "functions.catalog.create_category.handler",
+            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            description="Create a category (admin).",
+        ),
+    ),
+)
+
+SERVICES: tuple[Service, ...] = (CATALOG,)
+
+
+def all_routes() -> list[Route]:
+    return [route for service in SERVICES for route in service.routes]
+
+
+def all_tables() -> list[Table]:
+    return [table for service in SERVICES for table in service.tables]
+
+
+def all_stream_consumers() -> list[StreamConsumer]:
+    return [consumer for service in SERVICES for consumer in service.stream_consumers]

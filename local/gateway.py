@@ -1,0 +1,278 @@
+"""A local API Gateway (REST API, Lambda proxy integration, payload format 1.0).
+
+Routes are read from the synthesized template (AWS::ApiGateway::Resource/Method), never listed
+by hand, so what runs locally is what `cdk deploy` creates. Each request becomes the proxy
+event API Gateway would send and is handed to the same handler the template deploys.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from local.authorizer import AuthorizationFailed, CognitoAuthorizer
+from local.cfn import ACCOUNT_ID, Deployment
+from local.lambda_runtime import LambdaRuntime
+
+log = logging.getLogger("local.gateway")
+
+LOCAL_API_ID = "localapi01"
+TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    resource_path: str  # /api/v1/products/{product_id}
+    function_name: str
+    authorization_type: str  # NONE | COGNITO_USER_POOLS
+    scopes: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.resource_path}"
+
+
+def _path_pattern(resource_path: str) -> re.Pattern[str]:
+    regex = ""
+    for segment in resource_path.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("+}"):
+            regex += rf"/(?P<{segment[1:-2]}>.+)"
+        elif segment.startswith("{") and segment.endswith("}"):
+            regex += rf"/(?P<{segment[1:-1]}>[^/]+)"
+        elif segment:
+            regex += "/" + re.escape(segment)
+    return re.compile(f"^{regex or '/'}$")
+
+
+def _function_in(value: Any, deployment: Deployment) -> str | None:
+    """The Lambda function an integration URI points at (a GetAtt <Function>.Arn inside it)."""
+    if isinstance(value, dict):
+        if "Fn::GetAtt" in value:
+            logical_id = value["Fn::GetAtt"][0]
+            if deployment.resources.get(logical_id, {}).get("Type") == "AWS::Lambda::Function":
+                return logical_id
+        for child in value.values():
+            found = _function_in(child, deployment)
+            if found:
+                return found
+    if isinstance(value, list):
+        for child in value:
+            found = _function_in(child, deployment)
+            if found:
+                return found
+    return None
+
+
+def routes_from_template(deployment: Deployment) -> list[ApiRoute]:
+    resources = deployment.resources_of_type("AWS::ApiGateway::Resource")
+
+    def path_of(reference: Any) -> str:
+        if isinstance(reference, dict) and "Ref" in reference and reference["Ref"] in resources:
+            props = resources[reference["Ref"]]["Properties"]
+            return path_of(props["ParentId"]).rstrip("/") + "/" + props["PathPart"]
+        return "/"  # GetAtt <RestApi>.RootResourceId
+
+    routes = []
+    for logical_id, method in deployment.resources_of_type("AWS::ApiGateway::Method").items():
+        props = method["Properties"]
+        integration = props.get("Integration", {})
+        if integration.get("Type") != "AWS_PROXY":
+            continue
+        function_name = _function_in(integration.get("Uri"), deployment)
+        if function_name is None:
+            raise ValueError(f"method {logical_id} integrates with no Lambda function of the template")
+        resource_path = path_of(props["ResourceId"])
+        routes.append(
+            ApiRoute(
+                method=props["HttpMethod"],
+                resource_path=resource_path,
+                function_name=function_name,
+                authorization_type=props.get("AuthorizationType", "NONE"),
+                scopes=tuple(props.get("AuthorizationScopes", [])),
+                pattern=_path_pattern(resource_path),
+            )
+        )
+    # Literal segments win over {params}, as in API Gateway.
+    return sorted(routes, key=lambda r: (r.resource_path.count("{"), -len(r.resource_path)))
+
+
+def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(payload), status=status, headers=headers or {}, content_type="application/json")
+
+
+class LocalApiGateway:
+    def __init__(
+        self,
+        deployment: Deployment,
+        runtime: LambdaRuntime,
+        authorizer: CognitoAuthorizer | None,
+        stage: str = "local",
+        extra_routes: dict[str, Callable[[Request], Response]] | None = None,
+    ) -> None:
+        self.routes = routes_from_template(deployment)
+        self.runtime = runtime
+        self.authorizer = authorizer
+        self.stage = stage
+        self.extra_routes = extra_routes or {}
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    # -- serving ----------------------------------------------------------------------------
+    def start(self, host: str, port: int) -> None:
+        self._server = make_server(host, port, self.wsgi_app, threaded=True)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-gateway", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        return self.handle(request)(environ, start_response)
+
+    # -- one request -------------------------------------------------------------------------
+    def match(self, method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
+        for route in self.routes:
+            if route.method != method and route.method != "ANY":
+                continue
+            found = route.pattern.match(path)
+            if found:
+                return route, found.groupdict()
+        return None
+
+    def handle(self, request: Request) -> Response:
+        extra = self.extra_routes.get(request.path)
+        if extra is not None:
+            return extra(request)
+        matched = self.match(request.method, request.path)
+        if matched is None:
+            # What API Gateway answers for a method/resource that does not exist.
+            return _json_response(403, {"message": "Missing Authentication Token"})
+        route, path_parameters = matched
+        claims = None
+        if route.authorization_type == "COGNITO_USER_POOLS":
+            if self.authorizer is None:
+                return _json_response(500, {"message": "No authorizer configured"})
+            try:
+                claims = self.authorizer.claims_for(request.headers.get("Authorization"), list(route.scopes))
+            except AuthorizationFailed as exc:
+                log.info("401 %s %s: %s", request.method, request.path, exc)
+                return _json_response(401, {"message": "Unauthorized"})
+        event = self.proxy_event(request, route, path_parameters, claims)
+        try:
+            result = self.runtime.invoke(route.function_name, event, request_id=event["requestContext"]["requestId"])
+        except Exception:
+            log.exception("handler %s raised", route.function_name)
+            return _json_response(502, {"message": "Internal server error"})
+        return self.to_http(result)
+
+    def proxy_event(
+        self, request: Request, route: ApiRoute, path_parameters: dict[str, str], claims: dict[str, str] | None
+    ) -> dict[str, Any]:
+        raw = request.get_data()
+        content_type = request.headers.get("Content-Type", "")
+        is_text = not raw or content_type.startswith(TEXT_TYPES) or not content_type
+        try:
+            body = raw.decode("utf-8") if is_text else None
+        except UnicodeDecodeError:
+            body = None
+        is_base64 = raw != b"" and body is None
+        if is_base64:
+            body = base64.b64encode(raw).decode()
+        headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            headers[name] = value
+            multi_headers.setdefault(name, []).append(value)
+        query = {key: values[-1] for key, values in request.args.lists()}
+        multi_query = {key: values for key, values in request.args.lists()}
+        now = datetime.now(timezone.utc)
+        request_id = str(uuid.uuid4())
+        request_context: dict[str, Any] = {
+            "resourceId": route.resource_path,
+            "resourcePath": route.resource_path,
+            "httpMethod": request.method,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{self.stage}{request.path}",
+            "accountId": ACCOUNT_ID,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "stage": self.stage,
+            "domainPrefix": "localhost",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": request_id,
+            "identity": {
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent", ""),
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoIdentityId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "accessKey": None,
+                "apiKey": None,
+                "apiKeyId": None,
+            },
+            "domainName": request.host,
+            "apiId": LOCAL_API_ID,
+        }
+        if claims is not None:
+            request_context["authorizer"] = {"claims": claims}
+        return {
+            "resource": route.resource_path,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": request_context,
+            "body": body if raw else None,
+            "isBase64Encoded": is_base64,
+        }
+
+    @staticmethod
+    def to_http(result: Any) -> Response:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            # API Gateway's answer to a malformed proxy response.
+            log.error("malformed Lambda proxy response: %r", result)
+            return _json_response(502, {"message": "Internal server error"})
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(data, status=int(result["statusCode"]))
+        response.headers.clear()
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = str(value)
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(name)
+            for value in values:
+                response.headers.add(name, str(value))
+        response.headers.setdefault("Content-Type", "application/json")
+        return response

@@ -1,0 +1,142 @@
+"""Run a template's Lambda handlers in this process, the way the Lambda runtime would.
+
+Every local entry point (the HTTP gateway, the stream poller, Step Functions tasks, schedules)
+calls handlers through `LambdaRuntime.invoke`, so they all get the same context object,
+environment and error envelope.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import queue
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from local.cfn import ACCOUNT_ID, REGION, FunctionSpec
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda runtime's context object that handlers (and powertools) use."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str
+    function_version: str = "$LATEST"
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = time.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _FunctionInstances:
+    """Warm "execution environments" of one function: each serves one invocation at a time.
+
+    Lambda runs concurrent requests in separate instances, each with its own copy of the
+    handler module's globals (powertools' resolver keeps the current event there). Serving
+    two threads from one module copy would mix their requests, so each instance loads its own
+    copy of the handler module (the modules it imports are shared, as a layer's code is).
+    """
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self.idle: queue.SimpleQueue[Callable[[Any, Any], Any]] = queue.SimpleQueue()
+        self.created = 0
+        self._lock = threading.Lock()
+
+    def _load(self) -> Callable[[Any, Any], Any]:
+        module_name, _, attribute = self.spec.handler.rpartition(".")
+        with self._lock:
+            self.created += 1
+            first = self.created == 1
+        if first:
+            module = importlib.import_module(module_name)
+        else:
+            spec = importlib.util.find_spec(module_name)
+            assert spec is not None and spec.loader is not None, module_name
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        return getattr(module, attribute)
+
+    def acquire(self) -> Callable[[Any, Any], Any]:
+        try:
+            return self.idle.get_nowait()
+        except queue.Empty:
+            return self._load()
+
+    def release(self, handler: Callable[[Any, Any], Any]) -> None:
+        self.idle.put(handler)
+
+
+class LambdaRuntime:
+    """Looks handlers up by function name and invokes them in-process."""
+
+    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+        self.functions = dict(functions)
+        self._instances: dict[str, _FunctionInstances] = {}
+        self._lock = threading.Lock()
+        self.environment: dict[str, str] = {}
+        for spec in self.functions.values():
+            self.environment.update(spec.environment)
+
+    def apply_environment(self) -> None:
+        """All in-process functions share one process environment (names are kept consistent)."""
+        for spec in self.functions.values():
+            for key, value in spec.environment.items():
+                other = self.environment.get(key)
+                if other is not None and other != value:
+                    raise RuntimeError(f"env var {key} differs between functions ({other!r} vs {value!r})")
+        os.environ.update(self.environment)
+
+    def register(self, spec: FunctionSpec) -> None:
+        self.functions[spec.logical_id] = spec
+        self._instances.pop(spec.logical_id, None)
+
+    def _instances_of(self, function_name: str) -> _FunctionInstances:
+        instances = self._instances.get(function_name)
+        if instances is None:
+            with self._lock:
+                instances = self._instances.setdefault(function_name, _FunctionInstances(self.functions[function_name]))
+        return instances
+
+    def instance_count(self, function_name: str) -> int:
+        return self._instances_of(function_name).created
+
+    def invoke(self, function_name: str, event: Any, request_id: str | None = None) -> Any:
+        """Call the handler on an idle instance; exceptions propagate (callers decide what an error means)."""
+        if function_name not in self.functions:
+            raise KeyError(f"no function {function_name!r} in the template")
+        spec = self.functions[function_name]
+        context = LambdaContext(
+            function_name=function_name,
+            memory_limit_in_mb=spec.memory_size,
+            timeout_seconds=spec.timeout,
+            aws_request_id=request_id or str(uuid.uuid4()),
+        )
+        instances = self._instances_of(function_name)
+        handler = instances.acquire()
+        try:
+            return handler(event, context)
+        finally:
+            instances.release(handler)
+
+
+def error_envelope(exc: BaseException) -> dict[str, Any]:
+    """The Lambda runtime's error payload for an unhandled exception."""
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+    }

@@ -1,0 +1,155 @@
+"""Patches that make moto tell the truth (see ../shared/local-aws-notes.md, moto section).
+
+`apply_moto_patches()` is idempotent. It
+
+1. serialises moto's DynamoDB request handling behind one process-wide re-entrant lock (stock
+   moto checks conditions and writes without a lock, so concurrent requests oversell and a
+   cancelled TransactWriteItems restores whole-table snapshots over other threads' writes);
+2. replaces moto's Docker-based Lambda execution with an in-process call through the registered
+   `LambdaRuntime` (`set_lambda_runtime`), returning the Lambda runtime's error envelope on
+   exceptions so Step Functions Retry/Catch match on `errorType`;
+3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
+   bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
+   execution the ARN `...:None` (so the second unnamed start fails).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.lambda_runtime import LambdaRuntime
+
+# One lock for all DynamoDB requests of this process (re-entrant: a request handler may end up
+# calling back into moto's DynamoDB code on the same thread).
+DYNAMODB_LOCK = threading.RLock()
+
+_patch_lock = threading.Lock()
+_applied = False
+
+_runtime: LambdaRuntime | None = None
+
+
+class LambdaRuntimeNotRegistered(RuntimeError):
+    """moto was asked to invoke a Lambda function but no in-process runtime knows it."""
+
+
+def set_lambda_runtime(runtime: LambdaRuntime | None) -> LambdaRuntime | None:
+    """Register the runtime that moto's Lambda invokes in-process; returns the previous one."""
+    global _runtime
+    previous, _runtime = _runtime, runtime
+    return previous
+
+
+def get_lambda_runtime() -> LambdaRuntime | None:
+    return _runtime
+
+
+def apply_moto_patches() -> None:
+    global _applied
+    with _patch_lock:
+        if _applied:
+            return
+        _patch_dynamodb_lock()
+        _patch_lambda_invoke()
+        _enable_step_functions_execution()
+        _patch_step_functions_bugs()
+        _applied = True
+
+
+# -- 1. DynamoDB ------------------------------------------------------------------------------
+def _patch_dynamodb_lock() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    if getattr(original, "_local_locked", False):
+        return
+
+    @functools.wraps(original)
+    def call_action(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return original(self)
+
+    call_action._local_locked = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+# -- 2. Lambda --------------------------------------------------------------------------------
+def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replacement for moto's `LambdaFunction._invoke_lambda`: (output, is_error, logs)."""
+    from local.lambda_runtime import error_envelope
+
+    runtime = _runtime
+    if runtime is None:
+        raise LambdaRuntimeNotRegistered(
+            f"moto was asked to invoke {self.function_name!r} but no LambdaRuntime is registered "
+            "(call local.moto_patches.set_lambda_runtime first)"
+        )
+    if self.function_name not in runtime.functions:
+        raise LambdaRuntimeNotRegistered(
+            f"moto was asked to invoke {self.function_name!r}, which the registered LambdaRuntime "
+            f"does not know (it knows {sorted(runtime.functions)})"
+        )
+    # moto's LambdaFunction.invoke has already json.loads'ed the body (and passes the string
+    # "{}" for an empty one); the Docker path json.dumps it again. Accept both forms.
+    if event is None:
+        payload: Any = {}
+    elif isinstance(event, (str, bytes, bytearray)):
+        payload = json.loads(event) if event else {}
+    else:
+        payload = event
+    try:
+        result = runtime.invoke(self.function_name, payload)
+    except Exception as exc:  # the Lambda runtime reports any unhandled error as the envelope
+        return json.dumps(error_envelope(exc)), True, ""
+    return json.dumps(result), False, ""
+
+
+def _patch_lambda_invoke() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    if LambdaFunction._invoke_lambda is not _invoke_in_process:
+        LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
+
+
+# -- 3. Step Functions ------------------------------------------------------------------------
+def _enable_step_functions_execution() -> None:
+    # The server runs in this process, so setting the config here is what
+    # `POST /moto-api/config {"stepfunctions": {"execute_state_machine": true}}` would do.
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.set_config({"stepfunctions": {"execute_state_machine": True}})
+
+
+def _patch_step_functions_bugs() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    # moto 5.2.5: the response handler never reads `cause`, although the interpreter supports it.
+    def send_task_failure(self: Any) -> Any:
+        task_token = self._get_param("taskToken")
+        error = self._get_param("error")
+        cause = self._get_param("cause")
+        backend = self.stepfunction_backend
+        if isinstance(backend, StepFunctionsParserBackend):
+            backend.send_task_failure(task_token, error=error, cause=cause)
+        else:  # the non-executing backend has no `cause` parameter
+            backend.send_task_failure(task_token, error=error)
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+    # moto 5.2.5: the interpreter backend builds the execution ARN from `name` even when it is
+    # None; AWS generates a UUID name.
+    original_start = StepFunctionsParserBackend.start_execution
+
+    @functools.wraps(original_start)
+    def start_execution(self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]

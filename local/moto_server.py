@@ -1,0 +1,70 @@
+"""moto in server mode, in this process, bound to 127.0.0.1 and patched (see local.moto_patches)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass
+class MotoServer:
+    server: object
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop()  # type: ignore[attr-defined]
+
+
+def point_sdk_at(endpoint: str, port: int) -> None:
+    """Make every boto3/botocore client in this process (handlers included) talk to moto.
+
+    botocore honours AWS_ENDPOINT_URL, so handlers need no "if local" branch.
+    """
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
+    # boto3 >= 1.38 would otherwise build account-based DynamoDB hosts.
+    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+
+
+def start_moto_server(port: int | None = None) -> MotoServer:
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from local.moto_patches import apply_moto_patches
+
+    apply_moto_patches()
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    point_sdk_at(f"http://127.0.0.1:{port}", port)
+    return MotoServer(server=server, port=port)

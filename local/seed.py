@@ -1,0 +1,85 @@
+"""Demo data for the local stack, written through the real API where one exists.
+
+Accounts go straight into the Cognito pool (as an operator would with admin APIs); categories
+go through `POST /api/v1/categories` as the demo admin, so seeding exercises the real path.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+if TYPE_CHECKING:
+    from local.stack import LocalStack
+
+DEMO_USERS: list[tuple[str, str]] = [
+    ("admin@example.com", "admin"),
+    ("seller@example.com", "seller"),
+    ("customer@example.com", "customer"),
+]
+
+DEMO_CATEGORIES: dict[str, list[str]] = {
+    "Electronics": ["Phones", "Laptops", "TVs", "Audio"],
+    "Clothing": ["T-Shirts", "Jeans", "Shoes", "Jackets"],
+    "Home & Kitchen": ["Cookware", "Furniture", "Lighting"],
+    "Books": ["Fiction", "Non-Fiction", "Children"],
+    "Sports & Outdoors": ["Cycling", "Camping", "Fitness"],
+}
+
+
+def create_user(stack: "LocalStack", email: str, role: str, password: str) -> str:
+    """An active, confirmed user in `role`'s group; returns its `sub`."""
+    cognito = boto3.client("cognito-idp", endpoint_url=stack.moto.endpoint)
+    pool = stack.user_pool_id
+    created = cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=email,
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=role)
+    return next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+
+
+def sign_in(stack: "LocalStack", email: str, password: str) -> dict[str, Any]:
+    cognito = boto3.client("cognito-idp", endpoint_url=stack.moto.endpoint)
+    result = cognito.initiate_auth(
+        ClientId=stack.user_pool_client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )
+    return result["AuthenticationResult"]
+
+
+def api_call(stack: "LocalStack", method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{stack.url}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def seed_demo_data(stack: "LocalStack") -> None:
+    for email, role in DEMO_USERS:
+        create_user(stack, email, role, stack.demo_password)
+    token = sign_in(stack, DEMO_USERS[0][0], stack.demo_password)["AccessToken"]
+    for parent_name, children in DEMO_CATEGORIES.items():
+        status, parent = api_call(stack, "POST", "/api/v1/categories", {"name": parent_name}, token)
+        if status != 201:
+            raise RuntimeError(f"seeding category {parent_name!r} failed: {status} {parent}")
+        for child in children:
+            status, body = api_call(
+                stack, "POST", "/api/v1/categories", {"name": child, "parent_id": parent["data"]["category_id"]}, token
+            )
+            if status != 201:
+                raise RuntimeError(f"seeding category {child!r} failed: {status} {body}")

@@ -1,0 +1,168 @@
+"""The whole local stack in one process: moto (patched), the deployed template, the gateway,
+the stream poller, the TTL sweeper, osmem-server and a cache server.
+
+    python -m local            # what `make run` starts
+    LocalStack(port=0).start() # what the test suite starts (on free ports)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.cfn import Deployment
+
+log = logging.getLogger("local.stack")
+
+DEFAULT_DEMO_PASSWORD = "Demo-Passw0rd!"
+LOCAL_ENVIRONMENT = {
+    # Handlers must not try to reach X-Ray or publish EMF metrics to stdout noise locally.
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+# The knobs of ../shared/api-contract.md "Local stack knobs" that reach the handlers.
+KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")
+
+
+class StartupError(RuntimeError):
+    """The local stack cannot start; the message says what to do."""
+
+
+@dataclass
+class LocalStack:
+    port: int = 3000
+    seed: bool = True
+    stage: str = "dev"
+    template: dict[str, Any] | None = None
+    poll_interval: float = 0.2
+    sweep_interval: float = 1.0
+    demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
+
+    def __post_init__(self) -> None:
+        self._stoppers: list[Any] = []
+        self.timings: dict[str, float] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "LocalStack":
+        from local.moto_server import free_port, port_is_free, start_moto_server
+
+        started = time.perf_counter()
+        if self.port and not port_is_free(self.port):
+            raise StartupError(f"port {self.port} on 127.0.0.1 is taken: stop what uses it or set PORT=<another port>")
+        if self.template is None and shutil.which("node") is None:
+            raise StartupError("Node.js is missing: CDK needs it to synthesize the app (install Node 20+)")
+        try:
+            self._start(started, free_port, start_moto_server)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, started: float, free_port: Any, start_moto_server: Any) -> None:
+        import boto3
+
+        from local.authorizer import CognitoAuthorizer
+        from local.cognito import deploy_user_pools
+        from local.gateway import LocalApiGateway
+        from local.lambda_runtime import LambdaRuntime
+        from local.moto_patches import set_lambda_runtime
+        from local.resources import deploy_queues, deploy_tables
+        from local.services import start_cache, start_search
+        from local.stepfunctions import deploy_functions_and_state_machines
+        from local.streams import StreamPoller
+        from local.synth import synth_backend_template
+        from local.ttl import TtlSweeper
+
+        self.moto = start_moto_server()
+        self._stoppers.append(self.moto.stop)
+        self.search = start_search(free_port())
+        self._stoppers.append(self.search.stop)
+        self.cache = start_cache(free_port())
+        self._stoppers.append(self.cache.stop)
+        os.environ["SEARCH_URL"] = self.search.url
+        os.environ["CACHE_URL"] = self.cache.url
+        self._mark("services", started)
+
+        template = self.template if self.template is not None else synth_backend_template(self.stage)
+        self._mark("synth", started)
+        self.deployment = deployment = Deployment(template)
+        endpoint = self.moto.endpoint
+        deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=endpoint))
+        deploy_queues(deployment, boto3.client("sqs", endpoint_url=endpoint))
+        deploy_user_pools(deployment, endpoint)
+
+        self.runtime = runtime = LambdaRuntime(deployment.functions())
+        for key in KNOBS:
+            if key in os.environ and key in runtime.environment:
+                runtime.environment[key] = os.environ[key]
+        runtime.environment.update(LOCAL_ENVIRONMENT)
+        runtime.apply_environment()
+        set_lambda_runtime(runtime)
+        deploy_functions_and_state_machines(deployment, runtime, endpoint)
+        self._mark("deploy", started)
+
+        pools = list(deployment.resources_of_type("AWS::Cognito::UserPool"))
+        clients = list(deployment.resources_of_type("AWS::Cognito::UserPoolClient"))
+        authorizer = CognitoAuthorizer(
+            endpoint,
+            [deployment.physical_id(pool) for pool in pools],
+            [deployment.physical_id(client) for client in clients],
+        )
+        self.gateway = LocalApiGateway(deployment, runtime, authorizer, stage=self.stage)
+        self.gateway.start("127.0.0.1", self.port)
+        self._stoppers.append(self.gateway.stop)
+
+        self.poller = StreamPoller(deployment, runtime, interval=self.poll_interval)
+        self.poller.start()
+        self._stoppers.append(self.poller.stop)
+        self.sweeper = TtlSweeper(deployment, interval=self.sweep_interval, endpoint_url=endpoint)
+        self.sweeper.start()
+        self._stoppers.append(self.sweeper.stop)
+
+        if self.seed:
+            from local.seed import seed_demo_data
+
+            seed_demo_data(self)
+        self._mark("ready", started)
+
+    def _mark(self, step: str, started: float) -> None:
+        self.timings[step] = round(time.perf_counter() - started, 3)
+
+    def stop(self) -> None:
+        """Stop everything that started, newest first; safe to call twice."""
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception:  # keep stopping the rest
+                log.exception("error while stopping %s", stopper)
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- handy facts for tests and the banner ----------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+    def physical_name(self, construct_id_prefix: str, resource_type: str = "AWS::DynamoDB::Table") -> str:
+        """The local name of the template resource whose logical id starts with the CDK id."""
+        matches = [lid for lid in self.deployment.resources_of_type(resource_type) if lid.startswith(construct_id_prefix)]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} {resource_type} resources start with {construct_id_prefix!r}")
+        return self.deployment.physical_id(matches[0])
+
+    @property
+    def user_pool_id(self) -> str:
+        return self.physical_name("Identity", "AWS::Cognito::UserPool")
+
+    @property
+    def user_pool_client_id(self) -> str:
+        return self.physical_name("Identity", "AWS::Cognito::UserPoolClient")

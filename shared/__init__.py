@@ -1,0 +1,1 @@
+"""Code every function shares; shipped to Lambda as the `shared` layer."""

@@ -1,0 +1,119 @@
+"""The API's edge conventions: response envelope, error mapping, one resolver per handler.
+
+Every endpoint handler builds its resolver with `create_app()` and answers with `ok(...)` or by
+raising a `shared.errors.DomainError`. Whatever goes wrong, the client gets the envelope of
+../shared/api-contract.md with a stable code; bad input is a 400, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from shared.auth import Principal, require_role, require_user
+from shared.errors import DomainError
+from shared.observability import logger
+
+JSON = "application/json"
+
+
+def _meta(app: APIGatewayRestResolver) -> dict[str, str]:
+    try:
+        request_id = app.current_event.request_context.request_id
+    except Exception:  # no current event (e.g. a failure before routing)
+        request_id = ""
+    return {"request_id": request_id, "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+
+
+def _dumps(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
+def envelope_success(app: APIGatewayRestResolver, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = {"status": "success", "data": data, "meta": _meta(app)}
+    return Response(status_code=status, content_type=JSON, body=_dumps(body), headers=headers)
+
+
+def envelope_error(app: APIGatewayRestResolver, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    body = {"status": "error", "error": {"code": code, "message": message, "details": details or {}}, "meta": _meta(app)}
+    return Response(status_code=status, content_type=JSON, body=_dumps(body))
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error.get("loc", ()))
+        fields.append({"field": location, "message": error.get("msg", "invalid"), "type": error.get("type", "")})
+    return fields
+
+
+class ShopResolver(APIGatewayRestResolver):
+    """Checks the caller's role before anything else, so a forbidden caller learns nothing
+    about the body's schema (powertools validates the body before route middlewares run)."""
+
+    def __init__(self, roles: tuple[str, ...] | None) -> None:
+        super().__init__(enable_validation=True)
+        self.required_roles = roles
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self.required_roles is not None:
+            try:
+                require_role(event, *self.required_roles) if self.required_roles else require_user(event)
+            except DomainError as exc:
+                request_id = ((event.get("requestContext") or {}).get("requestId")) or ""
+                body = {
+                    "status": "error",
+                    "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+                    "meta": {"request_id": request_id, "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")},
+                }
+                return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": _dumps(body), "isBase64Encoded": False}
+        return super().resolve(event, context)
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in caller (only on apps created with roles=...)."""
+        return require_user(self.current_event.raw_event)
+
+
+def create_app(roles: tuple[str, ...] | None = None) -> ShopResolver:
+    """A resolver with request validation and the contract's error mapping.
+
+    roles=None: no sign-in needed by the handler; roles=(): any signed-in user;
+    roles=("admin",): only those roles (403 otherwise), checked before the body is read.
+    """
+    app = ShopResolver(roles)
+
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        return envelope_error(app, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        fields = _field_errors(exc)
+        if any(f["type"] == "json_invalid" for f in fields):
+            return envelope_error(app, 400, "VALIDATION_ERROR", "The request body is not valid JSON.")
+        return envelope_error(app, 400, "VALIDATION_ERROR", "The request is invalid.", {"fields": fields})
+
+    @app.not_found
+    def _no_route(_: NotFoundError) -> Response:
+        return envelope_error(app, 404, "NOT_FOUND", "No such resource.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return envelope_error(app, 500, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")
+
+    return app
+
+
+def ok(app: APIGatewayRestResolver, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return envelope_success(app, data, status, headers)
+
+
+def no_content() -> Response:
+    return Response(status_code=204, body="")

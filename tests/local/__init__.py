@@ -1,0 +1,1 @@
+"""Tests of the local AWS stack itself (moto patches, Step Functions, DynamoDB)."""
