@@ -16,7 +16,9 @@ from infra.topology import Access, Table
 ROOT = Path(__file__).resolve().parents[1]
 
 # The function asset is the functions/ package only (shared/ comes from the layer).
-_FUNCTIONS_ONLY = ["*", "!functions", "!functions/**", "**/__pycache__", "**/*.pyc"]
+# "*" does not match dot-names, so ".*" drops .git/.venv/.env/caches (which would otherwise be
+# copied, as empty dirs or whole files, and change the asset hash on every local run).
+_FUNCTIONS_ONLY = ["*", "!functions", "!functions/**", "**/__pycache__", "**/*.pyc", ".*"]
 
 
 class FunctionFactory:

@@ -36,9 +36,7 @@ def deploy_tables(deployment: Deployment, dynamodb_client: Any) -> dict[str, str
         table_name = logical_id
         description = _describe_table(dynamodb_client, table_name)
         if description is None:
-            description = dynamodb_client.create_table(**_create_table_request(table_name, props))[
-                "TableDescription"
-            ]
+            description = dynamodb_client.create_table(**_create_table_request(table_name, props))["TableDescription"]
             logger.info("created table %s", table_name)
         _enable_ttl(dynamodb_client, table_name, props.get("TimeToLiveSpecification"))
 
@@ -134,9 +132,7 @@ def deploy_queues(deployment: Deployment, sqs_client: Any) -> dict[str, str]:
                 request["tags"] = tags
             queue_url = sqs_client.create_queue(**request)["QueueUrl"]
             logger.info("created queue %s", queue_name)
-        arn = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        arn = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         deployment.physical_ids[logical_id] = queue_url  # Ref of a queue is its URL
         deployment.attributes[(logical_id, "Arn")] = arn
         deployment.attributes[(logical_id, "QueueName")] = queue_name

@@ -46,7 +46,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
@@ -93,8 +93,7 @@ class StreamMapping:
             for f in deployment.resolve((props.get("FilterCriteria") or {}).get("Filters") or [])
         )
         destination = (
-            deployment.resolve(((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination"))
-            or None
+            deployment.resolve(((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")) or None
         )
         return cls(
             logical_id=logical_id,
@@ -158,7 +157,7 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 
 def _encode_attribute(value: dict[str, Any]) -> dict[str, Any]:
     """boto3 decodes B/BS to bytes; the Lambda event carries them base64-encoded, as on the wire."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "B":
         return {"B": _b64(inner)}
     if kind == "BS":
@@ -197,6 +196,8 @@ def matches_pattern(record: dict[str, Any], pattern: dict[str, Any]) -> bool:
 
 
 def _match_object(pattern: dict[str, Any], value: Any) -> bool:
+    if isinstance(value, list):  # an array in the record matches when any element does
+        return any(_match_object(pattern, element) for element in value)
     for key, sub_pattern in pattern.items():
         if key == "$or":
             if not any(_match_object(p, value) for p in sub_pattern):
@@ -244,7 +245,7 @@ def _match_rule(rule: Any, value: Any) -> bool:
         return isinstance(value, str) and value == rule
     if not isinstance(rule, dict) or len(rule) != 1:
         raise ValueError(f"unsupported filter rule {rule!r}")
-    (operator, argument), = rule.items()
+    ((operator, argument),) = rule.items()
     if operator == "prefix":
         if isinstance(argument, dict):  # {"prefix": {"equals-ignore-case": "x"}}
             return isinstance(value, str) and value.lower().startswith(str(argument["equals-ignore-case"]).lower())
@@ -341,7 +342,7 @@ class _MappingConsumer:
         self._discover_shards(initial=True)
         if _numeric_rules_on_dynamodb_numbers(list(mapping.filter_patterns)):
             logger.warning(
-                "%s: a numeric filter rule under an \"N\" attribute never matches "
+                '%s: a numeric filter rule under an "N" attribute never matches '
                 "(DynamoDB numbers are strings in the stream record, in AWS too)",
                 mapping.logical_id,
             )
@@ -358,9 +359,9 @@ class _MappingConsumer:
             position = self.mapping.starting_position if initial else "TRIM_HORIZON"
             if position not in ("TRIM_HORIZON", "LATEST"):
                 position = "TRIM_HORIZON"
-            iterator = client.get_shard_iterator(
-                StreamArn=self.mapping.stream_arn, ShardId=shard_id, ShardIteratorType=position
-            )["ShardIterator"]
+            iterator = client.get_shard_iterator(StreamArn=self.mapping.stream_arn, ShardId=shard_id, ShardIteratorType=position)[
+                "ShardIterator"
+            ]
             self.shards[shard_id] = _Shard(shard_id=shard_id, iterator=iterator)
 
     def _read(self, shard: _Shard) -> None:
@@ -428,7 +429,11 @@ class _MappingConsumer:
         except Exception as exc:
             logger.warning(
                 "%s: %s failed on %s: %s: %s",
-                self.mapping.logical_id, self.mapping.function_name, batch.describe(), type(exc).__name__, exc,
+                self.mapping.logical_id,
+                self.mapping.function_name,
+                batch.describe(),
+                type(exc).__name__,
+                exc,
             )
             return _Outcome(failed_from=0, function_error=True)
         if not self.mapping.report_batch_item_failures:
@@ -455,14 +460,17 @@ class _MappingConsumer:
             if not isinstance(identifier, str) or identifier not in positions:
                 logger.warning(
                     "%s: invalid batch item failure %r (not a sequence number of the batch): whole batch failed",
-                    self.mapping.logical_id, failure,
+                    self.mapping.logical_id,
+                    failure,
                 )
                 return invalid
             failed.append(positions[identifier])
         first = min(failed)
         logger.warning(
             "%s: %s reported failure of %s; retrying from it",
-            self.mapping.logical_id, self.mapping.function_name, batch.records[first]["dynamodb"]["SequenceNumber"],
+            self.mapping.logical_id,
+            self.mapping.function_name,
+            batch.records[first]["dynamodb"]["SequenceNumber"],
         )
         return _Outcome(failed_from=first)
 
@@ -480,7 +488,7 @@ class _MappingConsumer:
             # bisect on, Lambda "splits at the returned sequence number", which is the same thing.
             if outcome.failed_from > 0:
                 shard.checkpoint = batch.records[outcome.failed_from - 1]["dynamodb"]["SequenceNumber"]
-                batch.records = batch.records[outcome.failed_from:]
+                batch.records = batch.records[outcome.failed_from :]
         elif mapping.bisect_on_error and len(batch.records) > 1:
             # Whole batch failed: split it; splitting does not use up a retry.
             middle = len(batch.records) // 2
@@ -488,7 +496,10 @@ class _MappingConsumer:
             second = _Batch(records=batch.records[middle:], retries=batch.retries)
             logger.warning(
                 "%s: bisecting %s into %s and %s",
-                mapping.logical_id, batch.describe(), first.describe(), second.describe(),
+                mapping.logical_id,
+                batch.describe(),
+                first.describe(),
+                second.describe(),
             )
             shard.work.popleft()
             shard.work.appendleft(second)
@@ -538,7 +549,9 @@ class _MappingConsumer:
         if not destination:
             logger.error(
                 "%s: DISCARDING %s after %d invocation(s): the mapping has no on-failure destination",
-                self.mapping.logical_id, batch.describe(), batch.invocations,
+                self.mapping.logical_id,
+                batch.describe(),
+                batch.invocations,
             )
             return True
         message = json.dumps(self.failure_record(shard, batch))
@@ -547,7 +560,9 @@ class _MappingConsumer:
         except Exception:
             logger.exception(
                 "%s: could not send the failure record of %s to %s; retrying on the next poll",
-                self.mapping.logical_id, batch.describe(), destination,
+                self.mapping.logical_id,
+                batch.describe(),
+                destination,
             )
             return False
         logger.error("%s: sent %s to on-failure destination %s", self.mapping.logical_id, batch.describe(), destination)
@@ -557,7 +572,7 @@ class _MappingConsumer:
 def _iso(epoch_seconds: float | None, millis: bool = False) -> str | None:
     if epoch_seconds is None:
         return None
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
     if millis:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

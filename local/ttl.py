@@ -37,9 +37,10 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from local.cfn import Deployment
 
@@ -167,10 +168,15 @@ class TtlSweeper:
                     logger.exception("TTL sweep of table %s failed", table.table_name)
         return deleted
 
+    # attribute_type first: TTL ignores non-Number values, and moto 5.2.5 raises (HTTP 500) on a
+    # BETWEEN between a String attribute and Number bounds instead of evaluating it to false.
+    DUE = "attribute_type(#ttl, :number) AND #ttl BETWEEN :oldest AND :now"
+
     def _window(self, table: TtlTable, now: float) -> dict[str, Any]:
         return {
             "ExpressionAttributeNames": {"#ttl": table.ttl_attribute},
             "ExpressionAttributeValues": {
+                ":number": {"S": "N"},
                 ":oldest": {"N": str(Decimal(int(now)) - FIVE_YEARS_SECONDS)},
                 ":now": {"N": str(Decimal(str(now)))},
             },
@@ -185,7 +191,7 @@ class TtlSweeper:
             projection.append(f"#k{index}")
         request: dict[str, Any] = {
             "TableName": table.table_name,
-            "FilterExpression": "#ttl BETWEEN :oldest AND :now",
+            "FilterExpression": self.DUE,
             "ProjectionExpression": ", ".join(projection),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": window["ExpressionAttributeValues"],
@@ -205,7 +211,7 @@ class TtlSweeper:
             self._client.delete_item(
                 TableName=table.table_name,
                 Key=key,
-                ConditionExpression="#ttl BETWEEN :oldest AND :now",
+                ConditionExpression=self.DUE,
                 **self._window(table, now),
             )
         except self._client.exceptions.ConditionalCheckFailedException:

@@ -59,13 +59,20 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
                     condition=CategoryItem.pk.exists(),
                 )
     except TransactWriteError as exc:
-        reasons = [getattr(reason, "code", None) for reason in (exc.cancellation_reasons or [])]
-        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+        # pynamodb sends condition checks first, then puts in the order saved:
+        # [parent check?, category, slug claim].
+        labels = (["parent"] if parent_id else []) + ["category", "slug"]
+        failed = {
+            label
+            for label, reason in zip(labels, exc.cancellation_reasons or [])
+            if reason is not None and reason.code == "ConditionalCheckFailed"
+        }
+        if "parent" in failed:
             raise ValidationError(
                 "The parent category does not exist.",
                 {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
             ) from exc
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if "slug" in failed:
             raise AlreadyExists(
                 "A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}
             ) from exc

@@ -1,0 +1,62 @@
+# The two commands: `make run` (local stack with demo data) and `make test` (the whole suite).
+# Each one installs what it needs first: .venv, Python packages, the CDK CLI, redis-server.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+NODE_STAMP := node_modules/.installed-$(shell cksum < package.json | cut -d' ' -f1)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages
+
+run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
+	$(PY) -m local
+
+test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## everything but the slow infra checks
+	$(PY) -m pytest -m "not slow"
+
+synth: $(STAMP) ## synthesize the CDK app into cdk.out (bundles the layer without Docker)
+	$(PY) app.py
+
+cdk-synth: $(STAMP) $(NODE_STAMP) ## the same through the CDK CLI
+	npx cdk synth --quiet
+
+deploy: $(STAMP) $(NODE_STAMP) ## deploy to the AWS account in your credentials: make deploy STAGE=dev
+	npx cdk deploy -c stage=$${STAGE:-dev} --require-approval broadening
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP) $(NODE_STAMP) system-packages ## benchmarks, printed as ratios measured in one run
+	$(PY) -m bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package.json
+	@command -v node >/dev/null || { echo "error: Node.js 20+ is required (CDK synthesizes with it)"; exit 1; }
+	npm install --no-audit --no-fund --silent
+	@rm -f node_modules/.installed-* && touch $@
+
+# A real Redis-protocol cache server (closest to ElastiCache). Without root or apt, the local
+# stack falls back to fakeredis and says so.
+system-packages:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server (Debian)"; \
+	    (apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq redis-server >/dev/null)) || \
+	    echo "warning: could not install redis-server; the local stack will use fakeredis"; \
+	  else echo "note: redis-server not installed; the local stack will use fakeredis"; fi; }
+
+clean:
+	rm -rf cdk.out .build .pytest_cache
