@@ -3,6 +3,8 @@ is an error, because its failures would be dropped silently."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import jsii
 from aws_cdk import Annotations, IAspect, Stack
 from aws_cdk import aws_events as events
@@ -13,10 +15,18 @@ from constructs import IConstruct
 ASYNC_PRINCIPALS = ("events.amazonaws.com", "s3.amazonaws.com", "sns.amazonaws.com", "scheduler.amazonaws.com")
 
 
+def _has_on_failure(config: Any) -> bool:
+    config = config or {}
+    return bool(config.get("onFailure") or config.get("OnFailure"))
+
+
 @jsii.implements(IAspect)
 class AsyncConsumersHaveFailureDestination:
     """Stream/queue mappings need OnFailure (streams) or a source-queue redrive policy (SQS);
-    async-invoked functions need an EventInvokeConfig OnFailure; rule targets need a DLQ."""
+    async-invoked functions need an EventInvokeConfig OnFailure (or a function DLQ); rule
+    targets need a DLQ. An EventBridge -> Lambda pair needs both: the target DLQ catches events
+    that could not be delivered, the function's on-failure destination the invocations that
+    failed after Lambda's asynchronous retries."""
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, lambda_.CfnEventSourceMapping):
@@ -29,22 +39,34 @@ class AsyncConsumersHaveFailureDestination:
     def _check_mapping(self, mapping: lambda_.CfnEventSourceMapping) -> None:
         stack = Stack.of(mapping)
         source = stack.resolve(mapping.event_source_arn)
-        queue = self._queue_for(stack, source)
+        if isinstance(source, str) and ":sqs:" in source:
+            Annotations.of(mapping).add_warning_v2(
+                "shop:imported-queue-dlq",
+                f"SQS event source {source} is imported: make sure it has a redrive policy (DLQ).",
+            )
+            return
+        queue = self._resource_for(stack, source, sqs.CfnQueue)
         if queue is not None:
             if not stack.resolve(queue.redrive_policy):
                 Annotations.of(mapping).add_error("SQS event source queue has no redrive policy (DLQ).")
             return
-        config = stack.resolve(mapping.destination_config) or {}
-        if not (config.get("onFailure") or config.get("OnFailure")):
+        if not _has_on_failure(stack.resolve(mapping.destination_config)):
             Annotations.of(mapping).add_error("Stream event source mapping has no on-failure destination (DLQ).")
 
     @staticmethod
-    def _queue_for(stack: Stack, source: object) -> sqs.CfnQueue | None:
-        if not (isinstance(source, dict) and "Fn::GetAtt" in source):
+    def _resource_for(stack: Stack, reference: object, kind: type) -> Any:
+        """The resource of `kind` in `stack` that a resolved {"Ref": id} / {"Fn::GetAtt": [id, ...]} names."""
+        if not isinstance(reference, dict):
             return None
-        logical_id = source["Fn::GetAtt"][0]
+        if "Fn::GetAtt" in reference:
+            logical_id = reference["Fn::GetAtt"][0]
+        elif "Ref" in reference:
+            logical_id = reference["Ref"]
+        else:
+            return None
         for child in stack.node.find_all():
-            if isinstance(child, sqs.CfnQueue) and stack.get_logical_id(child) == logical_id:
+            # logical_id (not stack.get_logical_id) so that overridden logical ids match too
+            if isinstance(child, kind) and stack.resolve(child.logical_id) == logical_id:
                 return child
         return None
 
@@ -54,13 +76,31 @@ class AsyncConsumersHaveFailureDestination:
                 Annotations.of(rule).add_error(f"EventBridge target {target.get('id') or target.get('Id')} has no dead-letter queue.")
 
     def _check_async_invoke(self, permission: lambda_.CfnPermission) -> None:
-        principal = Stack.of(permission).resolve(permission.principal)
+        stack = Stack.of(permission)
+        principal = stack.resolve(permission.principal)
         if principal not in ASYNC_PRINCIPALS:
             return
-        function = permission.node.scope
-        if not isinstance(function, lambda_.Function):
+        # The permission is not always a child of its function (EventBridge targets put it under
+        # the rule, S3 notifications under the bucket): find the function from FunctionName.
+        function = self._resource_for(stack, stack.resolve(permission.function_name), lambda_.CfnFunction)
+        if function is None:
+            return  # an imported function, an alias or a version: not checked here
+        if self._has_failure_destination(stack, function):
             return
-        has_invoke_config = any(isinstance(child, lambda_.EventInvokeConfig) for child in function.node.children)
-        has_dlq = function.dead_letter_queue is not None
-        if not (has_invoke_config or has_dlq):
-            Annotations.of(function).add_error(f"{function.node.id} is invoked asynchronously by {principal} without an on-failure destination.")
+        owner = function.node.scope if isinstance(function.node.scope, lambda_.Function) else function
+        Annotations.of(owner).add_error(f"{owner.node.id} is invoked asynchronously by {principal} without an on-failure destination.")
+
+    @staticmethod
+    def _has_failure_destination(stack: Stack, function: lambda_.CfnFunction) -> bool:
+        dead_letter = stack.resolve(function.dead_letter_config) or {}
+        if dead_letter.get("targetArn") or dead_letter.get("TargetArn"):
+            return True
+        function_ref = {"Ref": stack.resolve(function.logical_id)}
+        for child in stack.node.find_all():
+            if (
+                isinstance(child, lambda_.CfnEventInvokeConfig)
+                and stack.resolve(child.function_name) == function_ref
+                and _has_on_failure(stack.resolve(child.destination_config))
+            ):
+                return True
+        return False

@@ -6,7 +6,10 @@ import os
 import sys
 from pathlib import Path
 
+import logging
+
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -23,3 +26,58 @@ def moto_server():
     server = start_moto_server()
     yield server
     server.stop()
+
+class Api:
+    """A tiny HTTP client for the local gateway that keeps the envelope handy."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, f"{self.base_url}{path}", timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    from local.stack import LocalStack
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = LocalStack(port=0, seed=True).start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(local_stack):
+    from local.seed import DEMO_USERS, sign_in
+
+    return {role: sign_in(local_stack, email, local_stack.demo_password) for email, role in DEMO_USERS}
+
+
+@pytest.fixture(scope="session")
+def anonymous(local_stack) -> Api:
+    return Api(local_stack.url)
+
+
+@pytest.fixture(scope="session")
+def admin(local_stack, tokens) -> Api:
+    return Api(local_stack.url, tokens["admin"]["AccessToken"])
+
+
+@pytest.fixture(scope="session")
+def customer(local_stack, tokens) -> Api:
+    return Api(local_stack.url, tokens["customer"]["AccessToken"])
+
+
+@pytest.fixture(scope="session")
+def seller(local_stack, tokens) -> Api:
+    return Api(local_stack.url, tokens["seller"]["AccessToken"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,6 +17,12 @@ from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
 
 MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    """One per execution environment: a botocore client costs ~50 ms to build."""
+    return Connection(region=CategoryItem.Meta.region)
 
 
 def slugify(name: str) -> str:
@@ -46,9 +53,8 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         created_by=created_by,
     )
     claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
-    connection = Connection(region=CategoryItem.Meta.region)
     try:
-        with TransactWrite(connection=connection) as transaction:
+        with TransactWrite(connection=_connection()) as transaction:
             transaction.save(item, condition=CategoryItem.pk.does_not_exist())
             transaction.save(claim, condition=CategorySlugClaim.pk.does_not_exist())
             if parent_id:

@@ -1,0 +1,131 @@
+"""The real CDK app, synthesized once per test session per stage (dev and prod).
+
+`build_app(stage=..., outdir=...)` with the default context, i.e. exactly what `python app.py`
+does: the shared layer IS bundled (local pip, cached in .build/layer-cache after the first
+time) and cdk-nag's AwsSolutionsChecks runs as a validation plugin. A synth that fails (for
+instance on an unacknowledged cdk-nag finding) is recorded, not raised, so that test_nag can
+report it as a finding and every other test fails with the same message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Synth:
+    """One synthesized stage of the real app."""
+
+    stage: str
+    app: Any
+    stack: Any
+    assembly_dir: Path
+    seconds: float
+    error: BaseException | None = None
+    _template: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def template_path(self) -> Path:
+        return self.assembly_dir / self.stack.template_file
+
+    @property
+    def template(self) -> dict[str, Any]:
+        if self._template is None:
+            self._template = json.loads(self.template_path.read_text())
+        return self._template
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template["Resources"]
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {logical_id: r for logical_id, r in self.resources.items() if r["Type"] == cfn_type}
+
+    def logical_id(self, *path: str) -> str:
+        """Logical id of the CloudFormation resource behind the construct at stack/<path...>."""
+        construct = self.stack
+        for part in path:
+            construct = construct.node.find_child(part)
+        return self.stack.get_logical_id(construct.node.default_child)
+
+    @property
+    def validation_report(self) -> Path:
+        return self.assembly_dir / "validation-report.json"
+
+    def file_assets(self) -> dict[str, Path]:
+        """Asset hash -> staged directory in the cloud assembly (from <stack>.assets.json)."""
+        manifest = json.loads((self.assembly_dir / f"{self.stack.artifact_id}.assets.json").read_text())
+        return {
+            asset_hash: self.assembly_dir / asset["source"]["path"]
+            for asset_hash, asset in manifest.get("files", {}).items()
+            if asset["source"].get("packaging") == "zip"
+        }
+
+    def asset_dir_for(self, code: dict[str, Any]) -> Path:
+        """Staged directory of a Lambda Code / LayerVersion Content ({"S3Key": "<hash>.zip"})."""
+        return self.file_assets()[code["S3Key"].removesuffix(".zip")]
+
+
+def _synthesize(stage: str, outdir: Path) -> Synth:
+    from app import build_app
+
+    started = time.perf_counter()
+    app, stack = build_app(stage=stage, outdir=str(outdir))
+    error = None
+    try:
+        assembly = app.synth()
+        assembly_dir = Path(assembly.directory)
+    except Exception as exc:  # noqa: BLE001 - recorded; test_nag reports it
+        error = exc
+        assembly_dir = outdir
+    seconds = time.perf_counter() - started
+    _TIMINGS[stage] = seconds
+    return Synth(stage, app, stack, assembly_dir, seconds, error)
+
+
+@pytest.fixture(scope="session")
+def synth_attempts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    """dev and prod, synthesized once; dev first (it pays for the layer bundling)."""
+    return {stage: _synthesize(stage, tmp_path_factory.mktemp(f"cdk-{stage}")) for stage in ("dev", "prod")}
+
+
+def _succeeded(attempt: Synth) -> Synth:
+    if attempt.error is not None:
+        pytest.fail(f"synthesizing the {attempt.stage} app failed: {attempt.error}", pytrace=False)
+    return attempt
+
+
+@pytest.fixture(scope="session")
+def dev(synth_attempts: dict[str, Synth]) -> Synth:
+    return _succeeded(synth_attempts["dev"])
+
+
+@pytest.fixture(scope="session")
+def prod(synth_attempts: dict[str, Synth]) -> Synth:
+    return _succeeded(synth_attempts["prod"])
+
+
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def synth(request: pytest.FixtureRequest, synth_attempts: dict[str, Synth]) -> Synth:
+    """Each stage in turn: for checks that must hold in every stage."""
+    return _succeeded(synth_attempts[request.param])
+
+
+_TIMINGS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _TIMINGS:
+        timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in _TIMINGS.items())
+        terminalreporter.write_line(f"real CDK app synthesized (build_app + synth, layer bundling included): {timings}")

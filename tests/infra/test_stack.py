@@ -1,0 +1,458 @@
+"""The synthesized CloudFormation template of the real app, checked against infra/topology.py.
+
+Every expectation is derived from the topology (routes, tables, stream consumers) or the stage
+config, so a new route or table is covered without touching these tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import stage_config
+from infra.identity import ACCESS_TOKEN_SCOPE
+from infra.topology import Access, Auth, Route, all_routes, all_stream_consumers, all_tables
+
+from .conftest import ROOT, Synth
+
+pytestmark = pytest.mark.slow
+
+ROUTES = all_routes()
+ROUTE_IDS = [f"{route.method} {route.path}" for route in ROUTES]
+TABLES = all_tables()
+LOG_RETENTION_DAYS = {"dev": 7, "prod": 90}
+DYNAMODB_WRITE_ACTIONS = {
+    "dynamodb:*",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+}
+MAX_LAYER_BYTES = 40 * 1024 * 1024
+EM_AARCH64 = 183  # ELF e_machine of arm64 shared objects
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _api_paths(synth: Synth) -> dict[str, str]:
+    """API Gateway Resource logical id -> full path ("/api/v1/categories")."""
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = resources[logical_id]["Properties"]
+            parent = props["ParentId"]
+            parent_path = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[logical_id] = f"{parent_path}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    return paths
+
+
+def _methods(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    """(HTTP method, path) -> the Method's properties (CORS OPTIONS methods excluded)."""
+    paths = _api_paths(synth)
+    methods = {}
+    for resource in synth.of_type("AWS::ApiGateway::Method").values():
+        props = resource["Properties"]
+        resource_id = props["ResourceId"]
+        path = "/" if "Fn::GetAtt" in resource_id else paths[resource_id["Ref"]]
+        if props["HttpMethod"] != "OPTIONS":
+            methods[(props["HttpMethod"], path)] = props
+    return methods
+
+
+def _get_atts(value: Any) -> list[list[str]]:
+    """Every Fn::GetAtt inside a template value."""
+    if isinstance(value, dict):
+        found = [value["Fn::GetAtt"]] if "Fn::GetAtt" in value else []
+        return found + [att for item in value.values() for att in _get_atts(item)]
+    if isinstance(value, list):
+        return [att for item in value for att in _get_atts(item)]
+    return []
+
+
+def _function_id(synth: Synth, handler: str) -> str:
+    matches = [
+        logical_id
+        for logical_id, function in synth.of_type("AWS::Lambda::Function").items()
+        if function["Properties"]["Handler"] == handler
+    ]
+    assert len(matches) == 1, f"expected one function with handler {handler}, found {matches}"
+    return matches[0]
+
+
+def _statements(synth: Synth, function_id: str) -> list[dict[str, Any]]:
+    """Every policy statement attached to a function's execution role (inline policies)."""
+    role = synth.resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    for inline in synth.resources[role]["Properties"].get("Policies", []):
+        statements.extend(inline["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements:
+        if statement["Effect"] == "Allow":
+            action = statement["Action"]
+            actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def _route(method: str, path: str) -> Route:
+    return next(route for route in ROUTES if route.method == method and route.path == path)
+
+
+# --- API ---------------------------------------------------------------------------------------
+def test_the_api_has_exactly_the_topology_routes(dev: Synth) -> None:
+    # GIVEN the routes of infra/topology.py
+    expected = {(route.method, route.path) for route in ROUTES}
+
+    # WHEN the API Gateway methods of the synthesized template are listed
+    methods = set(_methods(dev))
+
+    # THEN every route is a method on its path, and there is no method the topology does not name
+    assert methods == expected
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_each_route_invokes_its_own_function_with_the_right_authorization(dev: Synth, route: Route) -> None:
+    # GIVEN a route of the topology
+    # WHEN its API Gateway method is looked up by HTTP method and path
+    method = _methods(dev)[(route.method, route.path)]
+
+    # THEN it proxies to the Lambda function whose handler the route names
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    function_id = _function_id(dev, route.handler)
+    assert [function_id, "Arn"] in _get_atts(method["Integration"]["Uri"])
+    # ... which API Gateway is allowed to invoke
+    assert any(
+        permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        and permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        for permission in dev.of_type("AWS::Lambda::Permission").values()
+    )
+    # AND private routes require a Cognito access token, public ones nothing
+    if route.auth is Auth.PUBLIC:
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
+    else:
+        assert method["AuthorizationType"] == "COGNITO_USER_POOLS"
+        assert method["AuthorizationScopes"] == [ACCESS_TOKEN_SCOPE] == ["aws.cognito.signin.user.admin"]
+        authorizer = dev.resources[method["AuthorizerId"]["Ref"]]["Properties"]
+        assert authorizer["Type"] == "COGNITO_USER_POOLS"
+        assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": [dev.logical_id("Identity", "UserPool"), "Arn"]}]
+
+
+def test_the_stage_is_throttled_traced_and_access_logged(synth: Synth) -> None:
+    # GIVEN the stage's configuration
+    config = stage_config(synth.stage)
+
+    # WHEN the API Gateway stage is read from the template
+    stages = synth.of_type("AWS::ApiGateway::Stage")
+    assert len(stages) == 1
+    stage = next(iter(stages.values()))["Properties"]
+
+    # THEN it is named after the stage, throttled to the configured limits for every method
+    assert stage["StageName"] == synth.stage
+    [settings] = stage["MethodSettings"]
+    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+    assert settings["ThrottlingRateLimit"] == config.api_rate_limit > 0
+    assert settings["ThrottlingBurstLimit"] == config.api_burst_limit >= config.api_rate_limit
+    # AND request bodies (passwords, addresses) are never logged
+    assert settings["DataTraceEnabled"] is False
+    assert stage["TracingEnabled"] is True
+    # AND access logs go to a log group with a retention
+    access_logs = stage["AccessLogSetting"]
+    log_group_id, attribute = access_logs["DestinationArn"]["Fn::GetAtt"]
+    assert attribute == "Arn"
+    assert synth.resources[log_group_id]["Type"] == "AWS::Logs::LogGroup"
+    assert synth.resources[log_group_id]["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS[synth.stage]
+    assert "$context.requestId" in access_logs["Format"] and "$context.status" in access_logs["Format"]
+
+
+# --- functions ---------------------------------------------------------------------------------
+def test_there_is_one_function_per_route_and_stream_consumer(dev: Synth) -> None:
+    # GIVEN the handlers the topology names
+    expected = sorted([route.handler for route in ROUTES] + [consumer.handler for consumer in all_stream_consumers()])
+
+    # WHEN the template's Lambda functions are listed
+    handlers = sorted(function["Properties"]["Handler"] for function in dev.of_type("AWS::Lambda::Function").values())
+
+    # THEN there is exactly one function per handler
+    assert handlers == expected
+
+
+def test_every_function_is_arm64_python312_traced_with_the_layer_logs_and_table_names(synth: Synth) -> None:
+    # GIVEN the shared layer and the topology's tables
+    layer_id = synth.logical_id("Shared", "Layer")
+    table_refs = {table.env_var: {"Ref": synth.logical_id(table.id)} for table in TABLES}
+    functions = synth.of_type("AWS::Lambda::Function")
+    assert functions
+
+    for logical_id, function in functions.items():
+        # WHEN each Lambda function's properties are read
+        props = function["Properties"]
+
+        # THEN it runs Python 3.12 on Graviton with the shared layer and active tracing
+        assert props["Runtime"] == "python3.12", logical_id
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert {"Ref": layer_id} in props["Layers"], logical_id
+        assert props["TracingConfig"] == {"Mode": "Active"}, logical_id
+        # AND it logs to its own log group, which has a retention
+        log_group = synth.resources[props["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert log_group["Type"] == "AWS::Logs::LogGroup", logical_id
+        assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS[synth.stage], logical_id
+        # AND it reads every table's name from its environment variable
+        variables = props["Environment"]["Variables"]
+        for env_var, ref in table_refs.items():
+            assert variables.get(env_var) == ref, (logical_id, env_var)
+        assert variables["STAGE"] == synth.stage
+
+
+def test_the_layer_is_built_for_arm64_python312(dev: Synth) -> None:
+    # GIVEN the shared layer
+    # WHEN its template resource is read
+    layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
+
+    # THEN it declares the runtime and architecture the functions use
+    assert layer["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+# --- least privilege ---------------------------------------------------------------------------
+def test_the_get_categories_role_cannot_write_and_the_post_one_can(dev: Synth) -> None:
+    # GIVEN the two category routes: a public read and an admin write
+    get_route = _route("GET", "/api/v1/categories")
+    post_route = _route("POST", "/api/v1/categories")
+
+    # WHEN the actions their execution roles allow are collected
+    get_actions = _actions(_statements(dev, _function_id(dev, get_route.handler)))
+    post_actions = _actions(_statements(dev, _function_id(dev, post_route.handler)))
+
+    # THEN the reader can read but not write, and the writer can write
+    assert {"dynamodb:GetItem", "dynamodb:Query"} <= get_actions
+    assert "dynamodb:PutItem" not in get_actions
+    assert not get_actions & DYNAMODB_WRITE_ACTIONS
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= post_actions
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=ROUTE_IDS)
+def test_each_function_gets_exactly_the_table_access_its_route_names(dev: Synth, route: Route) -> None:
+    # GIVEN a route and the tables (and access) it declares
+    allowed_tables = {dev.logical_id(table.id) for table, _ in route.tables}
+    can_write = any(access is not Access.READ for _, access in route.tables)
+
+    # WHEN the DynamoDB statements of its function's role are collected
+    statements = [
+        statement
+        for statement in _statements(dev, _function_id(dev, route.handler))
+        if any(action.startswith("dynamodb:") for action in _actions([statement]))
+    ]
+
+    # THEN they only name the route's tables (and their indexes), never "*"
+    for statement in statements:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources
+        assert {att[0] for att in _get_atts(resources)} <= allowed_tables
+    # AND write actions are granted if and only if the route declares write access
+    actions = _actions(statements)
+    assert bool(actions & DYNAMODB_WRITE_ACTIONS) is can_write
+    if route.tables:
+        assert "dynamodb:GetItem" in actions
+
+
+# --- tables ------------------------------------------------------------------------------------
+def test_the_template_has_exactly_the_topology_tables(dev: Synth) -> None:
+    # GIVEN the topology's tables
+    expected = {dev.logical_id(table.id) for table in TABLES}
+
+    # WHEN the template's DynamoDB tables are listed
+    # THEN they are the same tables
+    assert set(dev.of_type("AWS::DynamoDB::Table")) == expected
+
+
+@pytest.mark.parametrize("table", TABLES, ids=[table.id for table in TABLES])
+def test_each_table_is_on_demand_recoverable_encrypted_with_its_keys_and_indexes(dev: Synth, table) -> None:
+    # GIVEN a topology table
+    # WHEN its template resource is read
+    props = dev.resources[dev.logical_id(table.id)]["Properties"]
+
+    # THEN it is on-demand, has point-in-time recovery and server-side encryption
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    # AND its key schema and global secondary indexes are the topology's
+    expected_keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
+    if table.sort_key:
+        expected_keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
+    assert props["KeySchema"] == expected_keys
+    expected_indexes = {}
+    for index in table.indexes:
+        keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        expected_indexes[index.name] = keys
+    indexes = {gsi["IndexName"]: gsi for gsi in props.get("GlobalSecondaryIndexes", [])}
+    assert {name: gsi["KeySchema"] for name, gsi in indexes.items()} == expected_indexes
+    assert all(gsi["Projection"]["ProjectionType"] == "ALL" for gsi in indexes.values())
+    # AND streams and TTL are on exactly when the topology asks for them
+    if table.stream:
+        assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    else:
+        assert "StreamSpecification" not in props
+    if table.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+def test_prod_retains_and_protects_its_data(prod: Synth) -> None:
+    # GIVEN the prod stage
+    # WHEN its tables, user pool and log groups are read
+    tables = [prod.resources[prod.logical_id(table.id)] for table in TABLES]
+    user_pool = prod.resources[prod.logical_id("Identity", "UserPool")]
+    log_groups = prod.of_type("AWS::Logs::LogGroup").values()
+
+    # THEN deleting the stack (or replacing a resource) keeps them, and deleting them is refused
+    for table in tables:
+        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert (user_pool["DeletionPolicy"], user_pool["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert user_pool["Properties"]["DeletionProtection"] == "ACTIVE"
+    assert log_groups and all(group["DeletionPolicy"] == "Retain" for group in log_groups)
+
+
+def test_dev_can_be_torn_down(dev: Synth) -> None:
+    # GIVEN the dev stage
+    # WHEN its tables, user pool and log groups are read
+    tables = [dev.resources[dev.logical_id(table.id)] for table in TABLES]
+    user_pool = dev.resources[dev.logical_id("Identity", "UserPool")]
+    log_groups = dev.of_type("AWS::Logs::LogGroup").values()
+
+    # THEN nothing is retained or deletion-protected
+    for table in tables:
+        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Delete", "Delete")
+        assert table["Properties"].get("DeletionProtectionEnabled", False) is False
+    assert user_pool["DeletionPolicy"] == "Delete"
+    assert user_pool["Properties"].get("DeletionProtection", "INACTIVE") == "INACTIVE"
+    assert all(group["DeletionPolicy"] == "Delete" for group in log_groups)
+
+
+# --- identity ----------------------------------------------------------------------------------
+def test_the_user_pool_has_the_role_groups_and_a_strong_password_policy(synth: Synth) -> None:
+    # GIVEN the Cognito resources of the stage
+    pools = synth.of_type("AWS::Cognito::UserPool")
+    groups = synth.of_type("AWS::Cognito::UserPoolGroup").values()
+
+    # WHEN the pool and its groups are read
+    assert len(pools) == 1
+    [(pool_id, pool)] = pools.items()
+
+    # THEN the roles are groups of that pool
+    assert sorted(group["Properties"]["GroupName"] for group in groups) == ["admin", "customer", "seller"]
+    assert all(group["Properties"]["UserPoolId"] == {"Ref": pool_id} for group in groups)
+    # AND passwords are at least 12 characters with every character class
+    policy = pool["Properties"]["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[key] is True for key in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert pool["Properties"]["UsernameAttributes"] == ["email"]
+
+
+def test_the_app_client_uses_password_and_refresh_auth_without_a_secret(synth: Synth) -> None:
+    # GIVEN the stage's app clients
+    clients = synth.of_type("AWS::Cognito::UserPoolClient")
+
+    # WHEN the API's client is read
+    assert len(clients) == 1
+    client = next(iter(clients.values()))["Properties"]
+
+    # THEN it allows USER_PASSWORD_AUTH and refresh tokens, has no secret and hides unknown users
+    assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} <= set(client["ExplicitAuthFlows"])
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
+    assert client["GenerateSecret"] is False
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert client["UserPoolId"] == {"Ref": synth.logical_id("Identity", "UserPool")}
+
+
+# --- assets ------------------------------------------------------------------------------------
+def _tree_size(directory) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def test_the_layer_has_shared_and_its_dependencies_but_not_what_the_runtime_provides(dev: Synth) -> None:
+    # GIVEN the staged (bundled) layer asset
+    layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
+    site_packages = dev.asset_dir_for(layer["Content"]) / "python"
+
+    # WHEN its top-level entries are listed
+    entries = {path.name for path in site_packages.iterdir()}
+
+    # THEN it has the shared package (all of it) and the requirements, pydantic's native core included
+    assert {"shared", "pydantic", "pydantic_core", "aws_lambda_powertools", "pynamodb"} <= entries
+    assert {path.name for path in (site_packages / "shared").glob("*.py")} == {
+        path.name for path in (ROOT / "shared").glob("*.py")
+    }
+    # AND not boto3/botocore and their dependencies, which the Lambda runtime already has
+    assert not entries & {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil"}
+    assert not [name for name in entries if name.startswith(("boto3-", "botocore-"))]
+    # AND no bytecode compiled on the build machine
+    assert not list(site_packages.rglob("__pycache__"))
+
+
+def test_the_layer_is_under_40_mb_unzipped(dev: Synth) -> None:
+    # GIVEN the staged layer asset
+    layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
+
+    # WHEN its files are added up
+    size = _tree_size(dev.asset_dir_for(layer["Content"]))
+
+    # THEN it stays well under Lambda's limits (every megabyte is cold-start time)
+    assert 0 < size < MAX_LAYER_BYTES, f"layer is {size / 1e6:.1f} MB unzipped"
+
+
+def test_the_layer_native_extensions_are_built_for_arm64(dev: Synth) -> None:
+    # GIVEN the staged layer asset and functions that run on arm64
+    layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
+    extensions = list(dev.asset_dir_for(layer["Content"]).rglob("*.so"))
+    assert any("pydantic_core" in path.parts for path in extensions)
+
+    # WHEN each shared object's ELF header is read
+    machines = {}
+    for path in extensions:
+        header = path.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF", path
+        machines[path.name] = int.from_bytes(header[18:20], "little")
+
+    # THEN every one is an aarch64 binary for CPython 3.12 (an x86_64 wheel would fail to import)
+    assert set(machines.values()) == {EM_AARCH64}, machines
+    assert all("cpython-312" in name for name in machines if ".cpython-" in name), sorted(machines)
+
+
+def test_the_function_asset_is_the_functions_package_only(dev: Synth) -> None:
+    # GIVEN the code of every Lambda function
+    codes = {function["Properties"]["Code"]["S3Key"] for function in dev.of_type("AWS::Lambda::Function").values()}
+
+    # WHEN the staged asset is listed
+    assert len(codes) == 1, "all functions share one code asset"
+    asset = dev.asset_dir_for({"S3Key": codes.pop()})
+    entries = sorted(path.name for path in asset.iterdir())
+
+    # THEN it holds the functions/ package and nothing else (no shared/, tests, .venv, .git, dotfiles)
+    assert entries == ["functions"]
+    assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
+    # AND every handler's module is in it
+    for function in dev.of_type("AWS::Lambda::Function").values():
+        module = function["Properties"]["Handler"].rsplit(".", 1)[0]
+        assert (asset / (module.replace(".", "/") + ".py")).is_file(), module
