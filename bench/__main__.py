@@ -1,0 +1,33 @@
+"""`python -m bench`: run every benchmark and write bench/REPORT.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import cold_start, sizes
+
+OUT = Path(__file__).resolve().parent / "REPORT.md"
+
+
+def main() -> int:
+    header = (
+        f"# Benchmark report\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}.\n"
+        "Ratios compare things measured side by side in this one run.\n"
+    )
+    sections = [header]
+    for module in (cold_start, sizes):
+        section = module.report()
+        print(section, "\n", flush=True)
+        sections.append(section)
+    OUT.write_text("\n\n".join(sections) + "\n")
+    print(f"written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
