@@ -10,6 +10,21 @@ import threading
 import time
 
 
+def _write_state(stack) -> None:
+    """Where the running stack's parts are, for `python -m local.token` and other tools."""
+    import json
+
+    from local.stack import DEFAULT_DEMO_PASSWORD
+    from local.token import STATE_FILE
+
+    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.write_text(json.dumps({
+        "url": stack.url, "moto": stack.moto.endpoint, "search": stack.search.url, "cache": stack.cache.url,
+        "user_pool_id": stack.user_pool_id, "user_pool_client_id": stack.user_pool_client_id,
+        "demo_password_default": DEFAULT_DEMO_PASSWORD,
+    }, indent=2))
+
+
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -35,7 +50,9 @@ def main() -> int:
     for email, role in DEMO_USERS:
         print(f"    {role:<9} {email}")
     print(f"  admin sign-in: {DEMO_USERS[0][0]} / {stack.demo_password}")
+    print("  a token for curl: TOKEN=$(.venv/bin/python -m local.token admin@example.com)")
     print("Ctrl-C stops everything.", flush=True)
+    _write_state(stack)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -46,6 +63,9 @@ def main() -> int:
         pass
     print("\nstopping...", flush=True)
     stack.stop()
+    from local.token import STATE_FILE
+
+    STATE_FILE.unlink(missing_ok=True)
     return 0
 
 
