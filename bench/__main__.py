@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cold_start, sizes
@@ -15,7 +15,7 @@ OUT = Path(__file__).resolve().parent / "REPORT.md"
 
 def main() -> int:
     header = (
-        f"# Benchmark report\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"# Benchmark report\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}.\n"
         "Ratios compare things measured side by side in this one run.\n"
     )

@@ -39,7 +39,7 @@ def measure() -> list[tuple[str, float, float]]:
 
 
 def report() -> str:
-    lines = ["## Cold-start import time (fresh interpreter, median of %d, interleaved)" % RUNS, "",
+    lines = [f"## Cold-start import time (fresh interpreter, median of {RUNS}, interleaved)", "",
              "| module | import ms | vs `import boto3` |", "|---|---:|---:|"]
     for name, ms, ratio in measure():
         lines.append(f"| `{name}` | {ms:.0f} | {ratio:.2f}x |")

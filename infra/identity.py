@@ -47,6 +47,7 @@ class Identity(Construct):
         self.client = self.user_pool.add_client(
             "ApiClient",
             generate_secret=False,
+            disable_o_auth=True,  # sign-in is USER_PASSWORD_AUTH through our API; no hosted UI/OAuth flows
             auth_flows=cognito.AuthFlow(user_password=True),
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),

@@ -21,31 +21,31 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
         "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level scoping.",
     ),
     (
-        "AwsSolutions-L1",
+        "AwsSolutions::AwsSolutions-L1",
         "Python 3.12 is the runtime this project targets and tests against (its wheels are "
         "bundled for it); moving runtimes is a deliberate, tested change, not a lint fix.",
     ),
     (
-        "AwsSolutions-APIG2",
+        "AwsSolutions::AwsSolutions-APIG2",
         "Request bodies are validated in each handler with field-level errors in the "
         "contract's envelope; API Gateway models would duplicate that and answer in another shape.",
     ),
     (
-        "AwsSolutions-APIG3",
+        "AwsSolutions::AwsSolutions-APIG3",
         "A WAF web ACL is account/organisation infrastructure attached at the edge per "
         "environment; this stack sets stage throttling and per-login rate limits itself.",
     ),
     (
-        "AwsSolutions-APIG4",
+        "AwsSolutions::AwsSolutions-APIG4",
         "Only the routes marked Auth.PUBLIC in infra/topology.py (catalog browsing, sign-up, "
         "login, webhooks verified by signature) are unauthenticated; every other route uses Cognito.",
     ),
     (
-        "AwsSolutions-COG4",
+        "AwsSolutions::AwsSolutions-COG4",
         "Same public routes as AwsSolutions-APIG4; all other methods use the Cognito authorizer.",
     ),
     (
-        "AwsSolutions-COG2",
+        "AwsSolutions::AwsSolutions-COG2",
         "MFA is optional (TOTP) for shoppers: requiring it would block guest-to-customer "
         "conversion; admins are expected to enrol (an operational policy).",
     ),

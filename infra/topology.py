@@ -8,17 +8,17 @@ add a `Route` here and a handler module under functions/<service>/.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 API_PREFIX = "/api/v1"
 
 
-class Auth(str, Enum):
+class Auth(StrEnum):
     PUBLIC = "public"  # anyone, no token needed
     USER = "user"  # a valid Cognito access token (roles are checked by the handler)
 
 
-class Access(str, Enum):
+class Access(StrEnum):
     READ = "read"
     WRITE = "write"
     READ_WRITE = "read_write"

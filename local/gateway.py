@@ -14,9 +14,10 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -208,7 +209,7 @@ class LocalApiGateway:
             multi_headers.setdefault(name, []).append(value)
         query = {key: values[-1] for key, values in request.args.lists()}
         multi_query = {key: values for key, values in request.args.lists()}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         request_id = str(uuid.uuid4())
         request_context: dict[str, Any] = {
             "resourceId": route.resource_path,

@@ -15,8 +15,9 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from local.cfn import ACCOUNT_ID, REGION, FunctionSpec
 

@@ -30,7 +30,7 @@ DEMO_CATEGORIES: dict[str, list[str]] = {
 }
 
 
-def create_user(stack: "LocalStack", email: str, role: str, password: str) -> str:
+def create_user(stack: LocalStack, email: str, role: str, password: str) -> str:
     """An active, confirmed user in `role`'s group; returns its `sub`."""
     cognito = boto3.client("cognito-idp", endpoint_url=stack.moto.endpoint)
     pool = stack.user_pool_id
@@ -45,7 +45,7 @@ def create_user(stack: "LocalStack", email: str, role: str, password: str) -> st
     return next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
 
 
-def sign_in(stack: "LocalStack", email: str, password: str) -> dict[str, Any]:
+def sign_in(stack: LocalStack, email: str, password: str) -> dict[str, Any]:
     cognito = boto3.client("cognito-idp", endpoint_url=stack.moto.endpoint)
     result = cognito.initiate_auth(
         ClientId=stack.user_pool_client_id,
@@ -55,7 +55,7 @@ def sign_in(stack: "LocalStack", email: str, password: str) -> dict[str, Any]:
     return result["AuthenticationResult"]
 
 
-def api_call(stack: "LocalStack", method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+def api_call(stack: LocalStack, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"{stack.url}{path}",
         method=method,
@@ -69,7 +69,7 @@ def api_call(stack: "LocalStack", method: str, path: str, body: Any = None, toke
         return error.code, json.loads(error.read() or b"null")
 
 
-def seed_demo_data(stack: "LocalStack") -> None:
+def seed_demo_data(stack: LocalStack) -> None:
     for email, role in DEMO_USERS:
         create_user(stack, email, role, stack.demo_password)
     token = sign_in(stack, DEMO_USERS[0][0], stack.demo_password)["AccessToken"]

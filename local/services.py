@@ -51,8 +51,9 @@ def start_cache(port: int) -> RunningService:
         return RunningService("cache (redis-server)", f"redis://127.0.0.1:{port}/0", stop)
 
     log.warning("redis-server not found; using fakeredis (install redis-server for a real one)")
-    from fakeredis import TcpFakeServer
     import threading
+
+    from fakeredis import TcpFakeServer
 
     server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -47,7 +47,7 @@ class LocalStack:
         self.timings: dict[str, float] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         from local.moto_server import free_port, port_is_free, start_moto_server
 
         started = time.perf_counter()
@@ -141,7 +141,7 @@ class LocalStack:
             except Exception:  # keep stopping the rest
                 log.exception("error while stopping %s", stopper)
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

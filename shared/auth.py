@@ -7,8 +7,9 @@ exactly like a missing one, so ownership failures raise NotFound, not Forbidden.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from shared.errors import Forbidden, NotFound, Unauthorized
 

@@ -8,7 +8,7 @@ raising a `shared.errors.DomainError`. Whatever goes wrong, the client gets the 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -27,7 +27,7 @@ def _meta(app: APIGatewayRestResolver) -> dict[str, str]:
         request_id = app.current_event.request_context.request_id
     except Exception:  # no current event (e.g. a failure before routing)
         request_id = ""
-    return {"request_id": request_id, "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+    return {"request_id": request_id, "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")}
 
 
 def _dumps(payload: Any) -> str:
@@ -69,7 +69,7 @@ class ShopResolver(APIGatewayRestResolver):
                 body = {
                     "status": "error",
                     "error": {"code": exc.code, "message": exc.message, "details": exc.details},
-                    "meta": {"request_id": request_id, "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")},
+                    "meta": {"request_id": request_id, "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")},
                 }
                 return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": _dumps(body), "isBase64Encoded": False}
         return super().resolve(event, context)

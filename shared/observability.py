@@ -22,14 +22,14 @@ logger = Logger(service=SERVICE)
 
 
 @lru_cache(maxsize=1)
-def get_tracer() -> "Tracer":
+def get_tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
 
 
 @lru_cache(maxsize=1)
-def get_metrics() -> "Metrics":
+def get_metrics() -> Metrics:
     from aws_lambda_powertools import Metrics
 
     return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Shop"), service=SERVICE)

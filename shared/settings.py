@@ -21,7 +21,7 @@ class Settings(BaseModel, frozen=True):
     payment_window_seconds: int = Field(default=900, ge=5)
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         values = {name: environ[name.upper()] for name in cls.model_fields if name.upper() in environ}
         return cls.model_validate(values)

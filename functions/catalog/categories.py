@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -49,7 +49,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         name=name,
         slug=slug,
         parent_id=parent_id,
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
         created_by=created_by,
     )
     claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
@@ -70,7 +70,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         labels = (["parent"] if parent_id else []) + ["category", "slug"]
         failed = {
             label
-            for label, reason in zip(labels, exc.cancellation_reasons or [])
+            for label, reason in zip(labels, exc.cancellation_reasons or [], strict=False)
             if reason is not None and reason.code == "ConditionalCheckFailed"
         }
         if "parent" in failed:

@@ -8,8 +8,8 @@ import json
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from local.gateway import ApiRoute, LocalApiGateway, _path_pattern, routes_from_template
 from local.cfn import Deployment
+from local.gateway import ApiRoute, LocalApiGateway, _path_pattern, routes_from_template
 
 
 def _route(path: str, method: str = "GET") -> ApiRoute:
