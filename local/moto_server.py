@@ -59,6 +59,10 @@ def point_sdk_at(endpoint: str, port: int) -> None:
 
 def start_moto_server(port: int | None = None) -> MotoServer:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    # moto logs every AWS call on stdout; the gateway's own request log is the useful one.
+    MotoRequestHandler.log_request = lambda *args, **kwargs: None  # type: ignore[method-assign]
 
     from local.moto_patches import apply_moto_patches
 

@@ -52,6 +52,22 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return fields
 
 
+def _as_json_request(event: dict[str, Any]) -> dict[str, Any]:
+    """The API speaks JSON only: a body sent without a Content-Type, or as curl's default
+    form type, is read as JSON (so `curl -d '{...}'` works) rather than as form fields."""
+    headers = event.get("headers") or {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if not event.get("body") or content_type.startswith("application/json"):
+        return event
+    if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
+        return event
+    headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    headers["Content-Type"] = "application/json"
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    multi["Content-Type"] = ["application/json"]
+    return {**event, "headers": headers, "multiValueHeaders": multi}
+
+
 class ShopResolver(APIGatewayRestResolver):
     """Checks the caller's role before anything else, so a forbidden caller learns nothing
     about the body's schema (powertools validates the body before route middlewares run)."""
@@ -61,6 +77,7 @@ class ShopResolver(APIGatewayRestResolver):
         self.required_roles = roles
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        event = _as_json_request(event)
         if self.required_roles is not None:
             try:
                 require_role(event, *self.required_roles) if self.required_roles else require_user(event)

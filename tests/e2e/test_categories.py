@@ -109,3 +109,10 @@ def test_bad_input_is_400_with_field_details_and_changes_nothing(admin, anonymou
 def test_unknown_route_and_method_answer_like_api_gateway(anonymous):
     assert anonymous.get("/api/v1/nothing-here").status_code == 403
     assert anonymous.request("DELETE", "/api/v1/categories").status_code == 403
+
+
+def test_a_json_body_sent_as_curls_default_form_type_is_read_as_json(admin):
+    name = f"Curl {uuid.uuid4().hex[:6]}"
+    response = admin.post("/api/v1/categories", data=f'{{"name": "{name}"}}',
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 201 and response.json()["data"]["name"] == name
