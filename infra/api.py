@@ -33,12 +33,28 @@ class RestApi(Construct):
                 metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # never log request bodies: they carry passwords and addresses
+                # Sign-in is the brute-force target: a tighter limit than the stage's (the
+                # login handler also throttles per email and per IP, across instances).
+                method_options={
+                    "/api/v1/auth/login/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=max(1, config.api_rate_limit // 10),
+                        throttling_burst_limit=max(2, config.api_burst_limit // 10),
+                    ),
+                },
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                     caller=False, http_method=True, ip=True, protocol=True, request_time=True,
                     resource_path=True, response_length=True, status=True, user=True,
                 ),
             ),
+        )
+        # For API-key clients (partners, the payment provider's tooling): their own throttle and quota.
+        self.api.add_usage_plan(
+            "PartnerPlan",
+            name=f"shop-{config.name}-partners",
+            throttle=apigw.ThrottleSettings(rate_limit=config.api_rate_limit // 2, burst_limit=config.api_burst_limit // 2),
+            quota=apigw.QuotaSettings(limit=100_000, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(self, "Authorizer", cognito_user_pools=[user_pool])
         # Bodies are validated in the handlers (with field-level errors); this only stops

@@ -20,6 +20,9 @@ class StageConfig:
     reservation_ttl_seconds: int = 900
     payment_window_seconds: int = 900
     log_level: str = "INFO"
+    # dev: accounts work at once (no inbox to read a code from); prod: Cognito emails a code.
+    auto_confirm_sign_up: bool = False
+    login_max_failures: int = 5  # per email per minute, then a growing lock-out
 
 
 STAGES: dict[str, StageConfig] = {
@@ -31,6 +34,7 @@ STAGES: dict[str, StageConfig] = {
         api_rate_limit=50,
         api_burst_limit=100,
         log_level="DEBUG",
+        auto_confirm_sign_up=True,
     ),
     "prod": StageConfig(
         name="prod",

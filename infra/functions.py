@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration, IgnoreMode
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -29,12 +30,14 @@ class FunctionFactory:
         layer: lambda_.ILayerVersion,
         tables: dict[str, dynamodb.Table],
         environment: dict[str, str],
+        user_pool: cognito.IUserPool,
     ) -> None:
         self.scope = scope
         self.config = config
         self.layer = layer
         self.tables = tables
         self.environment = environment
+        self.user_pool = user_pool
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -42,6 +45,7 @@ class FunctionFactory:
         construct_id: str,
         handler: str,
         tables: tuple[tuple[Table, Access], ...] = (),
+        user_pool_actions: tuple[str, ...] = (),
         timeout_seconds: int = 10,
         description: str = "",
     ) -> lambda_.Function:
@@ -75,4 +79,6 @@ class FunctionFactory:
                 cdk_table.grant_write_data(function)
             else:
                 cdk_table.grant_read_write_data(function)
+        if user_pool_actions:
+            self.user_pool.grant(function, *user_pool_actions)
         return function

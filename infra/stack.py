@@ -34,16 +34,20 @@ class BackendStack(Stack):
             "PAYMENT_WINDOW_SECONDS": str(config.payment_window_seconds),
             "USER_POOL_ID": identity.user_pool.user_pool_id,
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
+            "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
+            "LOGIN_MAX_FAILURES": str(config.login_max_failures),
         }
         for service in SERVICES:
             for table in service.tables:
                 environment[table.env_var] = tables[table.id].table_name
-        factory = FunctionFactory(self, config, layer, tables, environment)
+        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool)
 
         api = RestApi(self, "Http", config, identity.user_pool)
         for service in SERVICES:
             for route in service.routes:
-                function = factory.create(route.function_id, route.handler, route.tables, description=route.description)
+                function = factory.create(
+                    route.function_id, route.handler, route.tables, route.user_pool_actions, description=route.description
+                )
                 api.add_route(route, function)
             for consumer in service.stream_consumers:
                 function = factory.create(consumer.id, consumer.handler, consumer.tables, timeout_seconds=60)

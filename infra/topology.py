@@ -49,6 +49,7 @@ class Route:
     handler: str  # dotted path of the Lambda handler
     auth: Auth = Auth.USER  # private unless marked public
     tables: tuple[tuple[Table, Access], ...] = ()
+    user_pool_actions: tuple[str, ...] = ()  # cognito-idp actions on the user pool, e.g. AdminGetUser
     description: str = ""
 
     @property
@@ -85,7 +86,68 @@ CATALOG_TABLE = Table(
     indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),),
 )
 
+IDENTITY_TABLE = Table(
+    id="IdentityTable",
+    env_var="IDENTITY_TABLE_NAME",
+    ttl_attribute="expires_at",  # login throttling counters expire on their own
+)
+
 # --- services ----------------------------------------------------------------------------------
+IDENTITY = Service(
+    name="identity",
+    tables=(IDENTITY_TABLE,),
+    routes=(
+        Route(
+            "POST",
+            f"{API_PREFIX}/auth/register",
+            "functions.identity.register.handler",
+            auth=Auth.PUBLIC,
+            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            user_pool_actions=("cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser"),
+            description="Create a customer or seller account.",
+        ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/auth/login",
+            "functions.identity.login.handler",
+            auth=Auth.PUBLIC,
+            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            description="Sign in with email and password; throttled per email and per IP.",
+        ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/auth/refresh",
+            "functions.identity.refresh.handler",
+            auth=Auth.PUBLIC,
+            description="A new access token from a refresh token.",
+        ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/users/me",
+            "functions.identity.get_me.handler",
+            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            user_pool_actions=("cognito-idp:AdminGetUser",),
+            description="The signed-in user's profile.",
+        ),
+        Route(
+            "PUT",
+            f"{API_PREFIX}/users/me",
+            "functions.identity.update_me.handler",
+            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            user_pool_actions=("cognito-idp:AdminGetUser",),
+            description="Update name, phone and shipping addresses.",
+        ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/users/{{user_id}}",
+            "functions.identity.get_user.handler",
+            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            user_pool_actions=("cognito-idp:AdminGetUser",),
+            description="A user's profile: the user themself or an admin (anyone else: 404).",
+        ),
+    ),
+)
+
 CATALOG = Service(
     name="catalog",
     tables=(CATALOG_TABLE,),
@@ -108,7 +170,7 @@ CATALOG = Service(
     ),
 )
 
-SERVICES: tuple[Service, ...] = (CATALOG,)
+SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG)
 
 
 def all_routes() -> list[Route]:

@@ -50,7 +50,9 @@ class CognitoAuthorizer:
                 key.key,
                 algorithms=["RS256"],
                 issuer=str(unverified["iss"]),
-                options={"require": ["exp", "iat", "sub", "token_use"]},
+                # ID tokens carry `aud` (their app client): PyJWT would reject any `aud` it was not
+                # told to expect, so the app client is checked below, for both kinds of token.
+                options={"require": ["exp", "iat", "sub", "token_use"], "verify_aud": False},
             )
         except jwt.PyJWTError as exc:
             raise AuthorizationFailed(f"invalid token: {exc}") from exc
@@ -61,8 +63,9 @@ class CognitoAuthorizer:
             granted = set(str(claims.get("scope", "")).split())
             if not granted.intersection(scopes):
                 raise AuthorizationFailed("token lacks the required scope")
-        elif claims.get("token_use") != "id":
-            raise AuthorizationFailed("an ID token is required")
+        elif claims.get("token_use") != "id" or claims.get("aud") not in self.client_ids:
+            # Methods without scopes accept ID tokens only (API Gateway's rule).
+            raise AuthorizationFailed("an ID token of this API's app client is required")
         return _as_rest_api_claims(claims)
 
 

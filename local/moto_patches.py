@@ -58,7 +58,27 @@ def apply_moto_patches() -> None:
         _patch_lambda_invoke()
         _enable_step_functions_execution()
         _patch_step_functions_bugs()
+        _patch_cognito_refresh_of_deleted_user()
         _applied = True
+
+
+# -- Cognito ----------------------------------------------------------------------------------
+def _patch_cognito_refresh_of_deleted_user() -> None:
+    """moto 5.2.5 answers HTTP 500 (AttributeError) to a refresh token whose user was deleted;
+    Cognito answers NotAuthorizedException."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    original = CognitoIdpUserPool.create_tokens_from_refresh_token
+
+    @functools.wraps(original)
+    def create_tokens_from_refresh_token(self: Any, refresh_token: str) -> Any:
+        entry = self.refresh_tokens.get(refresh_token)
+        if entry is not None and entry[1] and self._get_user(entry[1]) is None:
+            raise NotAuthorizedError("Refresh Token has been revoked")
+        return original(self, refresh_token)
+
+    CognitoIdpUserPool.create_tokens_from_refresh_token = create_tokens_from_refresh_token  # type: ignore[method-assign]
 
 
 # -- 1. DynamoDB ------------------------------------------------------------------------------

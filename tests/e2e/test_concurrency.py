@@ -58,5 +58,5 @@ def test_concurrent_duplicates_create_exactly_one(local_stack, admin, tokens):
 def test_concurrent_requests_use_separate_handler_instances(local_stack):
     # Lambda serves concurrent requests from separate instances; the local runtime must too,
     # or one request could read another's event from the handler module's globals.
-    function = next(r.function_name for r in local_stack.gateway.routes if r.method == "POST")
+    function = next(r.function_name for r in local_stack.gateway.routes if r.key == "POST /api/v1/categories")
     assert local_stack.runtime.instance_count(function) > 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,17 +25,43 @@ def test_handler_has_a_sample_event_that_matches_its_route(route):
     assert (event["httpMethod"], event["resource"]) == (route.method, route.path)
 
 
-@pytest.mark.parametrize("route", all_routes(), ids=lambda r: r.handler)
-def test_handler_answers_its_sample_event_with_the_envelope(local_stack, route):
-    # GIVEN the sample event (a unique name so creates never collide)
-    event = json.loads(_event_path(route.handler).read_text())
+def _realistic(event: dict, tokens: dict, local_stack) -> dict:
+    """Swap the sample's placeholders for this stack's real users and tokens."""
+    import jwt
+
+    from local.authorizer import _as_rest_api_claims
+
+    event = copy.deepcopy(event)
+    sample_claims = (event["requestContext"].get("authorizer") or {}).get("claims") or {}
+    role = sample_claims.get("cognito:groups", "customer")
+    claims = jwt.decode(tokens[role]["AccessToken"], options={"verify_signature": False})
+    if sample_claims:
+        event["requestContext"]["authorizer"] = {"claims": _as_rest_api_claims(claims)}
+    if event.get("pathParameters", {}) and "user_id" in event["pathParameters"]:
+        event["pathParameters"]["user_id"] = claims["sub"]
+        event["path"] = event["resource"].replace("{user_id}", claims["sub"])
     if event.get("body"):
         body = json.loads(event["body"])
-        body["name"] = f"{body.get('name', 'x')} {id(event)}"
+        unique = uuid.uuid4().hex[:8]
+        if event["resource"].endswith("/auth/register"):
+            body["email"] = f"sample.{unique}@example.com"
+        elif event["resource"].endswith("/auth/login"):
+            body["password"] = local_stack.demo_password
+        elif event["resource"].endswith("/auth/refresh"):
+            body["refresh_token"] = tokens["customer"]["RefreshToken"]
+        elif "name" in body and event["resource"].endswith("/categories"):
+            body["name"] = f"{body['name']} {unique}"
         event["body"] = json.dumps(body)
+    return event
+
+
+@pytest.mark.parametrize("route", all_routes(), ids=lambda r: r.handler)
+def test_handler_answers_its_sample_event_with_the_envelope(local_stack, tokens, route):
+    # GIVEN the sample event, with this stack's real users and tokens in place of placeholders
+    event = _realistic(json.loads(_event_path(route.handler).read_text()), tokens, local_stack)
     function = next(r.function_name for r in local_stack.gateway.routes if r.key == f"{route.method} {route.path}")
     # WHEN the handler runs in-process, as Lambda would run it
-    result = local_stack.runtime.invoke(function, copy.deepcopy(event))
+    result = local_stack.runtime.invoke(function, event)
     # THEN it answers a 2xx in the success envelope, echoing the request id
     assert 200 <= result["statusCode"] < 300, result
     body = json.loads(result["body"])

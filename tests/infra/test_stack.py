@@ -166,10 +166,13 @@ def test_the_stage_is_throttled_traced_and_access_logged(synth: Synth) -> None:
 
     # THEN it is named after the stage, throttled to the configured limits for every method
     assert stage["StageName"] == synth.stage
-    [settings] = stage["MethodSettings"]
-    assert (settings["HttpMethod"], settings["ResourcePath"]) == ("*", "/*")
+    by_path = {(m["HttpMethod"], m["ResourcePath"]): m for m in stage["MethodSettings"]}
+    settings = by_path[("*", "/*")]
     assert settings["ThrottlingRateLimit"] == config.api_rate_limit > 0
     assert settings["ThrottlingBurstLimit"] == config.api_burst_limit >= config.api_rate_limit
+    # AND sign-in, the brute-force target, has a tighter limit of its own
+    login = by_path[("POST", "/~1api~1v1~1auth~1login")]
+    assert 0 < login["ThrottlingRateLimit"] < settings["ThrottlingRateLimit"]
     # AND request bodies (passwords, addresses) are never logged
     assert settings["DataTraceEnabled"] is False
     assert stage["TracingEnabled"] is True
@@ -456,3 +459,28 @@ def test_the_function_asset_is_the_functions_package_only(dev: Synth) -> None:
     for function in dev.of_type("AWS::Lambda::Function").values():
         module = function["Properties"]["Handler"].rsplit(".", 1)[0]
         assert (asset / (module.replace(".", "/") + ".py")).is_file(), module
+
+
+def test_partner_usage_plan_throttles_and_caps_the_stage(dev: Synth) -> None:
+    [plan] = dev.of_type("AWS::ApiGateway::UsagePlan").values()
+    props = plan["Properties"]
+    assert props["Throttle"]["RateLimit"] > 0 and props["Quota"]["Period"] == "DAY"
+    assert props["ApiStages"] and props["ApiStages"][0]["Stage"]
+
+
+def test_identity_functions_get_only_the_cognito_actions_they_name(dev: Synth) -> None:
+    from infra.topology import all_routes
+
+    for route in all_routes():
+        policies = [
+            r["Properties"]["PolicyDocument"]["Statement"]
+            for r in dev.of_type("AWS::IAM::Policy").values()
+            if any(role.get("Ref", "").startswith(route.function_id) for role in r["Properties"].get("Roles", []))
+        ]
+        actions = set()
+        for statements in policies:
+            for statement in statements:
+                for action in [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]:
+                    actions.add(action)
+        cognito_actions = {a for a in actions if a.startswith("cognito-idp:")}
+        assert cognito_actions == set(route.user_pool_actions), route.handler

@@ -1,0 +1,123 @@
+"""Login throttling that holds across Lambda instances: counters in DynamoDB, expiring by TTL.
+
+Per email and per source IP: after `limit` failures within a minute the key is locked, for 1 min
+the first time and twice as long each time after (capped at 1 h). A locked key gets 429 even
+with the right password, so guessing gains nothing. Every change is one conditional UpdateItem:
+concurrent failures cannot lose counts, and exactly one of them applies a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from pynamodb.exceptions import UpdateError
+
+from functions.identity.models import LoginThrottleItem
+from shared.errors import RateLimited
+
+WINDOW_SECONDS = 60
+FIRST_LOCK_SECONDS = 60
+MAX_LOCK_SECONDS = 3600
+KEEP_SECONDS = 24 * 3600  # counters (and the back-off they drive) are forgotten after a day
+
+
+def email_limit() -> int:
+    return int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+
+
+def ip_limit() -> int:
+    # Many people can share one address (offices, carrier NAT), so the IP limit is looser.
+    return int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", str(email_limit() * 10)))
+
+
+def throttle_key(scope: str, value: str) -> str:
+    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]  # no raw emails/IPs in keys
+    return f"THROTTLE#{scope}#{digest}"
+
+
+def lock_seconds(lockouts: int) -> int:
+    return min(FIRST_LOCK_SECONDS * 2**lockouts, MAX_LOCK_SECONDS)
+
+
+def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    retry_after = 0
+    for key in keys:
+        try:
+            item = LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
+        except LoginThrottleItem.DoesNotExist:
+            continue
+        if item.locked_until > now:
+            retry_after = max(retry_after, int(item.locked_until - now) + 1)
+    if retry_after:
+        raise RateLimited("Too many failed sign-ins. Try again later.", {"retry_after_seconds": retry_after})
+
+
+def _is_condition_failure(exc: UpdateError) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def record_failure(key: str, limit: int, now: float | None = None) -> bool:
+    """Count one failure; returns True if this failure locked the key."""
+    now = int(time.time() if now is None else now)
+    item = LoginThrottleItem(key, "LOGIN")
+    cutoff = now - WINDOW_SECONDS
+    for _ in range(3):  # another failure may open a new window between our two attempts
+        try:
+            item.update(
+                actions=[LoginThrottleItem.failures.add(1), LoginThrottleItem.expires_at.set(now + KEEP_SECONDS)],
+                condition=LoginThrottleItem.window_start >= cutoff,
+            )
+            break
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+        try:
+            item.update(
+                actions=[
+                    LoginThrottleItem.failures.set(1),
+                    LoginThrottleItem.window_start.set(now),
+                    LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
+                ],
+                condition=LoginThrottleItem.window_start.does_not_exist() | (LoginThrottleItem.window_start < cutoff),
+            )
+            break
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+    if item.failures < limit:
+        return False
+    lockouts = int(item.lockouts or 0)
+    try:
+        item.update(
+            actions=[
+                LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts)),
+                LoginThrottleItem.lockouts.add(1),
+                LoginThrottleItem.failures.set(0),
+                LoginThrottleItem.window_start.set(now),
+                LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
+            ],
+            # Exactly one concurrent failure locks, and failures of requests that passed the check
+            # just before the lock do not stack a second lock-out on top of it.
+            condition=(LoginThrottleItem.failures >= limit)
+            & (LoginThrottleItem.locked_until.does_not_exist() | (LoginThrottleItem.locked_until <= now)),
+        )
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def clear(key: str) -> None:
+    """A successful sign-in forgets the email's failures (not its lock-out history's back-off)."""
+    try:
+        LoginThrottleItem(key, "LOGIN").update(
+            actions=[LoginThrottleItem.failures.set(0)],
+            condition=LoginThrottleItem.pk.exists(),
+        )
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
