@@ -83,7 +83,13 @@ class Service:
 CATALOG_TABLE = Table(
     id="CatalogTable",
     env_var="CATALOG_TABLE_NAME",
-    indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),),
+    indexes=(Index("gsi1", "gsi1pk", "gsi1sk"), Index("gsi2", "gsi2pk", "gsi2sk")),
+    stream=True,  # change-data capture into search and the product cache
+)
+
+INVENTORY_TABLE = Table(
+    id="InventoryTable",
+    env_var="INVENTORY_TABLE_NAME",
 )
 
 IDENTITY_TABLE = Table(
@@ -167,10 +173,50 @@ CATALOG = Service(
             tables=((CATALOG_TABLE, Access.READ_WRITE),),
             description="Create a category (admin).",
         ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/products",
+            "functions.catalog.create_product.handler",
+            tables=((CATALOG_TABLE, Access.READ_WRITE), (IDENTITY_TABLE, Access.READ_WRITE)),
+            user_pool_actions=("cognito-idp:AdminGetUser",),
+            description="List a product with its SKUs (seller, admin).",
+        ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/products",
+            "functions.catalog.list_products.handler",
+            auth=Auth.PUBLIC,
+            tables=((CATALOG_TABLE, Access.READ),),
+            description="Products of a category or a seller, newest first.",
+        ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/products/{{product_id}}",
+            "functions.catalog.get_product.handler",
+            auth=Auth.PUBLIC,
+            tables=((CATALOG_TABLE, Access.READ), (INVENTORY_TABLE, Access.READ)),
+            description="The product page: product, seller, rating, per-SKU availability.",
+        ),
+        Route(
+            "PUT",
+            f"{API_PREFIX}/products/{{product_id}}",
+            "functions.catalog.update_product.handler",
+            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            description="Partial update, SKU prices included (owning seller, admin).",
+        ),
+        Route(
+            "DELETE",
+            f"{API_PREFIX}/products/{{product_id}}",
+            "functions.catalog.delete_product.handler",
+            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            description="Soft delete (owning seller, admin).",
+        ),
     ),
 )
 
-SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG)
+INVENTORY = Service(name="inventory", tables=(INVENTORY_TABLE,))
+
+SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY)
 
 
 def all_routes() -> list[Route]:

@@ -85,6 +85,9 @@ class LambdaRuntime:
     """Looks handlers up by function name and invokes them in-process."""
 
     def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+        from local.powertools_isolation import isolate_powertools_requests
+
+        isolate_powertools_requests()
         self.functions = dict(functions)
         self._instances: dict[str, _FunctionInstances] = {}
         self._lock = threading.Lock()

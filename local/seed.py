@@ -73,13 +73,43 @@ def seed_demo_data(stack: LocalStack) -> None:
     for email, role in DEMO_USERS:
         create_user(stack, email, role, stack.demo_password)
     token = sign_in(stack, DEMO_USERS[0][0], stack.demo_password)["AccessToken"]
+    category_ids = seed_categories(stack, token)
+    seller_token = sign_in(stack, DEMO_USERS[1][0], stack.demo_password)["AccessToken"]
+    seed_products(stack, seller_token, category_ids)
+
+
+def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -> None:
+    """The demo seller lists the demo catalog through the API; stock goes in through the
+    inventory service's module (its API for stock arrives with the inventory issue)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from functions.inventory.stock import set_initial_stock
+    from local.demo_catalog import demo_products
+
+    def create(entry: tuple[dict[str, Any], list[int]]) -> None:
+        body, stock = entry
+        status, created = api_call(stack, "POST", "/api/v1/products", body, token)
+        if status != 201:
+            raise RuntimeError(f"seeding product {body['title']!r} failed: {status} {created}")
+        for sku, on_hand in zip(created["data"]["skus"], stock, strict=True):
+            set_initial_stock(sku["sku_id"], on_hand)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(create, demo_products(category_ids)))
+
+
+def seed_categories(stack: LocalStack, token: str) -> dict[str, str]:
+    ids: dict[str, str] = {}
     for parent_name, children in DEMO_CATEGORIES.items():
         status, parent = api_call(stack, "POST", "/api/v1/categories", {"name": parent_name}, token)
         if status != 201:
             raise RuntimeError(f"seeding category {parent_name!r} failed: {status} {parent}")
+        ids[parent_name] = parent["data"]["category_id"]
         for child in children:
             status, body = api_call(
                 stack, "POST", "/api/v1/categories", {"name": child, "parent_id": parent["data"]["category_id"]}, token
             )
             if status != 201:
                 raise RuntimeError(f"seeding category {child!r} failed: {status} {body}")
+            ids[child] = body["data"]["category_id"]
+    return ids

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import os
 
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 CATEGORY_PARTITION = "CATEGORY"
@@ -53,3 +60,73 @@ class CategorySlugClaim(Model):
     @staticmethod
     def partition_key(parent_id: str | None, slug: str) -> str:
         return f"CATEGORY_SLUG#{parent_id or ROOT}#{slug}"
+
+
+class SkuAttribute(MapAttribute):
+    sku_id = UnicodeAttribute()
+    options = MapAttribute()  # {"size": "M", "color": "blue"}
+    price = NumberAttribute()  # minor units
+    currency = UnicodeAttribute()
+
+
+class _ByCategory(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _BySeller(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class ProductItem(Model):
+    """A product and its SKUs, in one item so a product page is one read and a change is one
+    stream record. `version` grows by one on every write: the search index uses it as the
+    external version, so a late or redelivered record never overwrites a newer document.
+
+      pk=PRODUCT#<product_id>  sk=PRODUCT
+      gsi1: CATEGORY#<category_id> / <created_at>#<product_id>   (list by category)
+      gsi2: SELLER#<seller_id>     / <created_at>#<product_id>   (list by seller)
+    """
+
+    class Meta(_CatalogMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="PRODUCT")
+    entity = UnicodeAttribute(default="product")
+    product_id = UnicodeAttribute()
+    seller_id = UnicodeAttribute()
+    seller_name = UnicodeAttribute(default="")
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    brand = UnicodeAttribute()
+    category_id = UnicodeAttribute()
+    category_path = ListAttribute(of=UnicodeAttribute, default=list)  # root ... leaf ids
+    attributes = MapAttribute(default=dict)  # schemaless, per product type
+    images = ListAttribute(of=UnicodeAttribute, default=list)
+    skus = ListAttribute(of=SkuAttribute, default=list)
+    status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | DELETED (soft delete)
+    version = NumberAttribute(default=1)
+    rating_sum = NumberAttribute(default=0)
+    rating_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+    by_category = _ByCategory()
+    by_seller = _BySeller()
+
+    @staticmethod
+    def key(product_id: str) -> str:
+        return f"PRODUCT#{product_id}"

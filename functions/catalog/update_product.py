@@ -1,0 +1,25 @@
+"""PUT /api/v1/products/{product_id}: partial update by the owning seller or an admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+
+from functions.catalog.products import to_view, update_product
+from functions.catalog.schemas import UpdateProductRequest
+from shared.http import create_app, ok
+from shared.observability import logger
+
+app = create_app(roles=("seller", "admin"))
+
+
+@app.put("/api/v1/products/<product_id>")
+def update(product_id: str, body: Annotated[UpdateProductRequest, Body()]):
+    return ok(app, to_view(update_product(product_id, body, app.principal)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,55 @@
+"""Stock per SKU, read in ONE BatchGetItem for any number of SKUs (never one call per SKU).
+
+  stock   pk=SKU#<sku_id>  sk=STOCK   on_hand, reserved, available (available = on_hand - reserved)
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+MAX_BATCH = 100  # BatchGetItem's limit per call
+
+
+@lru_cache(maxsize=1)
+def _client() -> Any:
+    from pynamodb.connection import Connection
+
+    return Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def _table() -> str:
+    return os.environ["INVENTORY_TABLE_NAME"]
+
+
+def availability(sku_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """{sku_id: {"in_stock": bool, "available": int}} for every SKU asked (unknown SKUs: 0)."""
+    result = {sku_id: {"in_stock": False, "available": 0} for sku_id in sku_ids}
+    unique = list(dict.fromkeys(sku_ids))
+    for start in range(0, len(unique), MAX_BATCH):
+        keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in unique[start : start + MAX_BATCH]]
+        request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": False, "ProjectionExpression": "pk, available"}}
+        while request:
+            response = _client().client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(_table(), []):
+                available = max(0, int(item.get("available", {}).get("N", "0")))
+                result[item["pk"]["S"].removeprefix("SKU#")] = {"in_stock": available > 0, "available": available}
+            request = response.get("UnprocessedKeys") or {}
+    return result
+
+
+def set_initial_stock(sku_id: str, on_hand: int) -> bool:
+    """Create a SKU's stock record if it has none (the demo seed; new products start at 0)."""
+    try:
+        _client().client.put_item(
+            TableName=_table(),
+            Item={"pk": {"S": f"SKU#{sku_id}"}, "sk": {"S": "STOCK"}, "sku_id": {"S": sku_id},
+                  "on_hand": {"N": str(on_hand)}, "reserved": {"N": "0"}, "available": {"N": str(on_hand)}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

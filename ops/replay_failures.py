@@ -1,0 +1,262 @@
+"""Re-drive the search indexer's on-failure queue (DLQ).
+
+    python -m ops.replay_failures --queue-url URL [--max-messages N]
+
+When a catalog stream batch fails past the mapping's retries, Lambda sends an on-failure record
+to the queue. It holds no data, only where the batch was:
+`DDBStreamBatchInfo {shardId, startSequenceNumber, endSequenceNumber, streamArn,
+approximateArrivalOfFirstRecord, approximateArrivalOfLastRecord, batchSize}`. For each message:
+
+1. read those records again from the stream (GetShardIterator AT_SEQUENCE_NUMBER at the start,
+   GetRecords up to the end) and run them through the indexer handler itself;
+2. **fallback, when the stream no longer has them**: DynamoDB Streams keep records for 24 hours
+   and the queue keeps messages for up to 14 days, so the shard may be trimmed (or the stream
+   replaced). The message names no product, so the products are found in the table instead:
+   every product whose `updated_at` lies in the batch's arrival window (+-2 minutes) is
+   re-indexed from its current state. A product *hard*-deleted in that window is no longer in
+   the table and cannot be found; run `python -m ops.search_reindex` to drop such leftovers;
+3. reconcile every product touched with its current table state (versioned, so this never
+   overwrites anything newer). This is what makes replaying old records safe: OpenSearch
+   forgets a delete's version after `gc_deletes` (24 h here), so an old update re-driven later
+   could resurrect a deleted product; the table's version of the delete wins again;
+4. delete the message only when all of that succeeded; otherwise it stays for the next run.
+
+Needs CATALOG_TABLE_NAME, SEARCH_URL (+ SEARCH_AUTH=sigv4), and permissions for
+sqs:ReceiveMessage/DeleteMessage on the queue, dynamodb:GetShardIterator/GetRecords on the
+stream, dynamodb:Scan/BatchGetItem on the table, es:ESHttp* on the domain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from functions.search import indexer
+from functions.search.client import get_client
+from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deserialize_image, from_item, is_product_key
+from functions.search.mapping import ALIAS
+from ops.search_reindex import ReindexFailed, get_products, scan_products, write
+
+WINDOW_MARGIN = timedelta(minutes=2)
+MAX_EMPTY_READS = 5  # an open shard answers empty pages at its tip; stop after a few
+VISIBILITY_SECONDS = 300  # a message kept for retry does not come back within one run
+Log = Callable[[str], None]
+
+
+@dataclass
+class ReplayReport:
+    messages: int = 0
+    deleted: int = 0
+    kept: int = 0
+    records_redriven: int = 0
+    products_reconciled: int = 0
+    fallbacks: int = 0  # messages whose records the stream no longer had (fully or partly)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamBatch:
+    records: list[dict[str, Any]]  # Lambda's event shape
+    complete: bool  # every record from start to end was read
+
+
+def replay(
+    queue_url: str,
+    *,
+    max_messages: int = 1000,
+    sqs: Any = None,
+    streams: Any = None,
+    client: Any = None,
+    log: Log = print,
+) -> ReplayReport:
+    import boto3
+
+    sqs = sqs or boto3.client("sqs")
+    streams = streams or boto3.client("dynamodbstreams")
+    client = client or get_client()
+    report = ReplayReport()
+    seen: set[str] = set()
+    while report.messages < max_messages:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, max_messages - report.messages),
+            WaitTimeSeconds=1,
+            VisibilityTimeout=VISIBILITY_SECONDS,
+        ).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            report.messages += 1
+            try:
+                _replay_message(message, streams, client, report, log)
+            except Exception as exc:  # keep the message; report and go on with the others
+                report.kept += 1
+                report.errors.append(f"{message['MessageId']}: {type(exc).__name__}: {exc}")
+                log(f"kept {message['MessageId']}: {type(exc).__name__}: {exc}")
+                continue
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            report.deleted += 1
+    return report
+
+
+def _replay_message(message: dict[str, Any], streams: Any, client: Any, report: ReplayReport, log: Log) -> None:
+    body = json.loads(message["Body"])
+    info = body.get("DDBStreamBatchInfo") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        raise ValueError("not a Lambda on-failure record for a DynamoDB stream (no DDBStreamBatchInfo)")
+    batch = read_batch(streams, info)
+    product_ids: set[str] = set()
+    if batch.records:
+        response = indexer.handler({"Records": batch.records}, SimpleNamespace(function_name="ops.replay_failures", aws_request_id=message["MessageId"]))
+        failures = response.get("batchItemFailures") or []
+        if failures:
+            raise ReindexFailed(f"{len(failures)} of {len(batch.records)} records failed again")
+        report.records_redriven += len(batch.records)
+        for record in batch.records:
+            keys = deserialize_image(record["dynamodb"].get("Keys"))
+            if is_product_key(keys):
+                product_ids.add(str(keys["pk"])[len(PRODUCT_PK_PREFIX) :])
+    if not batch.complete:
+        report.fallbacks += 1
+        window = _arrival_window(info)
+        log(f"{message['MessageId']}: stream records unavailable; re-indexing products changed in {window or 'any time'}")
+        product_ids |= {item["product_id"] for item in scan_products(active_only=False, changed_between=window)}
+    report.products_reconciled += reconcile(client, product_ids)
+
+
+def reconcile(client: Any, product_ids: set[str]) -> int:
+    """Make these products' documents match the table now (versioned writes through the alias)."""
+    if not product_ids:
+        return 0
+    current = get_products(product_ids)
+    actions = [from_item(item) for item in current.values()]
+    # Not in the table at all (read consistently): hard-deleted, so its document must go; ids
+    # are never reused, so an unversioned delete cannot hit a later product.
+    actions += [IndexAction(pid, "delete", None) for pid in sorted(product_ids - set(current))]
+    write(client, ALIAS, actions)
+    return len(actions)
+
+
+# -- reading the stream ---------------------------------------------------------------------------
+
+
+def read_batch(streams: Any, info: dict[str, Any]) -> StreamBatch:
+    """The batch's records, in Lambda's event shape; incomplete if the stream lost any of them."""
+    start, end = str(info["startSequenceNumber"]), str(info["endSequenceNumber"])
+    arn = info["streamArn"]
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=start
+        )["ShardIterator"]
+    except Exception as exc:  # TrimmedDataAccess, ResourceNotFound (stream gone), a moved shard...
+        if not _is_stream_gone(exc):
+            raise
+        return StreamBatch([], complete=False)
+    records: list[dict[str, Any]] = []
+    empty_reads = 0
+    while iterator and empty_reads < MAX_EMPTY_READS:
+        try:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+        except Exception as exc:
+            if not _is_stream_gone(exc):
+                raise
+            break
+        iterator = response.get("NextShardIterator")
+        page = response.get("Records") or []
+        if not page:
+            empty_reads += 1
+            continue
+        for raw in page:
+            sequence = raw["dynamodb"]["SequenceNumber"]
+            if int(sequence) > int(end):
+                iterator = None
+                break
+            records.append(to_lambda_record(raw, arn))
+            if sequence == end:
+                iterator = None
+                break
+    complete = bool(records) and records[0]["dynamodb"]["SequenceNumber"] == start and records[-1]["dynamodb"]["SequenceNumber"] == end
+    return StreamBatch(records, complete)
+
+
+def _is_stream_gone(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException", "ValidationException")
+
+
+def to_lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record (as boto3 parses it) in the shape Lambda hands the function."""
+    source = raw["dynamodb"]
+    ddb: dict[str, Any] = {}
+    created = source.get("ApproximateCreationDateTime")
+    if created is not None:
+        ddb["ApproximateCreationDateTime"] = int(created.timestamp() if isinstance(created, datetime) else float(created))
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in source:
+            ddb[image] = {name: _wire(value) for name, value in source[image].items()}
+    ddb.update(SequenceNumber=source["SequenceNumber"], SizeBytes=int(source.get("SizeBytes", 0)), StreamViewType=source.get("StreamViewType"))
+    record = {
+        "eventID": raw.get("eventID"),
+        "eventName": raw["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": stream_arn.split(":")[3],
+        "dynamodb": ddb,
+        "eventSourceARN": stream_arn,
+    }
+    identity = raw.get("userIdentity")
+    if identity:
+        record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
+    return record
+
+
+def _wire(value: dict[str, Any]) -> dict[str, Any]:
+    """boto3 decodes binary values to bytes; the Lambda event carries them base64-encoded."""
+    ((kind, inner),) = value.items()
+    if kind == "B":
+        return {"B": _b64(inner)}
+    if kind == "BS":
+        return {"BS": [_b64(v) for v in inner]}
+    if kind == "M":
+        return {"M": {k: _wire(v) for k, v in inner.items()}}
+    if kind == "L":
+        return {"L": [_wire(v) for v in inner]}
+    return {kind: inner}
+
+
+def _b64(value: bytes | str) -> str:
+    return value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
+
+
+def _arrival_window(info: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    first, last = info.get("approximateArrivalOfFirstRecord"), info.get("approximateArrivalOfLastRecord") or info.get(
+        "approximateArrivalOfFirstRecord"
+    )
+    if not first:
+        return None  # no window: every product is reconciled
+    start = datetime.fromisoformat(str(first).replace("Z", "+00:00")).astimezone(UTC)
+    end = datetime.fromisoformat(str(last).replace("Z", "+00:00")).astimezone(UTC)
+    return start - WINDOW_MARGIN, end + WINDOW_MARGIN
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.replay_failures", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queue-url", required=True, help="the search indexer's on-failure SQS queue")
+    parser.add_argument("--max-messages", type=int, default=1000)
+    args = parser.parse_args(argv)
+    report = replay(args.queue_url, max_messages=args.max_messages, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(asdict(report)))
+    return 0 if not report.kept else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,328 @@
+"""Fixtures for the search service: osmem-server, an empty or populated product index, a catalog
+table on moto whose stream feeds the real indexer through the local stream poller, and builders
+for products and stream records."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from functions.search import indexer, mapping
+from functions.search.client import get_client, reset_clients
+from functions.search.documents import from_item
+from local.moto_server import free_port
+
+# pynamodb binds the table name when functions.catalog.models is first imported (only fixtures
+# and tests import it, after this line). If another suite imported it first, its name is used.
+os.environ.setdefault("CATALOG_TABLE_NAME", "SearchTestCatalog")
+
+# -- OpenSearch (osmem-server) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def search_server() -> Iterator[Any]:
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(addr=f"127.0.0.1:{free_port()}", japanese=False)
+    yield server
+    server.close()
+
+
+def wipe_index(client: Any) -> None:
+    for name in mapping.versioned_indices(client):
+        client.indices.delete(index=name)
+    indexer._index_ready = False  # this "execution environment" must look for the alias again
+
+
+def use_search_url(url: str) -> None:
+    os.environ["SEARCH_URL"] = url
+    reset_clients()
+
+
+@pytest.fixture
+def search_env(search_server: Any) -> Iterator[Any]:
+    """SEARCH_URL -> osmem, with no products index: each test starts from nothing."""
+    previous = os.environ.get("SEARCH_URL")
+    use_search_url(search_server.url)
+    wipe_index(get_client())
+    yield search_server
+    _restore("SEARCH_URL", previous)
+    reset_clients()
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def closed_url() -> str:
+    """An address nothing listens on: OpenSearch "down"."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def refresh() -> None:
+    get_client().indices.refresh(index=mapping.ALIAS)
+
+
+def index_items(items: list[dict[str, Any]]) -> None:
+    """Index catalog items the way the stream indexer does, and make them searchable now."""
+    outcomes = indexer.apply_actions([from_item(item) for item in items])
+    assert outcomes == [None] * len(items), outcomes
+    refresh()
+
+
+def indexed_ids() -> set[str]:
+    response = get_client().search(index=mapping.ALIAS, body={"size": 1000, "_source": False, "query": {"match_all": {}}})
+    return {hit["_id"] for hit in response["hits"]["hits"]}
+
+
+def get_doc(product_id: str) -> dict[str, Any] | None:
+    from opensearchpy.exceptions import NotFoundError
+
+    try:
+        return get_client().get(index=mapping.ALIAS, id=product_id)
+    except NotFoundError:
+        return None
+
+
+# -- products and stream records ----------------------------------------------------------------
+
+_ids = itertools.count(1)
+BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def product(
+    title: str,
+    *,
+    product_id: str | None = None,
+    brand: str = "Acme",
+    description: str = "",
+    category_path: list[str] | None = None,
+    skus: list[dict[str, Any]] | None = None,
+    version: int = 1,
+    status: str = "ACTIVE",
+    rating: tuple[int, int] = (0, 0),  # (sum, count)
+    created_at: datetime | None = None,
+    images: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A catalog ProductItem as plain values (what a stream image deserializes to)."""
+    n = next(_ids)
+    product_id = product_id or f"prd_{n:026d}"
+    path = category_path or ["cat_root"]
+    created = created_at or BASE_TIME + timedelta(minutes=n)
+    item = {
+        "pk": f"PRODUCT#{product_id}",
+        "sk": "PRODUCT",
+        "entity": "product",
+        "product_id": product_id,
+        "seller_id": "usr_seller",
+        "seller_name": "Seller",
+        "title": title,
+        "description": description,
+        "brand": brand,
+        "category_id": path[-1],
+        "category_path": path,
+        "attributes": {},
+        "images": images if images is not None else [f"https://img.example.com/{product_id}.jpg"],
+        "skus": skus if skus is not None else [{"sku_id": f"sku_{n}", "options": {"color": "Blue", "size": "M"}, "price": 1999, "currency": "USD"}],
+        "status": status,
+        "version": version,
+        "rating_sum": rating[0],
+        "rating_count": rating[1],
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%f+0000"),
+        "updated_at": created.strftime("%Y-%m-%dT%H:%M:%S.%f+0000"),
+        "gsi1pk": f"CATEGORY#{path[-1]}",
+        "gsi1sk": f"{created.isoformat()}#{product_id}",
+        "gsi2pk": "SELLER#usr_seller",
+        "gsi2sk": f"{created.isoformat()}#{product_id}",
+    }
+    item.update(extra)
+    return item
+
+
+def sku(color: str | None, size: str | None, price: int, currency: str = "USD") -> dict[str, Any]:
+    options = {k: v for k, v in (("color", color), ("size", size)) if v is not None}
+    return {"sku_id": f"sku_{next(_ids)}", "options": options, "price": price, "currency": currency}
+
+
+_serializer = TypeSerializer()
+_sequence = itertools.count(100_000_000_000_000_000_000)
+
+
+def _image(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def stream_record(event_name: str, *, new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A catalog stream record in Lambda's event shape (as local.streams delivers it)."""
+    source = new or old
+    assert source is not None
+    ddb: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1795341600,
+        "Keys": {"pk": {"S": source["pk"]}, "sk": {"S": source["sk"]}},
+        "SequenceNumber": str(next(_sequence)),
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        ddb["NewImage"] = _image(new)
+    if old is not None:
+        ddb["OldImage"] = _image(old)
+    return {
+        "eventID": ddb["SequenceNumber"][-8:],
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": ddb,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/SearchTestCatalog/stream/2026-01-01T00:00:00.000",
+    }
+
+
+def sequences(records: list[dict[str, Any]]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+# -- the catalog table on moto, its stream and the indexer behind the local poller ----------------
+
+
+def catalog_template(table_name: str) -> dict[str, Any]:
+    """The slice of the real stack the indexer lives in: catalog table (stream), indexer function,
+    its event source mapping (partial batch responses, no retries: the 1st failure goes to the DLQ)
+    and the on-failure queue. Hand-written so these tests need no CDK synth."""
+    string = "S"
+    return {
+        "Resources": {
+            table_name: {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    "AttributeDefinitions": [
+                        {"AttributeName": name, "AttributeType": string} for name in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+                    ],
+                    "GlobalSecondaryIndexes": [
+                        {
+                            "IndexName": f"gsi{i}",
+                            "KeySchema": [
+                                {"AttributeName": f"gsi{i}pk", "KeyType": "HASH"},
+                                {"AttributeName": f"gsi{i}sk", "KeyType": "RANGE"},
+                            ],
+                            "Projection": {"ProjectionType": "ALL"},
+                        }
+                        for i in (1, 2)
+                    ],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                },
+            },
+            "SearchIndexerDlq": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "SearchIndexer": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Handler": "functions.search.indexer.handler", "Runtime": "python3.12", "Timeout": 60, "MemorySize": 512},
+            },
+            "SearchIndexerMapping": {
+                "Type": "AWS::Lambda::EventSourceMapping",
+                "Properties": {
+                    "EventSourceArn": {"Fn::GetAtt": [table_name, "StreamArn"]},
+                    "FunctionName": {"Ref": "SearchIndexer"},
+                    "BatchSize": 100,
+                    "StartingPosition": "TRIM_HORIZON",
+                    "MaximumRetryAttempts": 0,
+                    "BisectBatchOnFunctionError": True,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["SearchIndexerDlq", "Arn"]}}},
+                },
+            },
+        }
+    }
+
+
+@dataclass
+class Catalog:
+    """The catalog table on moto, its stream poller (running the real indexer) and the DLQ."""
+
+    table_name: str
+    poller: Any
+    queue_url: str
+    sqs: Any
+
+    def drain(self) -> None:
+        for _ in range(20):
+            if self.poller.poll_once() == 0:
+                return
+        raise AssertionError("the stream poller never settled")
+
+    def dlq_messages(self) -> list[dict[str, Any]]:
+        """Messages on the DLQ, left there (made visible again at once)."""
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        for message in messages:
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        return messages
+
+
+@pytest.fixture(scope="module")
+def catalog(moto_server: Any) -> Iterator[Catalog]:
+    from functions.catalog.models import ProductItem
+    from local.cfn import Deployment
+    from local.lambda_runtime import LambdaRuntime
+    from local.resources import deploy_queues, deploy_tables
+    from local.streams import StreamPoller
+
+    # Other suites may have pointed the SDK (and pynamodb's cached connection) elsewhere.
+    previous_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
+    ProductItem._connection = None
+    table_name = ProductItem.Meta.table_name
+    deployment = Deployment(catalog_template(table_name))
+    deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=moto_server.endpoint))
+    queues = deploy_queues(deployment, boto3.client("sqs", endpoint_url=moto_server.endpoint))
+    runtime = LambdaRuntime(deployment.functions())
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_server.endpoint)
+    sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint)
+    poller = StreamPoller(deployment, runtime, streams_client=streams, sqs_client=sqs)
+    catalog = Catalog(table_name, poller, queues["SearchIndexerDlq"], sqs)
+    catalog.drain()  # whatever an earlier module left on the stream is not this module's business
+    sqs.purge_queue(QueueUrl=catalog.queue_url)
+    yield catalog
+    _restore("AWS_ENDPOINT_URL", previous_endpoint)
+    ProductItem._connection = None
+
+
+def put_product(item: dict[str, Any]) -> Any:
+    """Write a product as the catalog service does (one item, pynamodb)."""
+    from functions.catalog.models import ProductItem
+
+    model = ProductItem.from_raw_data(_image(item))
+    model.save()
+    return model
+
+
+def soft_delete(product_id: str) -> None:
+    from functions.catalog.models import ProductItem
+
+    item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
+    item.update(actions=[ProductItem.status.set("DELETED"), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
+
+
+def rename(product_id: str, title: str) -> None:
+    from functions.catalog.models import ProductItem
+
+    item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
+    item.update(actions=[ProductItem.title.set(title), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
+
+
+def hard_delete(product_id: str) -> None:
+    from functions.catalog.models import ProductItem
+
+    ProductItem.get(ProductItem.key(product_id), "PRODUCT").delete()
