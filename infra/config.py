@@ -22,6 +22,7 @@ class StageConfig:
     log_level: str = "INFO"
     # dev: accounts work at once (no inbox to read a code from); prod: Cognito emails a code.
     auto_confirm_sign_up: bool = False
+    cache_url: str = ""
     login_max_failures: int = 5  # per email per minute, then a growing lock-out
 
 

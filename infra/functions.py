@@ -7,11 +7,13 @@ from pathlib import Path
 from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.search import SearchDomain
 from infra.topology import Access, Table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,7 @@ class FunctionFactory:
         tables: dict[str, dynamodb.Table],
         environment: dict[str, str],
         user_pool: cognito.IUserPool,
+        search: SearchDomain,
     ) -> None:
         self.scope = scope
         self.config = config
@@ -38,6 +41,7 @@ class FunctionFactory:
         self.tables = tables
         self.environment = environment
         self.user_pool = user_pool
+        self.search = search
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -46,6 +50,7 @@ class FunctionFactory:
         handler: str,
         tables: tuple[tuple[Table, Access], ...] = (),
         user_pool_actions: tuple[str, ...] = (),
+        search: Access | None = None,
         timeout_seconds: int = 10,
         description: str = "",
     ) -> lambda_.Function:
@@ -69,7 +74,13 @@ class FunctionFactory:
             log_group=log_group,
             environment=dict(self.environment),
             description=description[:256],
+            # Functions that use the search domain run in its private VPC (and only those).
+            vpc=self.search.vpc if search else None,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if search else None,
+            security_groups=[self.search.functions_security_group] if search else None,
         )
+        if search:
+            self.search.grant(function, search)
         for table, access in tables:
             cdk_table = self.tables[table.id]
             # Least privilege: each function gets exactly the access its definition names.

@@ -28,6 +28,8 @@ PLATFORM = "manylinux2014_aarch64"  # functions run on Graviton (arm64)
 
 # Already in the Lambda Python runtime: shipping them again only slows cold starts.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# Pulled in by opensearch-py 3.x for its gRPC transport, which opensearchpy never imports: ~21 MB.
+NEVER_IMPORTED = ("grpc", "grpcio", "google", "protobuf", "opensearch_protobufs")
 
 
 def _digest() -> str:
@@ -57,7 +59,7 @@ def _install_requirements() -> Path:
     )
     if result.returncode != 0:
         raise RuntimeError(f"building the layer failed:\n{result.stdout}\n{result.stderr}")
-    for name in RUNTIME_PROVIDED:
+    for name in RUNTIME_PROVIDED + NEVER_IMPORTED:
         for path in target.glob(f"{name}*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for path in target.rglob("__pycache__"):

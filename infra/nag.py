@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_opensearchservice as opensearch
 
 # (finding id, why it is acceptable). cdk-nag 3 matches the full finding id, e.g. "IAM5[Resource::*]".
 ACKNOWLEDGED: list[tuple[str, str]] = [
@@ -15,6 +16,10 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
     (
         "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
         "API Gateway's account-level logging role needs exactly this AWS-maintained policy.",
+    ),
+    (
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+        "Functions in the search VPC need exactly this AWS-maintained policy to attach their network interfaces.",
     ),
     (
         "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
@@ -54,6 +59,14 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
 
 def add_suppressions(stack: Stack) -> None:
     acknowledged = list(ACKNOWLEDGED)
+    for construct in stack.node.find_all():
+        if isinstance(construct, opensearch.Domain):
+            logical_id = stack.get_logical_id(construct.node.default_child)
+            acknowledged.append((
+                f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
+                "Index paths of one domain (products alias and its versioned indices, _bulk, _search): "
+                "scoped to this domain; OpenSearch IAM cannot name indices that reindexing creates later.",
+            ))
     for table in stack.node.find_all():
         if isinstance(table, dynamodb.Table):
             logical_id = stack.get_logical_id(table.node.default_child)

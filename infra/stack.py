@@ -11,6 +11,7 @@ from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
 from infra.layer import SharedLayer
+from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
 from infra.topology import SERVICES
 
@@ -24,6 +25,7 @@ class BackendStack(Stack):
         tables = {table.id: create_table(self, table, config) for service in SERVICES for table in service.tables}
         identity = Identity(self, "Identity", config)
         layer = SharedLayer(self, "Shared").layer
+        search = SearchDomain(self, "Search", config)
 
         environment = {
             "STAGE": config.name,
@@ -36,21 +38,29 @@ class BackendStack(Stack):
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
             "LOGIN_MAX_FAILURES": str(config.login_max_failures),
+            # The read-model cache (ElastiCache Serverless arrives with the inventory issue);
+            # empty = no cache, reads go to the table.
+            "CACHE_URL": config.cache_url,
+            "SEARCH_URL": search.endpoint_url,
+            "SEARCH_AUTH": "sigv4",
         }
         for service in SERVICES:
             for table in service.tables:
                 environment[table.env_var] = tables[table.id].table_name
-        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool)
+        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool, search)
 
         api = RestApi(self, "Http", config, identity.user_pool)
         for service in SERVICES:
             for route in service.routes:
                 function = factory.create(
-                    route.function_id, route.handler, route.tables, route.user_pool_actions, description=route.description
+                    route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
+                    description=route.description,
                 )
                 api.add_route(route, function)
             for consumer in service.stream_consumers:
-                function = factory.create(consumer.id, consumer.handler, consumer.tables, timeout_seconds=60)
+                function = factory.create(
+                    consumer.id, consumer.handler, consumer.tables, search=consumer.search, timeout_seconds=60
+                )
                 attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
 
         CfnOutput(self, "ApiUrl", value=api.api.url)

@@ -3,7 +3,7 @@ reporting and an on-failure queue, so a poison record is parked, never lost or l
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -15,13 +15,21 @@ from infra.topology import StreamConsumer
 
 
 def failure_queue(scope: Construct, construct_id: str) -> sqs.Queue:
-    return sqs.Queue(
+    queue = sqs.Queue(
         scope,
         construct_id,
         retention_period=Duration.days(14),
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
     )
+    Validations.of(queue).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-SQS3",
+            reason="This queue IS the dead-letter destination of a stream mapping (Lambda's on-failure "
+            "record); nothing consumes it automatically, operators re-drive it with ops/replay_failures.",
+        )
+    )
+    return queue
 
 
 def attach_stream_consumer(
@@ -35,6 +43,8 @@ def attach_stream_consumer(
     filters = []
     if consumer.filter_event_names:
         filters.append(lambda_.FilterCriteria.filter({"eventName": list(consumer.filter_event_names)}))
+    for pattern in consumer.filter_patterns:
+        filters.append(lambda_.FilterCriteria.filter(pattern))
     function.add_event_source(
         sources.DynamoEventSource(
             table,

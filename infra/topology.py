@@ -50,6 +50,7 @@ class Route:
     auth: Auth = Auth.USER  # private unless marked public
     tables: tuple[tuple[Table, Access], ...] = ()
     user_pool_actions: tuple[str, ...] = ()  # cognito-idp actions on the user pool, e.g. AdminGetUser
+    search: Access | None = None  # access to the OpenSearch domain (the function then runs in its VPC)
     description: str = ""
 
     @property
@@ -69,6 +70,10 @@ class StreamConsumer:
     retry_attempts: int = 5
     tables: tuple[tuple[Table, Access], ...] = ()
     filter_event_names: tuple[str, ...] = ()  # e.g. ("INSERT", "MODIFY"); empty = all
+    # Lambda event-filter patterns on the record (any may match), e.g. only product items:
+    # {"dynamodb": {"Keys": {"sk": {"S": ["PRODUCT"]}}}}
+    filter_patterns: tuple[dict, ...] = ()
+    search: Access | None = None
 
 
 @dataclass(frozen=True)
@@ -154,9 +159,30 @@ IDENTITY = Service(
     ),
 )
 
+PRODUCT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PRODUCT"]}}}}
+
+CATALOG_STREAM_CONSUMERS = (
+    StreamConsumer(
+        id="SearchIndexer",
+        table=CATALOG_TABLE,
+        handler="functions.search.indexer.handler",
+        batch_size=100,
+        filter_patterns=(PRODUCT_RECORDS,),
+        search=Access.WRITE,
+    ),
+    StreamConsumer(
+        id="CatalogCacheInvalidator",
+        table=CATALOG_TABLE,
+        handler="functions.catalog.invalidate_cache.handler",
+        batch_size=100,
+        filter_patterns=(PRODUCT_RECORDS,),
+    ),
+)
+
 CATALOG = Service(
     name="catalog",
     tables=(CATALOG_TABLE,),
+    stream_consumers=CATALOG_STREAM_CONSUMERS,
     routes=(
         Route(
             "GET",
@@ -211,12 +237,49 @@ CATALOG = Service(
             tables=((CATALOG_TABLE, Access.READ_WRITE),),
             description="Soft delete (owning seller, admin).",
         ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/products/{{product_id}}/reviews",
+            "functions.catalog.list_reviews.handler",
+            auth=Auth.PUBLIC,
+            tables=((CATALOG_TABLE, Access.READ),),
+            description="A product's reviews, newest first.",
+        ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/products/{{product_id}}/reviews",
+            "functions.catalog.create_review.handler",
+            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            description="Review a product you bought (one per buyer); the rating aggregate moves in the same transaction.",
+        ),
     ),
 )
 
 INVENTORY = Service(name="inventory", tables=(INVENTORY_TABLE,))
 
-SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY)
+SEARCH = Service(
+    name="search",
+    routes=(
+        Route(
+            "GET",
+            f"{API_PREFIX}/search",
+            "functions.search.search.handler",
+            auth=Auth.PUBLIC,
+            search=Access.READ,
+            description="Full-text product search with filters, facets, sort and cursor pagination.",
+        ),
+        Route(
+            "GET",
+            f"{API_PREFIX}/search/suggest",
+            "functions.search.suggest.handler",
+            auth=Auth.PUBLIC,
+            search=Access.READ,
+            description="Autocomplete from the first letters.",
+        ),
+    ),
+)
+
+SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY, SEARCH)
 
 
 def all_routes() -> list[Route]:

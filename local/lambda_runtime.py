@@ -95,13 +95,16 @@ class LambdaRuntime:
         for spec in self.functions.values():
             self.environment.update(spec.environment)
 
-    def apply_environment(self) -> None:
-        """All in-process functions share one process environment (names are kept consistent)."""
+    def apply_environment(self, overrides: dict[str, str] | None = None) -> None:
+        """All in-process functions share one process environment, so a variable must have one
+        value across the template's functions; `overrides` (local endpoints, knobs) win."""
+        merged: dict[str, str] = {}
         for spec in self.functions.values():
             for key, value in spec.environment.items():
-                other = self.environment.get(key)
-                if other is not None and other != value:
+                other = merged.setdefault(key, value)
+                if other != value:
                     raise RuntimeError(f"env var {key} differs between functions ({other!r} vs {value!r})")
+        self.environment = {**merged, **(overrides or {})}
         os.environ.update(self.environment)
 
     def register(self, spec: FunctionSpec) -> None:

@@ -94,13 +94,16 @@ class LocalStack:
         deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=endpoint))
         deploy_queues(deployment, boto3.client("sqs", endpoint_url=endpoint))
         deploy_user_pools(deployment, endpoint)
+        for domain in deployment.resources_of_type("AWS::OpenSearchService::Domain"):
+            # osmem-server stands in for the domain (its URL overrides SEARCH_URL below).
+            deployment.attributes[(domain, "DomainEndpoint")] = self.search.url.removeprefix("http://")
 
         self.runtime = runtime = LambdaRuntime(deployment.functions())
-        for key in KNOBS:
-            if key in os.environ and key in runtime.environment:
-                runtime.environment[key] = os.environ[key]
-        runtime.environment.update(LOCAL_ENVIRONMENT)
-        runtime.apply_environment()
+        overrides = {key: os.environ[key] for key in KNOBS if key in os.environ and key in runtime.environment}
+        overrides.update(LOCAL_ENVIRONMENT)
+        # The local servers stand in for the endpoints the template would give in AWS.
+        overrides.update({"CACHE_URL": self.cache.url, "SEARCH_URL": self.search.url, "SEARCH_AUTH": ""})
+        runtime.apply_environment(overrides)
         set_lambda_runtime(runtime)
         deploy_functions_and_state_machines(deployment, runtime, endpoint)
         self._mark("deploy", started)

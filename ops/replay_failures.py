@@ -74,6 +74,7 @@ def replay(
     sqs: Any = None,
     streams: Any = None,
     client: Any = None,
+    wait_seconds: int = 1,
     log: Log = print,
 ) -> ReplayReport:
     import boto3
@@ -87,7 +88,7 @@ def replay(
         batch = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=min(10, max_messages - report.messages),
-            WaitTimeSeconds=1,
+            WaitTimeSeconds=wait_seconds,
             VisibilityTimeout=VISIBILITY_SECONDS,
         ).get("Messages", [])
         fresh = [m for m in batch if m["MessageId"] not in seen]
@@ -252,8 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.replay_failures", description=__doc__.split("\n\n")[0])
     parser.add_argument("--queue-url", required=True, help="the search indexer's on-failure SQS queue")
     parser.add_argument("--max-messages", type=int, default=1000)
+    parser.add_argument("--wait-seconds", type=int, default=1, help="long-poll wait before deciding the queue is empty")
     args = parser.parse_args(argv)
-    report = replay(args.queue_url, max_messages=args.max_messages, log=lambda m: print(m, file=sys.stderr))
+    report = replay(args.queue_url, max_messages=args.max_messages, wait_seconds=args.wait_seconds, log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(asdict(report)))
     return 0 if not report.kept else 1
 

@@ -45,13 +45,20 @@ class Api:
         return self.request("POST", path, **kwargs)
 
 
+# The session's local stack, if one was started: tests that share this process's environment
+# with their own servers pause its background workers (see tests/search/conftest.py).
+RUNNING_STACKS: list = []
+
+
 @pytest.fixture(scope="session")
 def local_stack():
     from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stack = LocalStack(port=0, seed=True).start()
+    RUNNING_STACKS.append(stack)
     yield stack
+    RUNNING_STACKS.remove(stack)
     stack.stop()
 
 

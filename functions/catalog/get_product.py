@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.catalog.product_cache import get_or_load
 from functions.catalog.products import get_product, to_view
 from functions.inventory.stock import availability
 from shared.http import create_app, ok
@@ -14,10 +15,13 @@ app = create_app()
 
 @app.get("/api/v1/products/<product_id>")
 def product_page(product_id: str):
-    item = get_product(product_id)
-    # One BatchGetItem for all SKUs, never one call per SKU.
-    stock = availability([sku.sku_id for sku in item.skus or []])
-    return ok(app, to_view(item, stock))
+    # The product from the cache (cache-aside, invalidated by the catalog stream) ...
+    view, _ = get_or_load(product_id, lambda: to_view(get_product(product_id)))
+    # ... and stock for all its SKUs in one BatchGetItem, never one call per SKU.
+    stock = availability([sku["sku_id"] for sku in view["skus"]])
+    for sku in view["skus"]:
+        sku["availability"] = stock[sku["sku_id"]]
+    return ok(app, view)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -8,8 +8,6 @@ All categories share one partition: the tree is small, read whole, and cached.
 
 from __future__ import annotations
 
-import os
-
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -20,13 +18,13 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from shared.tables import table_meta
+
 CATEGORY_PARTITION = "CATEGORY"
 ROOT = "ROOT"
 
 
-class _CatalogMeta:
-    table_name = os.environ.get("CATALOG_TABLE_NAME", "catalog")
-    region = os.environ.get("AWS_REGION", "us-east-1")
+_CatalogMeta = table_meta("CATALOG_TABLE_NAME", "catalog")
 
 
 class CategoryItem(Model):
@@ -130,3 +128,52 @@ class ProductItem(Model):
     @staticmethod
     def key(product_id: str) -> str:
         return f"PRODUCT#{product_id}"
+
+
+class ReviewItem(Model):
+    """A buyer's review, in its product's partition so a product's reviews are one query.
+
+      pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>   (rev_<ULID>: newest first = query backwards)
+
+    The product's rating aggregate (`rating_sum`, `rating_count`) moves in the same transaction
+    that writes the review (functions/catalog/reviews.py), so the two never disagree.
+    """
+
+    class Meta(_CatalogMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute(default="review")
+    review_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    rating = NumberAttribute()  # 1..5
+    title = UnicodeAttribute()
+    body = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+
+    SORT_PREFIX = "REVIEW#"
+
+    @classmethod
+    def sort_key(cls, review_id: str) -> str:
+        return f"{cls.SORT_PREFIX}{review_id}"
+
+
+class ReviewerClaim(Model):
+    """Exists once a user has reviewed a product; its conditional put makes that one review per
+    user per product (docs/decisions/0003-table-design.md: uniqueness is a claim item).
+
+      pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>
+    """
+
+    class Meta(_CatalogMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    review_id = UnicodeAttribute()
+
+    @staticmethod
+    def sort_key(user_id: str) -> str:
+        return f"REVIEWER#{user_id}"

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import os
-
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -17,10 +15,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
+from shared.tables import table_meta
 
-class _IdentityMeta:
-    table_name = os.environ.get("IDENTITY_TABLE_NAME", "identity")
-    region = os.environ.get("AWS_REGION", "us-east-1")
+_IdentityMeta = table_meta("IDENTITY_TABLE_NAME", "identity")
 
 
 class AddressAttribute(MapAttribute):

@@ -142,7 +142,7 @@ def _outcome(item: dict[str, Any]) -> str | None:
     ((op, result),) = item.items()
     status = int(result.get("status", 500))
     error = result.get("error") or {}
-    error_type = error.get("type", "") if isinstance(error, dict) else str(error)
+    error_type = _error_type(item)
     if 200 <= status < 300:
         return OK
     if status == 409 and error_type == "version_conflict_engine_exception":

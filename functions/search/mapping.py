@@ -28,8 +28,10 @@ SETTINGS: dict[str, Any] = {
     "max_result_window": 10000,
     "analysis": {
         "char_filter": {
-            # "Levi's" -> "Levi" (the english analyzer's possessive filter, as a char filter)
-            "strip_possessive": {"type": "pattern_replace", "pattern": "(\\w)['’]s\\b", "replacement": "$1"},
+            # "Levi's" -> "Levi  " (the english analyzer's possessive filter, as a char filter).
+            # Same length on purpose: osmem-server does not correct offsets after a char filter,
+            # so a shorter replacement would shift every highlight after it.
+            "strip_possessive": {"type": "pattern_replace", "pattern": "(\\w)['’]s\\b", "replacement": "$1  "},
             # "T-Shirt" -> "TShirt": a second view of the title where hyphenated words are one
             # token, so "tshirt" (and the typo "tshrit") match "T-Shirt"
             "join_hyphenated": {"type": "pattern_replace", "pattern": "(\\w)[-‐](\\w)", "replacement": "$1$2"},

@@ -7,7 +7,12 @@ server:
   (osmem-server ignores those, and query-time expansion needs no reindex to change);
 - filters go to `post_filter`, and every facet is computed under all filters but its own, so
   picking "Acme" still shows how many results the other brands would give;
-- sort with a stable tiebreak on product_id, and `search_after` behind an opaque cursor.
+- sort with a stable tiebreak on product_id, and `search_after` behind an opaque cursor. The
+  exception is relevance: its first sort value is a float score, and a page boundary must match
+  it exactly; osmem-server compares scores at a different precision than it returns them, so
+  search_after on `_score` repeats or ends pages there. Relevance pages are therefore an offset
+  inside the same opaque cursor (deep relevance paging is capped at MAX_RELEVANCE_WINDOW); the
+  four field sorts keep search_after.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import binascii
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,9 +30,12 @@ from shared.errors import ValidationError
 
 SortName = Literal["relevance", "price_asc", "price_desc", "newest", "rating"]
 
-TEXT_FIELDS = ["title^3", "title.compact^3", "brand^2", "description"]
+# colors/sizes too, so "blue tshirt xl" works when the size is only a SKU option; they are
+# lowercase keywords, so query words are lowercased (harmless for the analyzed fields).
+TEXT_FIELDS = ["title^3", "title.compact^3", "brand^2", "description", "colors", "sizes"]
 FACET_SIZE = 50
 MAX_QUERY_WORDS = 12
+MAX_RELEVANCE_WINDOW = 10_000  # the index's max_result_window: from + size may not pass it
 
 # Fixed price buckets in minor units: [from, to). None = open-ended.
 PRICE_BUCKETS: list[tuple[int, int | None]] = [
@@ -113,12 +122,13 @@ def segments(q: str) -> list[list[str]]:
     Greedy longest match, so "running shoes" is one part (sneakers | trainers | running shoes)
     rather than "running" and "shoes".
     """
-    words = _words(q)
+    words = _words(q.lower())
     parts: list[list[str]] = []
     i = 0
     while i < len(words):
         for n in range(min(_LONGEST_SYNONYM, len(words) - i), 0, -1):
-            group = SYNONYMS.get(_squash("".join(words[i : i + n])))
+            key = _squash("".join(words[i : i + n]))
+            group = SYNONYMS.get(key) or (SYNONYMS.get(key[:-1]) if key.endswith("s") else None)  # "tees"
             if group:
                 parts.append(group)
                 i += n
@@ -185,8 +195,7 @@ def filters(params: SearchParams) -> dict[str, dict[str, Any]]:
 
 
 def _fold(value: str) -> str:
-    import unicodedata
-
+    """Lowercase without accents, as the `folded` normalizer stores brands ("Éclair" -> "eclair")."""
     return "".join(c for c in unicodedata.normalize("NFKD", value.lower()) if not unicodedata.combining(c))
 
 
@@ -238,12 +247,15 @@ def build_search(params: SearchParams) -> dict[str, Any]:
     }
     if clauses:
         body["post_filter"] = {"bool": {"filter": list(clauses.values())}}
-    after = decode_cursor(params.cursor, params) if params.cursor else None
-    if after is not None:
-        body["search_after"] = after
+    position = decode_cursor(params.cursor, params) if params.cursor else None
+    if isinstance(position, int):
+        body["from"] = position
+        body["size"] = min(params.limit + 1, MAX_RELEVANCE_WINDOW - position)
+    elif position is not None:
+        body["search_after"] = position
     if params.q:
         body["highlight"] = {
-            "encoder": "html",  # titles are seller-written: escape them before adding <em>
+            "encoder": "html",  # titles are seller-written: escaped first, then <em> added
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],
             "fields": {"title": {"number_of_fragments": 0}},
@@ -255,12 +267,14 @@ def build_search(params: SearchParams) -> dict[str, Any]:
 # -- cursors ------------------------------------------------------------------------------------
 
 
-def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
-    payload = {"v": 1, "s": params.effective_sort, "f": params.fingerprint(), "a": sort_values}
+def encode_cursor(position: list[Any] | int, params: SearchParams) -> str:
+    """position: the last hit's sort values (search_after), or the next offset (relevance)."""
+    payload: dict[str, Any] = {"v": 1, "s": params.effective_sort, "f": params.fingerprint()}
+    payload["o" if isinstance(position, int) else "a"] = position
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
+def decode_cursor(cursor: str, params: SearchParams) -> list[Any] | int:
     def invalid(message: str) -> ValidationError:
         return ValidationError("The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": message, "type": "invalid"}]})
 
@@ -273,6 +287,11 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
         raise invalid("not a cursor from this API")
     if payload.get("s") != params.effective_sort or payload.get("f") != params.fingerprint():
         raise invalid("the cursor belongs to a different search (same q, filters and sort are needed)")
+    if params.effective_sort == "relevance":
+        offset = payload.get("o")
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset < MAX_RELEVANCE_WINDOW:
+            raise invalid("not a cursor from this API")
+        return offset
     after = payload.get("a")
     if (
         not isinstance(after, list)
@@ -290,6 +309,13 @@ def parse_search(response: dict[str, Any], params: SearchParams) -> dict[str, An
     hits = (response.get("hits") or {}).get("hits") or []
     page, more = hits[: params.limit], len(hits) > params.limit
     items = [_item(hit) for hit in page]
+    next_cursor = None
+    if more and page:
+        if params.effective_sort == "relevance":
+            offset = (decode_cursor(params.cursor, params) if params.cursor else 0) + len(page)
+            next_cursor = encode_cursor(offset, params) if offset < MAX_RELEVANCE_WINDOW else None
+        else:
+            next_cursor = encode_cursor(page[-1]["sort"], params)
     total = (response.get("hits") or {}).get("total") or {}
     aggs = response.get("aggregations") or {}
     return {
@@ -302,7 +328,7 @@ def parse_search(response: dict[str, Any], params: SearchParams) -> dict[str, An
             "price": _price_buckets(aggs),
         },
         "total": int(total.get("value", 0)) if isinstance(total, dict) else int(total),
-        "next_cursor": encode_cursor(page[-1]["sort"], params) if more and page else None,
+        "next_cursor": next_cursor,
     }
 
 

@@ -103,5 +103,5 @@ def run_search(params: SearchParams) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

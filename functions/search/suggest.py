@@ -7,7 +7,7 @@ starting with it (edge n-grams), at most `limit` (1..20, default 10).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -57,5 +57,5 @@ def suggestions(prefix: str, limit: int) -> list[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -39,6 +39,15 @@ EM_AARCH64 = 183  # ELF e_machine of arm64 shared objects
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+def our_functions(synth) -> dict:
+    """The system's own functions; CDK adds helper functions of its own (e.g. the custom
+    resource that locks down the VPC's default security group), which are not ours to test."""
+    return {
+        lid: f for lid, f in synth.of_type("AWS::Lambda::Function").items()
+        if str(f["Properties"].get("Handler", "")).startswith("functions.")
+    }
+
 def _api_paths(synth: Synth) -> dict[str, str]:
     """API Gateway Resource logical id -> full path ("/api/v1/categories")."""
     resources = synth.of_type("AWS::ApiGateway::Resource")
@@ -83,7 +92,7 @@ def _get_atts(value: Any) -> list[list[str]]:
 def _function_id(synth: Synth, handler: str) -> str:
     matches = [
         logical_id
-        for logical_id, function in synth.of_type("AWS::Lambda::Function").items()
+        for logical_id, function in our_functions(synth).items()
         if function["Properties"]["Handler"] == handler
     ]
     assert len(matches) == 1, f"expected one function with handler {handler}, found {matches}"
@@ -191,7 +200,7 @@ def test_there_is_one_function_per_route_and_stream_consumer(dev: Synth) -> None
     expected = sorted([route.handler for route in ROUTES] + [consumer.handler for consumer in all_stream_consumers()])
 
     # WHEN the template's Lambda functions are listed
-    handlers = sorted(function["Properties"]["Handler"] for function in dev.of_type("AWS::Lambda::Function").values())
+    handlers = sorted(function["Properties"]["Handler"] for function in our_functions(dev).values())
 
     # THEN there is exactly one function per handler
     assert handlers == expected
@@ -201,7 +210,7 @@ def test_every_function_is_arm64_python312_traced_with_the_layer_logs_and_table_
     # GIVEN the shared layer and the topology's tables
     layer_id = synth.logical_id("Shared", "Layer")
     table_refs = {table.env_var: {"Ref": synth.logical_id(table.id)} for table in TABLES}
-    functions = synth.of_type("AWS::Lambda::Function")
+    functions = our_functions(synth)
     assert functions
 
     for logical_id, function in functions.items():
@@ -445,7 +454,7 @@ def test_the_layer_native_extensions_are_built_for_arm64(dev: Synth) -> None:
 
 def test_the_function_asset_is_the_functions_package_only(dev: Synth) -> None:
     # GIVEN the code of every Lambda function
-    codes = {function["Properties"]["Code"]["S3Key"] for function in dev.of_type("AWS::Lambda::Function").values()}
+    codes = {function["Properties"]["Code"]["S3Key"] for function in our_functions(dev).values()}
 
     # WHEN the staged asset is listed
     assert len(codes) == 1, "all functions share one code asset"
@@ -456,7 +465,7 @@ def test_the_function_asset_is_the_functions_package_only(dev: Synth) -> None:
     assert entries == ["functions"]
     assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
     # AND every handler's module is in it
-    for function in dev.of_type("AWS::Lambda::Function").values():
+    for function in our_functions(dev).values():
         module = function["Properties"]["Handler"].rsplit(".", 1)[0]
         assert (asset / (module.replace(".", "/") + ".py")).is_file(), module
 
@@ -484,3 +493,19 @@ def test_identity_functions_get_only_the_cognito_actions_they_name(dev: Synth) -
                     actions.add(action)
         cognito_actions = {a for a in actions if a.startswith("cognito-idp:")}
         assert cognito_actions == set(route.user_pool_actions), route.handler
+
+
+def test_search_domain_is_private_encrypted_and_only_search_functions_join_its_vpc(dev: Synth) -> None:
+    from infra.topology import all_routes, all_stream_consumers
+
+    [domain] = dev.of_type("AWS::OpenSearchService::Domain").values()
+    props = domain["Properties"]
+    assert props["EncryptionAtRestOptions"]["Enabled"] is True
+    assert props["NodeToNodeEncryptionOptions"]["Enabled"] is True
+    assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert props["VPCOptions"]["SubnetIds"]
+    assert not dev.of_type("AWS::EC2::NatGateway")  # isolated subnets: nothing leaves the VPC
+    search_handlers = {r.handler for r in all_routes() if r.search} | {c.handler for c in all_stream_consumers() if c.search}
+    for function in our_functions(dev).values():
+        in_vpc = "VpcConfig" in function["Properties"]
+        assert in_vpc == (function["Properties"]["Handler"] in search_handlers), function["Properties"]["Handler"]

@@ -20,9 +20,22 @@ from functions.search.client import get_client, reset_clients
 from functions.search.documents import from_item
 from local.moto_server import free_port
 
-# pynamodb binds the table name when functions.catalog.models is first imported (only fixtures
-# and tests import it, after this line). If another suite imported it first, its name is used.
-os.environ.setdefault("CATALOG_TABLE_NAME", "SearchTestCatalog")
+SEARCH_TEST_TABLE = "SearchTestCatalog"
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _pause_the_local_stack() -> Iterator[None]:
+    """These tests point this process's SEARCH_URL at their own server: a local stack started by
+    another suite must not index its catalog into it meanwhile, so its workers pause."""
+    from tests.conftest import RUNNING_STACKS
+
+    for stack in RUNNING_STACKS:
+        stack.poller.stop()
+        stack.sweeper.stop()
+    yield
+    for stack in RUNNING_STACKS:
+        stack.poller.start()
+        stack.sweeper.start()
 
 # -- OpenSearch (osmem-server) ------------------------------------------------------------------
 
@@ -82,6 +95,8 @@ def index_items(items: list[dict[str, Any]]) -> None:
 
 
 def indexed_ids() -> set[str]:
+    if not mapping.indices_behind_alias(get_client()):
+        return set()  # nothing was ever indexed
     response = get_client().search(index=mapping.ALIAS, body={"size": 1000, "_source": False, "query": {"match_all": {}}})
     return {hit["_id"] for hit in response["hits"]["hits"]}
 
@@ -237,7 +252,7 @@ def catalog_template(table_name: str) -> dict[str, Any]:
                     "EventSourceArn": {"Fn::GetAtt": [table_name, "StreamArn"]},
                     "FunctionName": {"Ref": "SearchIndexer"},
                     "BatchSize": 100,
-                    "StartingPosition": "TRIM_HORIZON",
+                    "StartingPosition": "LATEST",  # only what this module writes
                     "MaximumRetryAttempts": 0,
                     "BisectBatchOnFunctionError": True,
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
@@ -256,12 +271,22 @@ class Catalog:
     poller: Any
     queue_url: str
     sqs: Any
+    streams: Any
 
     def drain(self) -> None:
         for _ in range(20):
             if self.poller.poll_once() == 0:
                 return
         raise AssertionError("the stream poller never settled")
+
+    def empty_dlq(self) -> None:
+        """PurgeQueue allows one call a minute; receive-and-delete has no such limit."""
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def dlq_messages(self) -> list[dict[str, Any]]:
         """Messages on the DLQ, left there (made visible again at once)."""
@@ -279,9 +304,12 @@ def catalog(moto_server: Any) -> Iterator[Catalog]:
     from local.resources import deploy_queues, deploy_tables
     from local.streams import StreamPoller
 
-    # Other suites may have pointed the SDK (and pynamodb's cached connection) elsewhere.
+    # Other suites may have pointed the SDK and the table name elsewhere (models read the table
+    # name from the environment when used).
     previous_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    previous_table = os.environ.get("CATALOG_TABLE_NAME")
     os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
+    os.environ["CATALOG_TABLE_NAME"] = SEARCH_TEST_TABLE
     ProductItem._connection = None
     table_name = ProductItem.Meta.table_name
     deployment = Deployment(catalog_template(table_name))
@@ -291,11 +319,11 @@ def catalog(moto_server: Any) -> Iterator[Catalog]:
     streams = boto3.client("dynamodbstreams", endpoint_url=moto_server.endpoint)
     sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint)
     poller = StreamPoller(deployment, runtime, streams_client=streams, sqs_client=sqs)
-    catalog = Catalog(table_name, poller, queues["SearchIndexerDlq"], sqs)
-    catalog.drain()  # whatever an earlier module left on the stream is not this module's business
-    sqs.purge_queue(QueueUrl=catalog.queue_url)
+    catalog = Catalog(table_name, poller, queues["SearchIndexerDlq"], sqs, streams)
+    catalog.empty_dlq()
     yield catalog
     _restore("AWS_ENDPOINT_URL", previous_endpoint)
+    _restore("CATALOG_TABLE_NAME", previous_table)
     ProductItem._connection = None
 
 
@@ -326,3 +354,12 @@ def hard_delete(product_id: str) -> None:
     from functions.catalog.models import ProductItem
 
     ProductItem.get(ProductItem.key(product_id), "PRODUCT").delete()
+
+
+def unique_category() -> str:
+    """A category id of the real shape, unique per call: each test searches only its own products."""
+    import uuid
+
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    number = uuid.uuid4().int
+    return "cat_" + "".join(alphabet[(number >> (5 * i)) & 31] for i in range(26))

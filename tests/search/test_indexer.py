@@ -146,3 +146,32 @@ def test_a_deleted_alias_is_recreated_without_failing_the_batch(search_env: Any)
     assert response == {"batchItemFailures": []}
     assert mapping.indices_behind_alias(get_client()) == ["products-v1"]
     assert indexed_ids() == {second["product_id"]}
+
+
+def test_search_before_anything_was_indexed_is_empty_not_an_error(search_env: Any) -> None:
+    # GIVEN a cluster where nothing was ever indexed (no alias) WHEN searching and suggesting
+    from functions.search import search, suggest
+    from tests.search.test_search import call
+
+    status, body = call(search, "search", {"q": ["tee"]})
+    # THEN both answer 200 with nothing, not an error
+    assert status == 200 and body["data"]["items"] == [] and body["data"]["total"] == 0
+    assert len(body["data"]["facets"]["price"]) == 6
+    status, body = call(suggest, "suggest", {"q": ["te"]})
+    assert status == 200 and body["data"] == {"suggestions": []}
+
+
+def test_the_sample_stream_event_is_indexed(search_env: Any) -> None:
+    # GIVEN events/search/indexer.json: insert + update of one product, a soft delete,
+    # a REMOVE and a category record
+    import json
+    from pathlib import Path
+
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "search" / "indexer.json").read_text())
+    # WHEN the indexer handles it
+    assert run(event["Records"]) == {"batchItemFailures": []}
+    # THEN only the live product is searchable, at its latest version
+    assert indexed_ids() == {"prd_01KAXYZ0000000000000000001"}
+    doc = get_doc("prd_01KAXYZ0000000000000000001")
+    assert (doc["_version"], doc["_source"]["title"]) == (2, "Blue Cotton T-Shirt (Organic)")
+    assert doc["_source"]["colors"] == ["blue"] and doc["_source"]["sizes"] == ["l", "m"]

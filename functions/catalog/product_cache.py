@@ -1,0 +1,76 @@
+"""Product read model in the cache: cache-aside, 5-minute TTL, version-guarded invalidation.
+
+  product:<id>          {"version": n, "view": {...}}   (TTL 300 s)
+  product:<id>:version  the newest version the catalog stream has seen   (TTL 1 day)
+
+A reader that fetched version 7 just before an update could write it back after the
+invalidation; the version key makes that stale copy a miss instead of serving it for 5 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from shared import cache
+
+TTL_SECONDS = 300
+VERSION_TTL_SECONDS = 86_400
+
+
+def _keys(product_id: str) -> tuple[str, str]:
+    return f"product:{product_id}", f"product:{product_id}:version"
+
+
+def get_or_load(product_id: str, load: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """(product view, came from the cache)."""
+    redis = cache.client()
+    if redis is None:
+        return load(), False
+    value_key, version_key = _keys(product_id)
+    try:
+        raw, latest = redis.mget(value_key, version_key)
+        if raw is not None:
+            cached = json.loads(raw)
+            if latest is None or cached["version"] >= int(latest):
+                return cached["view"], True
+    except Exception as exc:  # noqa: BLE001 - any cache failure degrades to the table
+        cache.trip(exc)
+        return load(), False
+    view = load()
+    try:
+        if latest is None or view["version"] >= int(latest):
+            redis.set(value_key, json.dumps({"version": view["version"], "view": view}), ex=TTL_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        cache.trip(exc)
+    return view, False
+
+
+def invalidate(product_id: str, version: int) -> None:
+    """Record that `version` exists and drop the cached copy. Raises if the cache is down (the
+    stream consumer reports the record as failed, and it is retried)."""
+    if not os.environ.get("CACHE_URL"):
+        return  # no cache configured: nothing can be stale
+    redis = cache.cache_client_ignoring_breaker()
+    value_key, version_key = _keys(product_id)
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(version_key)
+                current = pipe.get(version_key)
+                pipe.multi()
+                if current is None or int(current) < version:  # never move the version backwards
+                    pipe.set(version_key, version, ex=VERSION_TTL_SECONDS)
+                pipe.delete(value_key)
+                pipe.execute()
+                return
+            except _watch_error():
+                continue
+
+
+def _watch_error() -> type[Exception]:
+    from redis.exceptions import WatchError
+
+    return WatchError
