@@ -37,7 +37,6 @@ Not modelled: `MaximumRecordAgeInSeconds` (moto never trims a stream), tumbling 
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import logging
@@ -50,6 +49,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
+from shared.stream_records import to_lambda_record
 
 logger = logging.getLogger(__name__)
 
@@ -123,54 +123,6 @@ def _function_name(value: str) -> str:
 
 
 # -- reshaping moto's records into Lambda's event records ----------------------------------
-
-
-def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record (as boto3 parsed it) in the shape Lambda passes to a function."""
-    source = record["dynamodb"]
-    ddb: dict[str, Any] = {}
-    created = source.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        ddb["ApproximateCreationDateTime"] = int(created.timestamp())
-    elif created is not None:
-        ddb["ApproximateCreationDateTime"] = int(float(created))
-    for image in ("Keys", "NewImage", "OldImage"):
-        if image in source:
-            ddb[image] = {name: _encode_attribute(value) for name, value in source[image].items()}
-    ddb["SequenceNumber"] = source["SequenceNumber"]
-    ddb["SizeBytes"] = int(source.get("SizeBytes", 0))
-    ddb["StreamViewType"] = source.get("StreamViewType")
-    lambda_record: dict[str, Any] = {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": stream_arn.split(":")[3] or record.get("awsRegion", REGION),
-        "dynamodb": ddb,
-        "eventSourceARN": stream_arn,
-    }
-    identity = record.get("userIdentity")
-    if identity:  # only TTL deletions carry one (see local.ttl)
-        lambda_record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
-    return lambda_record
-
-
-def _encode_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    """boto3 decodes B/BS to bytes; the Lambda event carries them base64-encoded, as on the wire."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": _b64(inner)}
-    if kind == "BS":
-        return {"BS": [_b64(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _encode_attribute(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_encode_attribute(v) for v in inner]}
-    return {kind: inner}
-
-
-def _b64(value: bytes | str) -> str:
-    return value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
 
 
 # -- Lambda event filtering ---------------------------------------------------------------

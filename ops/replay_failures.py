@@ -29,7 +29,6 @@ stream, dynamodb:Scan/BatchGetItem on the table, es:ESHttp* on the domain.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from functions.search.client import get_client
 from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deserialize_image, from_item, is_product_key
 from functions.search.mapping import ALIAS
 from ops.search_reindex import ReindexFailed, get_products, scan_products, write
+from shared.stream_records import to_lambda_record
 
 WINDOW_MARGIN = timedelta(minutes=2)
 MAX_EMPTY_READS = 5  # an open shard answers empty pages at its tip; stop after a few
@@ -192,50 +192,6 @@ def read_batch(streams: Any, info: dict[str, Any]) -> StreamBatch:
 def _is_stream_gone(exc: Exception) -> bool:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
     return code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException", "ValidationException")
-
-
-def to_lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record (as boto3 parses it) in the shape Lambda hands the function."""
-    source = raw["dynamodb"]
-    ddb: dict[str, Any] = {}
-    created = source.get("ApproximateCreationDateTime")
-    if created is not None:
-        ddb["ApproximateCreationDateTime"] = int(created.timestamp() if isinstance(created, datetime) else float(created))
-    for image in ("Keys", "NewImage", "OldImage"):
-        if image in source:
-            ddb[image] = {name: _wire(value) for name, value in source[image].items()}
-    ddb.update(SequenceNumber=source["SequenceNumber"], SizeBytes=int(source.get("SizeBytes", 0)), StreamViewType=source.get("StreamViewType"))
-    record = {
-        "eventID": raw.get("eventID"),
-        "eventName": raw["eventName"],
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": stream_arn.split(":")[3],
-        "dynamodb": ddb,
-        "eventSourceARN": stream_arn,
-    }
-    identity = raw.get("userIdentity")
-    if identity:
-        record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
-    return record
-
-
-def _wire(value: dict[str, Any]) -> dict[str, Any]:
-    """boto3 decodes binary values to bytes; the Lambda event carries them base64-encoded."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": _b64(inner)}
-    if kind == "BS":
-        return {"BS": [_b64(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _wire(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_wire(v) for v in inner]}
-    return {kind: inner}
-
-
-def _b64(value: bytes | str) -> str:
-    return value if isinstance(value, str) else base64.b64encode(value).decode("ascii")
 
 
 def _arrival_window(info: dict[str, Any]) -> tuple[datetime, datetime] | None:
