@@ -119,6 +119,13 @@ IDENTITY = Service(
         ),
         Route(
             "POST",
+            f"{API_PREFIX}/auth/confirm",
+            "functions.identity.confirm.handler",
+            auth=Auth.PUBLIC,
+            description="Confirm an account with the emailed code (stages without auto-confirmation).",
+        ),
+        Route(
+            "POST",
             f"{API_PREFIX}/auth/login",
             "functions.identity.login.handler",
             auth=Auth.PUBLIC,

@@ -53,6 +53,22 @@ def sign_up(email: str, password: str, name: str) -> str:
     return result["UserSub"]
 
 
+def confirm_with_code(email: str, code: str) -> None:
+    """The user's own confirmation (the emailed code). Wrong, expired or already used codes and
+    unknown emails all get the same answer, so it reveals nothing about which accounts exist."""
+    from shared.errors import InvalidState
+
+    try:
+        _client().confirm_sign_up(ClientId=_app_client(), Username=email, ConfirmationCode=code)
+    except Exception as exc:
+        error = _code(exc)
+        if error in ("CodeMismatchException", "ExpiredCodeException", "UserNotFoundException", "LimitExceededException"):
+            raise ValidationError("The code is wrong or has expired.", {"fields": [{"field": "body.code", "message": "invalid or expired code", "type": "invalid"}]}) from exc
+        if error == "NotAuthorizedException":  # already confirmed
+            raise InvalidState("This account is already confirmed.") from exc
+        raise
+
+
 def confirm(username: str) -> None:
     _client().admin_confirm_sign_up(UserPoolId=_pool(), Username=username)
 

@@ -55,6 +55,11 @@ class LoginRequest(_Body):
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
+class ConfirmRequest(_Body):
+    email: Email
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+
+
 class RefreshRequest(_Body):
     refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=4096)]
 

@@ -191,3 +191,10 @@ def test_demo_accounts_sign_in_through_the_api(local_stack, anonymous):
     for email, role in DEMO_USERS:
         api = _signed_in(local_stack, email, local_stack.demo_password)
         assert api.get("/api/v1/users/me").json()["data"]["roles"] == [role]
+
+
+def test_confirm_checks_the_code_and_reveals_nothing_about_unknown_emails(anonymous):
+    malformed = anonymous.post("/api/v1/auth/confirm", json={"email": _email(), "code": "12ab"})
+    assert malformed.status_code == 400 and "body.code" in [f["field"] for f in malformed.json()["error"]["details"]["fields"]]
+    unknown = anonymous.post("/api/v1/auth/confirm", json={"email": _email("ghost"), "code": "123456"})
+    assert unknown.status_code == 400 and unknown.json()["error"]["details"]["fields"][0]["field"] == "body.code"

@@ -52,6 +52,8 @@ def _realistic(event: dict, tokens: dict, local_stack) -> dict:
         unique = uuid.uuid4().hex[:8]
         if event["resource"].endswith("/auth/register"):
             body["email"] = f"sample.{unique}@example.com"
+        elif event["resource"].endswith("/auth/confirm"):
+            body["email"] = "customer@example.com"  # moto accepts any code for an existing user
         elif event["resource"].endswith("/auth/login"):
             body["password"] = local_stack.demo_password
         elif event["resource"].endswith("/auth/refresh"):
