@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -19,6 +21,10 @@ from infra.stack import BackendStack  # noqa: E402
 def build_app(
     stage: str | None = None, outdir: str | None = None, context: dict | None = None
 ) -> tuple[cdk.App, BackendStack]:
+    # The CLI passes cdk.json's context (feature flags) itself; a plain `python app.py` or a test
+    # must use the same flags, or the two would synthesize different templates.
+    if "CDK_CONTEXT_JSON" not in os.environ:
+        context = {**json.loads((Path(__file__).parent / "cdk.json").read_text()).get("context", {}), **(context or {})}
     app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or None, context=context)
     config = stage_config(stage or app.node.try_get_context("stage") or "dev")
     stack = BackendStack(

@@ -8,11 +8,13 @@ from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.media import ProductImages
 from infra.search import SearchDomain
 from infra.topology import Access, Table
 
@@ -34,6 +36,7 @@ class FunctionFactory:
         environment: dict[str, str],
         user_pool: cognito.IUserPool,
         search: SearchDomain,
+        images: ProductImages,
     ) -> None:
         self.scope = scope
         self.config = config
@@ -42,6 +45,7 @@ class FunctionFactory:
         self.environment = environment
         self.user_pool = user_pool
         self.search = search
+        self.images = images
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -51,6 +55,7 @@ class FunctionFactory:
         tables: tuple[tuple[Table, Access], ...] = (),
         user_pool_actions: tuple[str, ...] = (),
         search: Access | None = None,
+        images: Access | None = None,
         timeout_seconds: int = 10,
         description: str = "",
     ) -> lambda_.Function:
@@ -81,6 +86,11 @@ class FunctionFactory:
         )
         if search:
             self.search.grant(function, search)
+        if images:
+            # Uploads only under products/: the presigned POST is signed with this role.
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[self.images.bucket.arn_for_objects("products/*")])
+            )
         for table, access in tables:
             cdk_table = self.tables[table.id]
             # Least privilege: each function gets exactly the access its definition names.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.api import RestApi
@@ -11,6 +12,7 @@ from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
 from infra.layer import SharedLayer
+from infra.media import ProductImages
 from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
 from infra.topology import SERVICES
@@ -26,6 +28,7 @@ class BackendStack(Stack):
         identity = Identity(self, "Identity", config)
         layer = SharedLayer(self, "Shared").layer
         search = SearchDomain(self, "Search", config)
+        images = ProductImages(self, "Images", config)
 
         environment = {
             "STAGE": config.name,
@@ -43,18 +46,20 @@ class BackendStack(Stack):
             "CACHE_URL": config.cache_url,
             "SEARCH_URL": search.endpoint_url,
             "SEARCH_AUTH": "sigv4",
+            "IMAGES_BUCKET": images.bucket.bucket_name,
+            "IMAGES_CDN_URL": images.cdn_url,
         }
         for service in SERVICES:
             for table in service.tables:
                 environment[table.env_var] = tables[table.id].table_name
-        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool, search)
+        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool, search, images)
 
         api = RestApi(self, "Http", config, identity.user_pool)
         for service in SERVICES:
             for route in service.routes:
                 function = factory.create(
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
-                    description=route.description,
+                    images=route.images, description=route.description,
                 )
                 api.add_route(route, function)
             for consumer in service.stream_consumers:
@@ -63,6 +68,12 @@ class BackendStack(Stack):
                 )
                 attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
 
+        # CDK's own helper functions (custom resources) get log groups too: same stage policy.
+        for child in self.node.find_all():
+            if isinstance(child, logs.CfnLogGroup):
+                child.apply_removal_policy(config.removal_policy)
+
         CfnOutput(self, "ApiUrl", value=api.api.url)
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
+        CfnOutput(self, "ImagesCdnUrl", value=images.cdn_url)
         CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)

@@ -51,6 +51,7 @@ class Route:
     tables: tuple[tuple[Table, Access], ...] = ()
     user_pool_actions: tuple[str, ...] = ()  # cognito-idp actions on the user pool, e.g. AdminGetUser
     search: Access | None = None  # access to the OpenSearch domain (the function then runs in its VPC)
+    images: Access | None = None  # access to the product-images bucket
     description: str = ""
 
     @property
@@ -243,6 +244,14 @@ CATALOG = Service(
             "functions.catalog.delete_product.handler",
             tables=((CATALOG_TABLE, Access.READ_WRITE),),
             description="Soft delete (owning seller, admin).",
+        ),
+        Route(
+            "POST",
+            f"{API_PREFIX}/products/{{product_id}}/images",
+            "functions.catalog.create_image_upload.handler",
+            tables=((CATALOG_TABLE, Access.READ),),
+            images=Access.WRITE,
+            description="A presigned upload for a product image, and the CDN URL it will have (owning seller, admin).",
         ),
         Route(
             "GET",

@@ -164,9 +164,9 @@ class LocalApiGateway:
         return None
 
     def handle(self, request: Request) -> Response:
-        extra = self.extra_routes.get(request.path)
-        if extra is not None:
-            return extra(request)
+        for prefix, extra in self.extra_routes.items():
+            if request.path == prefix or (prefix.endswith("/") and request.path.startswith(prefix)):
+                return extra(request)
         matched = self.match(request.method, request.path)
         if matched is None:
             # What API Gateway answers for a method/resource that does not exist.

@@ -94,6 +94,13 @@ class LocalStack:
         deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=endpoint))
         deploy_queues(deployment, boto3.client("sqs", endpoint_url=endpoint))
         deploy_user_pools(deployment, endpoint)
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        for bucket in deployment.resources_of_type("AWS::S3::Bucket"):
+            name = f"local-{bucket.lower()}"[:63]
+            s3.create_bucket(Bucket=name)
+            deployment.physical_ids[bucket] = name
+        for distribution in deployment.resources_of_type("AWS::CloudFront::Distribution"):
+            deployment.attributes[(distribution, "DomainName")] = "cdn.local.invalid"  # IMAGES_CDN_URL is overridden below
         for domain in deployment.resources_of_type("AWS::OpenSearchService::Domain"):
             # osmem-server stands in for the domain (its URL overrides SEARCH_URL below).
             deployment.attributes[(domain, "DomainEndpoint")] = self.search.url.removeprefix("http://")
@@ -115,8 +122,14 @@ class LocalStack:
             [deployment.physical_id(pool) for pool in pools],
             [deployment.physical_id(client) for client in clients],
         )
-        self.gateway = LocalApiGateway(deployment, runtime, authorizer, stage=self.stage)
+        extra_routes = {}
+        if "IMAGES_BUCKET" in runtime.environment:
+            extra_routes["/cdn/"] = self._cdn(runtime.environment["IMAGES_BUCKET"])
+        self.gateway = LocalApiGateway(deployment, runtime, authorizer, stage=self.stage, extra_routes=extra_routes)
         self.gateway.start("127.0.0.1", self.port)
+        if extra_routes:
+            # The local CloudFront: image URLs point at the gateway's /cdn/, which reads the bucket.
+            runtime.environment["IMAGES_CDN_URL"] = os.environ["IMAGES_CDN_URL"] = f"{self.url}/cdn"
         self._stoppers.append(self.gateway.stop)
 
         self.poller = StreamPoller(deployment, runtime, interval=self.poll_interval)
@@ -131,6 +144,26 @@ class LocalStack:
 
             seed_demo_data(self)
         self._mark("ready", started)
+
+    def _cdn(self, bucket: str) -> Any:
+        """GET /cdn/<key>: what CloudFront does for the images bucket (read-only, no listing)."""
+        import boto3
+        from werkzeug.wrappers import Response
+
+        s3 = boto3.client("s3", endpoint_url=self.moto.endpoint)
+
+        def serve(request: Any) -> Any:
+            key = request.path.removeprefix("/cdn/")
+            if request.method not in ("GET", "HEAD") or not key:
+                return Response(status=403)
+            try:
+                obj = s3.get_object(Bucket=bucket, Key=key)
+            except s3.exceptions.NoSuchKey:
+                return Response(status=404)
+            return Response(obj["Body"].read(), content_type=obj.get("ContentType", "application/octet-stream"),
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+        return serve
 
     def _mark(self, step: str, started: float) -> None:
         self.timings[step] = round(time.perf_counter() - started, 3)

@@ -100,7 +100,7 @@ def get_product(product_id: str) -> ProductItem:
     return item
 
 
-def _owned(product_id: str, principal: Principal) -> ProductItem:
+def owned_product(product_id: str, principal: Principal) -> ProductItem:
     item = get_product(product_id)
     if item.seller_id != principal.user_id and not principal.is_admin:
         raise NotFound("No such product.")  # another seller's product looks missing
@@ -108,7 +108,7 @@ def _owned(product_id: str, principal: Principal) -> ProductItem:
 
 
 def update_product(product_id: str, changes: UpdateProductRequest, principal: Principal) -> ProductItem:
-    item = _owned(product_id, principal)
+    item = owned_product(product_id, principal)
     provided = changes.model_fields_set
     actions = [ProductItem.updated_at.set(datetime.now(UTC)), ProductItem.version.add(1)]
     for name in ("title", "description", "brand", "attributes", "images"):
@@ -158,7 +158,7 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
 
 def delete_product(product_id: str, principal: Principal) -> None:
     """Soft delete: the item stays (orders refer to it); reads and search stop showing it."""
-    item = _owned(product_id, principal)
+    item = owned_product(product_id, principal)
     try:
         item.update(
             actions=[ProductItem.status.set("DELETED"), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))],

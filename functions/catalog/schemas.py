@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.money import Amount, CurrencyCode
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 OptionValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-ImageUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]{3,500}$")]
+def _image_url(value: str) -> str:
+    """https only, except on the stage's own image CDN (plain http on the local stack)."""
+    cdn = os.environ.get("IMAGES_CDN_URL", "")
+    if value.startswith("https://") or (cdn and value.startswith(cdn.rstrip("/") + "/")):
+        return value
+    raise ValueError("image URLs must be https")
+
+
+ImageUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,500}$"), AfterValidator(_image_url)]
 AttributeValue = str | int | bool | list[str]
 CategoryId = Annotated[str, StringConstraints(pattern=r"^cat_[0-9A-HJKMNP-TV-Z]{26}$")]
 SkuId = Annotated[str, StringConstraints(pattern=r"^sku_[0-9A-HJKMNP-TV-Z]{26}$")]

@@ -509,3 +509,22 @@ def test_search_domain_is_private_encrypted_and_only_search_functions_join_its_v
     for function in our_functions(dev).values():
         in_vpc = "VpcConfig" in function["Properties"]
         assert in_vpc == (function["Properties"]["Handler"] in search_handlers), function["Properties"]["Handler"]
+
+
+def test_images_bucket_is_private_and_served_only_through_cloudfront(dev: Synth) -> None:
+    buckets = dev.of_type("AWS::S3::Bucket")
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    [distribution] = dev.of_type("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["Origins"][0]["OriginAccessControlId"]
+    assert config["Logging"]["Bucket"]
+    # Only the image-upload function may write, and only under products/.
+    from infra.topology import all_routes
+
+    writers = {r.handler for r in all_routes() if r.images}
+    assert writers == {"functions.catalog.create_image_upload.handler"}
