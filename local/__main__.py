@@ -25,6 +25,10 @@ def _write_state(stack) -> None:
     }, indent=2))
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -33,8 +37,14 @@ def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     started = time.perf_counter()
     stack = LocalStack(port=port)
+    # Ctrl-C or SIGTERM during start-up must also stop what has started.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
+    except KeyboardInterrupt:
+        print("\ninterrupted while starting; stopping...", file=sys.stderr)
+        stack.stop()
+        return 130
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -38,6 +38,7 @@ def start_cache(port: int) -> RunningService:
             [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
         )
         _wait_for_port(port, process)
 
@@ -64,6 +65,18 @@ def start_cache(port: int) -> RunningService:
         server.server_close()
 
     return RunningService("cache (fakeredis)", f"redis://127.0.0.1:{port}/0", stop_fake)
+
+
+def _die_with_parent() -> None:
+    """Linux: the cache server gets SIGTERM when the stack's process dies, even by SIGKILL, so
+    an interrupted start-up never leaves it behind (osmem-server watches its parent itself)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from local.cfn import Deployment
 
@@ -28,6 +28,25 @@ LOCAL_ENVIRONMENT = {
 KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")
 
 
+def _forget_sdk_clients() -> None:
+    """A new stack is a new "account": clients cached by handler modules (per execution
+    environment, as in Lambda) still point at a previous stack's moto. Forget them all."""
+    import sys
+
+    from pynamodb.models import Model
+
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        model._connection = None
+        pending.extend(model.__subclasses__())
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("functions.", "shared.")):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+
+
 class StartupError(RuntimeError):
     """The local stack cannot start; the message says what to do."""
 
@@ -41,6 +60,8 @@ class LocalStack:
     poll_interval: float = 0.2
     sweep_interval: float = 1.0
     demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
+
+    _started_in_this_process: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._stoppers: list[Any] = []
@@ -78,6 +99,14 @@ class LocalStack:
         from local.ttl import TtlSweeper
 
         self.moto = start_moto_server()
+        if LocalStack._started_in_this_process:
+            # moto's backends are process-wide: a second stack must not inherit the first's data.
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
+            moto_api_backend.set_config({"stepfunctions": {"execute_state_machine": True}})
+        LocalStack._started_in_this_process = True
+        _forget_sdk_clients()
         self._stoppers.append(self.moto.stop)
         self.search = start_search(free_port())
         self._stoppers.append(self.search.stop)
