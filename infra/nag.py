@@ -5,7 +5,8 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_opensearchservice as opensearch
-from aws_cdk import aws_s3 as s3
+
+from infra.media import ProductImages
 
 # (finding id, why it is acceptable). cdk-nag 3 matches the full finding id, e.g. "IAM5[Resource::*]".
 ACKNOWLEDGED: list[tuple[str, str]] = [
@@ -58,29 +59,26 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
 ]
 
 
+# Wildcards that CDK grants (or our own narrowly scoped statements) put on a resource's ARN:
+# (construct type, how to reach the resource, ARN suffix, why it is acceptable).
+RESOURCE_WILDCARDS = [
+    (dynamodb.Table, lambda table: table, "/index/*",
+     "CDK's table grants include the table's own indexes (table/<name>/index/*): scoped to one table, "
+     "needed to query its GSIs."),
+    (opensearch.Domain, lambda domain: domain, "/*",
+     "Index paths of one domain (products alias and its versioned indices, _bulk, _search): scoped to "
+     "this domain; OpenSearch IAM cannot name indices that reindexing creates later."),
+    (ProductImages, lambda images: images.bucket, "/products/*",
+     "s3:PutObject only, only under products/ of the images bucket: the presigned upload names a fresh "
+     "key per image, so the key cannot be known when the policy is written."),
+]
+
+
 def add_suppressions(stack: Stack) -> None:
     acknowledged = list(ACKNOWLEDGED)
     for construct in stack.node.find_all():
-        if isinstance(construct, s3.Bucket) and construct.node.id == "Bucket" and construct.node.scope.node.id == "Images":
-            logical_id = stack.get_logical_id(construct.node.default_child)
-            acknowledged.append((
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/products/*]",
-                "s3:PutObject only, only under products/ of the images bucket: the presigned upload names "
-                "a fresh key per image, so the key cannot be known when the policy is written.",
-            ))
-        if isinstance(construct, opensearch.Domain):
-            logical_id = stack.get_logical_id(construct.node.default_child)
-            acknowledged.append((
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
-                "Index paths of one domain (products alias and its versioned indices, _bulk, _search): "
-                "scoped to this domain; OpenSearch IAM cannot name indices that reindexing creates later.",
-            ))
-    for table in stack.node.find_all():
-        if isinstance(table, dynamodb.Table):
-            logical_id = stack.get_logical_id(table.node.default_child)
-            acknowledged.append((
-                f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                "CDK's table grants include the table's own indexes (table/<name>/index/*): "
-                "scoped to one table, needed to query its GSIs.",
-            ))
+        for construct_type, resource_of, suffix, reason in RESOURCE_WILDCARDS:
+            if isinstance(construct, construct_type):
+                logical_id = stack.get_logical_id(resource_of(construct).node.default_child)
+                acknowledged.append((f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]", reason))
     Validations.of(stack).acknowledge(*(Acknowledgment(id=finding_id, reason=reason) for finding_id, reason in acknowledged))

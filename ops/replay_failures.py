@@ -43,6 +43,7 @@ from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deseriali
 from functions.search.mapping import ALIAS
 from ops.search_reindex import ReindexFailed, get_products, scan_products, write
 from shared.stream_records import to_lambda_record
+from shared.tables import error_code
 
 WINDOW_MARGIN = timedelta(minutes=2)
 MAX_EMPTY_READS = 5  # an open shard answers empty pages at its tip; stop after a few
@@ -190,7 +191,7 @@ def read_batch(streams: Any, info: dict[str, Any]) -> StreamBatch:
 
 
 def _is_stream_gone(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    code = error_code(exc)
     return code in ("TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException", "ValidationException")
 
 

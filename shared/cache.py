@@ -27,7 +27,7 @@ def _client(url: str) -> Any:
 def client() -> Any | None:
     """The cache client, or None when no cache is configured or the breaker is open."""
     url = os.environ.get("CACHE_URL", "")
-    if not url or time.monotonic() < _state["open_until"]:
+    if not url or breaker_open():
         return None
     return _client(url)
 

@@ -8,6 +8,11 @@ now. pynamodb rebuilds its connection whenever `Meta.table_name` changes.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pynamodb.connection import Connection
 
 
 class _TableNameFromEnvironment(type):
@@ -23,3 +28,24 @@ class _TableNameFromEnvironment(type):
 def table_meta(env_var: str, default: str) -> type:
     """A base for a model's `class Meta(...)`: `table_meta("CATALOG_TABLE_NAME", "catalog")`."""
     return _TableNameFromEnvironment("TableMeta", (), {"table_env_var": env_var, "table_default": default})
+
+
+@lru_cache(maxsize=1)
+def connection() -> Connection:
+    """One low-level connection per execution environment (for transactions and batch calls):
+    building a botocore client costs ~50 ms."""
+    from pynamodb.connection import Connection
+
+    return Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore or pynamodb exception ("" if it has none)."""
+    code = getattr(exc, "cause_response_code", None)  # pynamodb wraps botocore's error
+    if code:
+        return str(code)
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def is_condition_failure(exc: BaseException) -> bool:
+    return error_code(exc) == "ConditionalCheckFailedException"

@@ -5,24 +5,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, CategorySlugClaim
 from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
+from shared.tables import connection
 
 MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
-
-
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    """One per execution environment: a botocore client costs ~50 ms to build."""
-    return Connection(region=CategoryItem.Meta.region)
 
 
 def slugify(name: str) -> str:
@@ -54,7 +47,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
     )
     claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
     try:
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             transaction.save(item, condition=CategoryItem.pk.does_not_exist())
             transaction.save(claim, condition=CategorySlugClaim.pk.does_not_exist())
             if parent_id:

@@ -14,6 +14,7 @@ from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
+from shared.tables import is_condition_failure
 
 MAX_LIST = 100
 
@@ -128,7 +129,7 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
         # silently undo each other (the loser gets 409 and re-reads).
         item.update(actions=actions, condition=(ProductItem.version == item.version) & (ProductItem.status == "ACTIVE"))
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             raise Conflict("The product changed meanwhile; read it again and retry.") from exc
         raise
     return item
@@ -165,7 +166,7 @@ def delete_product(product_id: str, principal: Principal) -> None:
             condition=ProductItem.status == "ACTIVE",
         )
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             raise NotFound("No such product.") from exc
         raise
 

@@ -19,11 +19,9 @@ import json
 import random
 import time
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -33,6 +31,7 @@ from functions.orders import purchases
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationError
 from shared.ids import new_id
+from shared.tables import connection
 
 MAX_LIST = 100
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
@@ -47,12 +46,6 @@ class CreateReviewRequest(BaseModel):
     rating: Annotated[int, Field(strict=True, ge=1, le=5)]  # 4.5, "5" and true are refused
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
-
-
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    """One per execution environment: a botocore client costs ~50 ms to build."""
-    return Connection(region=ReviewItem.Meta.region)
 
 
 def to_view(item: ReviewItem) -> dict[str, Any]:
@@ -111,7 +104,7 @@ def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, token: str) ->
     product = ProductItem(review.pk, "PRODUCT")  # keys only: the update names what changes
     # The token makes botocore's own retries of this request idempotent (a retry after a lost
     # response succeeds instead of failing on the claim); each of our attempts gets its own.
-    with TransactWrite(connection=_connection(), client_request_token=token) as transaction:
+    with TransactWrite(connection=connection(), client_request_token=token) as transaction:
         transaction.save(review, condition=ReviewItem.pk.does_not_exist())
         transaction.save(claim, condition=ReviewerClaim.pk.does_not_exist())
         transaction.update(

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from shared.errors import Conflict, Unauthorized, ValidationError
+from shared.tables import error_code
 
 
 class EmailTaken(Conflict):
@@ -28,10 +29,6 @@ def _app_client() -> str:
     return os.environ["USER_POOL_CLIENT_ID"]
 
 
-def _code(exc: Exception) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-
 def sign_up(email: str, password: str, name: str) -> str:
     """Create the user; returns its id (`sub`)."""
     try:
@@ -42,7 +39,7 @@ def sign_up(email: str, password: str, name: str) -> str:
             UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name}],
         )
     except Exception as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code in ("UsernameExistsException", "AliasExistsException"):
             raise EmailTaken("An account with this email already exists.") from exc
         if code == "InvalidPasswordException":
@@ -61,7 +58,7 @@ def confirm_with_code(email: str, code: str) -> None:
     try:
         _client().confirm_sign_up(ClientId=_app_client(), Username=email, ConfirmationCode=code)
     except Exception as exc:
-        error = _code(exc)
+        error = error_code(exc)
         if error in ("CodeMismatchException", "ExpiredCodeException", "UserNotFoundException", "LimitExceededException"):
             raise ValidationError("The code is wrong or has expired.", {"fields": [{"field": "body.code", "message": "invalid or expired code", "type": "invalid"}]}) from exc
         if error == "NotAuthorizedException":  # already confirmed
@@ -88,7 +85,7 @@ def sign_in(email: str, password: str) -> dict[str, Any] | None:
             ClientId=_app_client(), AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": email, "PASSWORD": password}
         )
     except Exception as exc:
-        if _code(exc) in ("NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException", "PasswordResetRequiredException"):
+        if error_code(exc) in ("NotAuthorizedException", "UserNotFoundException", "UserNotConfirmedException", "PasswordResetRequiredException"):
             return None
         raise
     return result.get("AuthenticationResult")
@@ -100,7 +97,7 @@ def refresh(refresh_token: str) -> dict[str, Any]:
             ClientId=_app_client(), AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}
         )
     except Exception as exc:
-        if _code(exc) in ("NotAuthorizedException", "UserNotFoundException", "ResourceNotFoundException"):
+        if error_code(exc) in ("NotAuthorizedException", "UserNotFoundException", "ResourceNotFoundException"):
             raise Unauthorized("The refresh token is not valid.") from exc
         raise
     return result["AuthenticationResult"]
@@ -111,7 +108,7 @@ def get_user(username: str) -> dict[str, str] | None:
     try:
         result = _client().admin_get_user(UserPoolId=_pool(), Username=username)
     except Exception as exc:
-        if _code(exc) == "UserNotFoundException":
+        if error_code(exc) == "UserNotFoundException":
             return None
         raise
     return {a["Name"]: a["Value"] for a in result.get("UserAttributes", [])}

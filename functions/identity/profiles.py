@@ -12,6 +12,7 @@ from functions.identity.models import AddressAttribute, ProfileItem
 from functions.identity.schemas import UpdateProfileRequest
 from shared.auth import Principal
 from shared.errors import NotFound
+from shared.tables import is_condition_failure
 
 
 def to_view(item: ProfileItem) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def create_profile(user_id: str, email: str, name: str, roles: list[str]) -> Pro
     try:
         item.save(condition=ProfileItem.pk.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not is_condition_failure(exc):
             raise
         return ProfileItem.get(ProfileItem.key(user_id), "PROFILE", consistent_read=True)
     return item

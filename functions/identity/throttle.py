@@ -16,6 +16,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.identity.models import LoginThrottleItem
 from shared.errors import RateLimited
+from shared.tables import is_condition_failure
 
 WINDOW_SECONDS = 60
 FIRST_LOCK_SECONDS = 60
@@ -55,10 +56,6 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
         raise RateLimited("Too many failed sign-ins. Try again later.", {"retry_after_seconds": retry_after})
 
 
-def _is_condition_failure(exc: UpdateError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def record_failure(key: str, limit: int, now: float | None = None) -> bool:
     """Count one failure; returns True if this failure locked the key."""
     now = int(time.time() if now is None else now)
@@ -72,7 +69,7 @@ def record_failure(key: str, limit: int, now: float | None = None) -> bool:
             )
             break
         except UpdateError as exc:
-            if not _is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
         try:
             item.update(
@@ -85,7 +82,7 @@ def record_failure(key: str, limit: int, now: float | None = None) -> bool:
             )
             break
         except UpdateError as exc:
-            if not _is_condition_failure(exc):
+            if not is_condition_failure(exc):
                 raise
     if item.failures < limit:
         return False
@@ -105,7 +102,7 @@ def record_failure(key: str, limit: int, now: float | None = None) -> bool:
             & (LoginThrottleItem.locked_until.does_not_exist() | (LoginThrottleItem.locked_until <= now)),
         )
     except UpdateError as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             return False
         raise
     return True
@@ -119,5 +116,5 @@ def clear(key: str) -> None:
             condition=LoginThrottleItem.pk.exists(),
         )
     except UpdateError as exc:
-        if not _is_condition_failure(exc):
+        if not is_condition_failure(exc):
             raise

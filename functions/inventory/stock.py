@@ -6,17 +6,11 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Any
 
+from shared.tables import connection, is_condition_failure
+
 MAX_BATCH = 100  # BatchGetItem's limit per call
-
-
-@lru_cache(maxsize=1)
-def _client() -> Any:
-    from pynamodb.connection import Connection
-
-    return Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
 
 
 def _table() -> str:
@@ -31,7 +25,7 @@ def availability(sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in unique[start : start + MAX_BATCH]]
         request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": False, "ProjectionExpression": "pk, available"}}
         while request:
-            response = _client().client.batch_get_item(RequestItems=request)
+            response = connection().client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(_table(), []):
                 available = max(0, int(item.get("available", {}).get("N", "0")))
                 result[item["pk"]["S"].removeprefix("SKU#")] = {"in_stock": available > 0, "available": available}
@@ -42,14 +36,14 @@ def availability(sku_ids: list[str]) -> dict[str, dict[str, Any]]:
 def set_initial_stock(sku_id: str, on_hand: int) -> bool:
     """Create a SKU's stock record if it has none (the demo seed; new products start at 0)."""
     try:
-        _client().client.put_item(
+        connection().client.put_item(
             TableName=_table(),
             Item={"pk": {"S": f"SKU#{sku_id}"}, "sk": {"S": "STOCK"}, "sku_id": {"S": sku_id},
                   "on_hand": {"N": str(on_hand)}, "reserved": {"N": "0"}, "available": {"N": str(on_hand)}},
             ConditionExpression="attribute_not_exists(pk)",
         )
     except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if is_condition_failure(exc):
             return False
         raise
     return True
