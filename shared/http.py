@@ -27,7 +27,15 @@ def _meta(app: APIGatewayRestResolver) -> dict[str, str]:
         request_id = app.current_event.request_context.request_id
     except Exception:  # no current event (e.g. a failure before routing)
         request_id = ""
+    return _meta_for(request_id)
+
+
+def _meta_for(request_id: str) -> dict[str, str]:
     return {"request_id": request_id, "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")}
+
+
+def _error_body(code: str, message: str, details: dict[str, Any] | None, meta: dict[str, str]) -> str:
+    return _dumps({"status": "error", "error": {"code": code, "message": message, "details": details or {}}, "meta": meta})
 
 
 def _dumps(payload: Any) -> str:
@@ -40,8 +48,7 @@ def envelope_success(app: APIGatewayRestResolver, data: Any, status: int = 200, 
 
 
 def envelope_error(app: APIGatewayRestResolver, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
-    body = {"status": "error", "error": {"code": code, "message": message, "details": details or {}}, "meta": _meta(app)}
-    return Response(status_code=status, content_type=JSON, body=_dumps(body))
+    return Response(status_code=status, content_type=JSON, body=_error_body(code, message, details, _meta(app)))
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -82,13 +89,10 @@ class ShopResolver(APIGatewayRestResolver):
             try:
                 require_role(event, *self.required_roles) if self.required_roles else require_user(event)
             except DomainError as exc:
-                request_id = ((event.get("requestContext") or {}).get("requestId")) or ""
-                body = {
-                    "status": "error",
-                    "error": {"code": exc.code, "message": exc.message, "details": exc.details},
-                    "meta": {"request_id": request_id, "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds")},
-                }
-                return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": _dumps(body), "isBase64Encoded": False}
+                # Before routing there is no current event yet: answer in the proxy format directly.
+                meta = _meta_for(((event.get("requestContext") or {}).get("requestId")) or "")
+                body = _error_body(exc.code, exc.message, exc.details, meta)
+                return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": body, "isBase64Encoded": False}
         return super().resolve(event, context)
 
     @property
