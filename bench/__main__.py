@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import authorizer, cold_start, product_page, search, sizes
+from bench import authorizer, cold_start, product_availability, product_page, reservations, search, sizes
 
 OUT = Path(__file__).resolve().parent / "REPORT.md"
 
@@ -20,7 +20,7 @@ def main() -> int:
         "Ratios compare things measured side by side in this one run.\n"
     )
     sections = [header]
-    for module in (cold_start, sizes, authorizer, product_page, search):
+    for module in (cold_start, sizes, authorizer, product_page, product_availability, reservations, search):
         section = module.report()
         print(section, "\n", flush=True)
         sections.append(section)

@@ -106,19 +106,18 @@ def _load_index(client: Any, items: list[dict[str, Any]]) -> None:
     from opensearchpy import helpers
 
     from functions.search import mapping
-    from functions.search.documents import deserialize_image, from_item
+    from functions.search.documents import deserialize_image, from_item, merge_catalog
 
-    mapping.ensure_index(client)
+    index = mapping.ensure_index(client)
     actions = []
     for item in items:
         action = from_item(deserialize_image(item))  # the reindex path: table item -> document
         actions.append(
             {
-                "_index": mapping.ALIAS,
+                "_op_type": "create",  # a fresh index: what the writers do for a product without a document
+                "_index": mapping.write_alias(index),
                 "_id": action.product_id,
-                "version": action.version,
-                "version_type": "external",
-                "_source": action.document,
+                "_source": merge_catalog(None, action, {}),  # no stock items in this benchmark
             }
         )
     indexed, errors = helpers.bulk(client, actions, chunk_size=2000, request_timeout=120, raise_on_error=True)

@@ -64,7 +64,7 @@ class RestApi(Construct):
     def add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
         integration = apigw.LambdaIntegration(function, proxy=True)
-        if route.auth is Auth.PUBLIC:
+        if route.auth is not Auth.USER:  # public, or optional (the handler verifies a token if sent)
             return resource.add_method(route.method, integration, request_validator=self.validator)
         return resource.add_method(
             route.method,

@@ -1,5 +1,7 @@
 """Checks that run on every synth: an asynchronous consumer without an on-failure destination
-is an error, because its failures would be dropped silently."""
+is an error, because its failures would be dropped silently. Scheduled work is covered both
+ways it can be built: EventBridge rules with a schedule (infra/schedules.py) and EventBridge
+Scheduler schedules."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import jsii
 from aws_cdk import Annotations, IAspect, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import IConstruct
 
@@ -26,13 +29,17 @@ class AsyncConsumersHaveFailureDestination:
     async-invoked functions need an EventInvokeConfig OnFailure (or a function DLQ); rule
     targets need a DLQ. An EventBridge -> Lambda pair needs both: the target DLQ catches events
     that could not be delivered, the function's on-failure destination the invocations that
-    failed after Lambda's asynchronous retries."""
+    failed after Lambda's asynchronous retries. The same holds for an EventBridge Scheduler
+    schedule, which invokes through a role (no Lambda permission names its function), so its
+    target function is checked from the schedule itself."""
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, lambda_.CfnEventSourceMapping):
             self._check_mapping(node)
         elif isinstance(node, events.CfnRule):
             self._check_rule(node)
+        elif isinstance(node, scheduler.CfnSchedule):
+            self._check_schedule(node)
         elif isinstance(node, lambda_.CfnPermission):
             self._check_async_invoke(node)
 
@@ -75,6 +82,16 @@ class AsyncConsumersHaveFailureDestination:
             if not (target.get("deadLetterConfig") or target.get("DeadLetterConfig")):
                 Annotations.of(rule).add_error(f"EventBridge target {target.get('id') or target.get('Id')} has no dead-letter queue.")
 
+    def _check_schedule(self, schedule: scheduler.CfnSchedule) -> None:
+        stack = Stack.of(schedule)
+        target = stack.resolve(schedule.target) or {}
+        dead_letter = target.get("deadLetterConfig") or target.get("DeadLetterConfig") or {}
+        if not (dead_letter.get("arn") or dead_letter.get("Arn")):
+            Annotations.of(schedule).add_error("EventBridge Scheduler schedule target has no dead-letter queue.")
+        function = self._resource_for(stack, target.get("arn") or target.get("Arn"), lambda_.CfnFunction)
+        if function is not None:
+            self._require_failure_destination(stack, function, "scheduler.amazonaws.com")
+
     def _check_async_invoke(self, permission: lambda_.CfnPermission) -> None:
         stack = Stack.of(permission)
         principal = stack.resolve(permission.principal)
@@ -85,6 +102,9 @@ class AsyncConsumersHaveFailureDestination:
         function = self._resource_for(stack, stack.resolve(permission.function_name), lambda_.CfnFunction)
         if function is None:
             return  # an imported function, an alias or a version: not checked here
+        self._require_failure_destination(stack, function, principal)
+
+    def _require_failure_destination(self, stack: Stack, function: lambda_.CfnFunction, principal: str) -> None:
         if self._has_failure_destination(stack, function):
             return
         owner = function.node.scope if isinstance(function.node.scope, lambda_.Function) else function

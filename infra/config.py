@@ -22,7 +22,9 @@ class StageConfig:
     log_level: str = "INFO"
     # dev: accounts work at once (no inbox to read a code from); prod: Cognito emails a code.
     auto_confirm_sign_up: bool = False
-    cache_url: str = ""
+    # ElastiCache Serverless ceilings (infra/cache.py): what a runaway writer can cost at most.
+    cache_max_data_gb: int = 1
+    cache_max_ecpu_per_second: int = 5000
     login_max_failures: int = 5  # per email per minute, then a growing lock-out
 
 
@@ -44,6 +46,8 @@ STAGES: dict[str, StageConfig] = {
         log_retention=logs.RetentionDays.THREE_MONTHS,
         api_rate_limit=1000,
         api_burst_limit=2000,
+        cache_max_data_gb=5,
+        cache_max_ecpu_per_second=50000,
     ),
 }
 

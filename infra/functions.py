@@ -7,14 +7,15 @@ from pathlib import Path
 from aws_cdk import Duration, IgnoreMode
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.cache import ReadModelCache
 from infra.config import StageConfig
 from infra.media import ProductImages
+from infra.network import Network
 from infra.search import SearchDomain
 from infra.topology import Access, Table
 
@@ -37,6 +38,8 @@ class FunctionFactory:
         user_pool: cognito.IUserPool,
         search: SearchDomain,
         images: ProductImages,
+        network: Network,
+        cache: ReadModelCache,
     ) -> None:
         self.scope = scope
         self.config = config
@@ -46,6 +49,8 @@ class FunctionFactory:
         self.user_pool = user_pool
         self.search = search
         self.images = images
+        self.network = network
+        self.cache = cache
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -56,6 +61,7 @@ class FunctionFactory:
         user_pool_actions: tuple[str, ...] = (),
         search: Access | None = None,
         images: Access | None = None,
+        cache: bool = False,
         timeout_seconds: int = 10,
         description: str = "",
     ) -> lambda_.Function:
@@ -77,12 +83,9 @@ class FunctionFactory:
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment=dict(self.environment),
+            environment=self._environment(cache),
             description=description[:256],
-            # Functions that use the search domain run in its private VPC (and only those).
-            vpc=self.search.vpc if search else None,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) if search else None,
-            security_groups=[self.search.functions_security_group] if search else None,
+            **self._network_for(search=bool(search), cache=cache),
         )
         if search:
             self.search.grant(function, search)
@@ -103,3 +106,25 @@ class FunctionFactory:
         if user_pool_actions:
             self.user_pool.grant(function, *user_pool_actions)
         return function
+
+    def _environment(self, cache: bool) -> dict[str, str]:
+        """The stage's variables; CACHE_URL (rediss://, ElastiCache Serverless) only for the
+        functions that can reach the cache. Without it shared/cache.py uses no cache, instead of
+        each call waiting for a connection that the network would never let through."""
+        environment = dict(self.environment)
+        if cache:
+            environment["CACHE_URL"] = self.cache.url
+        return environment
+
+    def _network_for(self, *, search: bool, cache: bool) -> dict:
+        """Functions that use the search domain or the cache run in the private VPC, with the
+        security group each of those lets in; only those functions: a VPC function reaches
+        nothing but the VPC's resources and DynamoDB (infra/network.py)."""
+        groups = []
+        if search:
+            groups.append(self.search.functions_security_group)
+        if cache:
+            groups.append(self.cache.functions_security_group)
+        if not groups:
+            return {}
+        return {"vpc": self.network.vpc, "vpc_subnets": self.network.isolated_subnets, "security_groups": groups}

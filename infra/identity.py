@@ -8,10 +8,11 @@ from constructs import Construct
 
 from infra.config import StageConfig
 
+# Access tokens from USER_PASSWORD_AUTH carry ACCESS_TOKEN_SCOPE; requiring it on every private
+# method makes API Gateway accept access tokens only (an ID token has no scope and is rejected).
+from shared.tokens import ACCESS_TOKEN_SCOPE  # noqa: F401 - one definition, shared with the handlers
+
 ROLES = ("customer", "seller", "admin")
-# Access tokens from USER_PASSWORD_AUTH carry this scope; requiring it on every private method
-# makes API Gateway accept access tokens only (an ID token has no scope and is rejected).
-ACCESS_TOKEN_SCOPE = "aws.cognito.signin.user.admin"
 
 
 class Identity(Construct):

@@ -45,7 +45,8 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
     (
         "AwsSolutions::AwsSolutions-APIG4",
         "Only the routes marked Auth.PUBLIC in infra/topology.py (catalog browsing, sign-up, "
-        "login, webhooks verified by signature) are unauthenticated; every other route uses Cognito.",
+        "login, webhooks verified by signature) and Auth.OPTIONAL (the cart, open to guests; a token, "
+        "if sent, is verified in the handler) skip the authorizer; every other route uses Cognito.",
     ),
     (
         "AwsSolutions::AwsSolutions-COG4",

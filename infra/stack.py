@@ -7,12 +7,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.api import RestApi
+from infra.cache import ReadModelCache
 from infra.config import StageConfig
 from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.media import ProductImages
+from infra.network import Network
+from infra.schedules import add_scheduled_job
 from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
 from infra.topology import SERVICES
@@ -27,7 +30,9 @@ class BackendStack(Stack):
         tables = {table.id: create_table(self, table, config) for service in SERVICES for table in service.tables}
         identity = Identity(self, "Identity", config)
         layer = SharedLayer(self, "Shared").layer
-        search = SearchDomain(self, "Search", config)
+        network = Network(self, "Network", config)
+        search = SearchDomain(self, "Search", config, network.vpc)
+        cache = ReadModelCache(self, "Cache", config, network.vpc)
         images = ProductImages(self, "Images", config)
 
         environment = {
@@ -41,9 +46,6 @@ class BackendStack(Stack):
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
             "LOGIN_MAX_FAILURES": str(config.login_max_failures),
-            # The read-model cache (ElastiCache Serverless arrives with the inventory issue);
-            # empty = no cache, reads go to the table.
-            "CACHE_URL": config.cache_url,
             "SEARCH_URL": search.endpoint_url,
             "SEARCH_AUTH": "sigv4",
             "IMAGES_BUCKET": images.bucket.bucket_name,
@@ -52,21 +54,26 @@ class BackendStack(Stack):
         for service in SERVICES:
             for table in service.tables:
                 environment[table.env_var] = tables[table.id].table_name
-        factory = FunctionFactory(self, config, layer, tables, environment, identity.user_pool, search, images)
+        factory = FunctionFactory(
+            self, config, layer, tables, environment, identity.user_pool, search, images, network, cache
+        )
 
         api = RestApi(self, "Http", config, identity.user_pool)
         for service in SERVICES:
             for route in service.routes:
                 function = factory.create(
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
-                    images=route.images, description=route.description,
+                    images=route.images, cache=route.cache, description=route.description,
                 )
                 api.add_route(route, function)
             for consumer in service.stream_consumers:
                 function = factory.create(
-                    consumer.id, consumer.handler, consumer.tables, search=consumer.search, timeout_seconds=60
+                    consumer.id, consumer.handler, consumer.tables, search=consumer.search, cache=consumer.cache,
+                    timeout_seconds=60,
                 )
                 attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
+            for job in service.scheduled_jobs:
+                add_scheduled_job(self, job, factory)
 
         # CDK's own helper functions (custom resources) get log groups too: same stage policy.
         for child in self.node.find_all():

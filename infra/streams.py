@@ -13,8 +13,14 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.topology import StreamConsumer
 
+STREAM_DLQ_REASON = (
+    "This queue IS the dead-letter destination of a stream mapping (Lambda's on-failure "
+    "record); nothing consumes it automatically, operators re-drive it with ops/replay_failures."
+)
 
-def failure_queue(scope: Construct, construct_id: str) -> sqs.Queue:
+
+def failure_queue(scope: Construct, construct_id: str, reason: str = STREAM_DLQ_REASON) -> sqs.Queue:
+    """An encrypted, SSL-only queue kept 14 days; `reason` says why it needs no DLQ of its own."""
     queue = sqs.Queue(
         scope,
         construct_id,
@@ -22,13 +28,7 @@ def failure_queue(scope: Construct, construct_id: str) -> sqs.Queue:
         encryption=sqs.QueueEncryption.SQS_MANAGED,
         enforce_ssl=True,
     )
-    Validations.of(queue).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions::AwsSolutions-SQS3",
-            reason="This queue IS the dead-letter destination of a stream mapping (Lambda's on-failure "
-            "record); nothing consumes it automatically, operators re-drive it with ops/replay_failures.",
-        )
-    )
+    Validations.of(queue).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-SQS3", reason=reason))
     return queue
 
 

@@ -16,6 +16,9 @@ API_PREFIX = "/api/v1"
 class Auth(StrEnum):
     PUBLIC = "public"  # anyone, no token needed
     USER = "user"  # a valid Cognito access token (roles are checked by the handler)
+    # Guests and users alike (the cart): no authorizer at the edge; a token, if sent, is
+    # verified by the handler (shared/tokens.py) with the same rules, and a bad one is a 401.
+    OPTIONAL = "optional"
 
 
 class Access(StrEnum):
@@ -52,6 +55,7 @@ class Route:
     user_pool_actions: tuple[str, ...] = ()  # cognito-idp actions on the user pool, e.g. AdminGetUser
     search: Access | None = None  # access to the OpenSearch domain (the function then runs in its VPC)
     images: Access | None = None  # access to the product-images bucket
+    cache: bool = False  # reads the read-model cache (the function then runs in the VPC)
     description: str = ""
 
     @property
@@ -75,6 +79,20 @@ class StreamConsumer:
     # {"dynamodb": {"Keys": {"sk": {"S": ["PRODUCT"]}}}}
     filter_patterns: tuple[dict, ...] = ()
     search: Access | None = None
+    cache: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A function run on a schedule: an EventBridge rule in AWS, a timer in the local stack."""
+
+    id: str
+    handler: str
+    rate_minutes: int = 1  # EventBridge's finest rate
+    local_interval_seconds: float = 2.0  # the local stack runs it this often ("every few seconds")
+    tables: tuple[tuple[Table, Access], ...] = ()
+    timeout_seconds: int = 60
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,7 @@ class Service:
     routes: tuple[Route, ...] = ()
     tables: tuple[Table, ...] = ()
     stream_consumers: tuple[StreamConsumer, ...] = field(default_factory=tuple)
+    scheduled_jobs: tuple[ScheduledJob, ...] = field(default_factory=tuple)
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -96,6 +115,15 @@ CATALOG_TABLE = Table(
 INVENTORY_TABLE = Table(
     id="InventoryTable",
     env_var="INVENTORY_TABLE_NAME",
+    indexes=(Index("gsi1", "gsi1pk", "gsi1sk"),),  # holds by expiry, for the sweeper
+    stream=True,  # availability cache, search's in_stock, and TTL-expired holds
+    ttl_attribute="expires_at",  # stock holds (reservations) expire on their own
+)
+
+CART_TABLE = Table(
+    id="CartTable",
+    env_var="CART_TABLE_NAME",
+    ttl_attribute="expires_at",  # abandoned carts: 30 days (guest), 90 days (user)
 )
 
 IDENTITY_TABLE = Table(
@@ -176,6 +204,9 @@ CATALOG_STREAM_CONSUMERS = (
         handler="functions.search.indexer.handler",
         batch_size=100,
         filter_patterns=(PRODUCT_RECORDS,),
+        # a product indexed for the first time (or a SKU added) gets its SKUs' stock first
+        # (functions.inventory.stock.stock_levels: one consistent BatchGetItem)
+        tables=((INVENTORY_TABLE, Access.READ),),
         search=Access.WRITE,
     ),
     StreamConsumer(
@@ -184,6 +215,7 @@ CATALOG_STREAM_CONSUMERS = (
         handler="functions.catalog.invalidate_cache.handler",
         batch_size=100,
         filter_patterns=(PRODUCT_RECORDS,),
+        cache=True,
     ),
 )
 
@@ -229,6 +261,7 @@ CATALOG = Service(
             "functions.catalog.get_product.handler",
             auth=Auth.PUBLIC,
             tables=((CATALOG_TABLE, Access.READ), (INVENTORY_TABLE, Access.READ)),
+            cache=True,
             description="The product page: product, seller, rating, per-SKU availability.",
         ),
         Route(
@@ -271,7 +304,89 @@ CATALOG = Service(
     ),
 )
 
-INVENTORY = Service(name="inventory", tables=(INVENTORY_TABLE,))
+# The stock counters, and the projector's heartbeat (written by the hold sweeper) that keeps
+# the availability cache's watermark fresh when no stock moves.
+STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT"]}}}}
+# Holds deleted by DynamoDB's TTL process (not by our code): the backstop release path.
+TTL_EXPIRED_HOLDS = {
+    "eventName": ["REMOVE"],
+    "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]},
+    "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "HOLD#"}]}}},
+}
+
+INVENTORY = Service(
+    name="inventory",
+    tables=(INVENTORY_TABLE,),
+    routes=(
+        Route(
+            "GET",
+            f"{API_PREFIX}/inventory/{{sku_id}}",
+            "functions.inventory.get_stock.handler",
+            tables=((INVENTORY_TABLE, Access.READ), (CATALOG_TABLE, Access.READ)),
+            description="A SKU's stock counters (owning seller, admin).",
+        ),
+        Route(
+            "PUT",
+            f"{API_PREFIX}/inventory/{{sku_id}}",
+            "functions.inventory.put_stock.handler",
+            tables=((INVENTORY_TABLE, Access.READ_WRITE), (CATALOG_TABLE, Access.READ)),
+            description="Set a SKU's on-hand stock (never below what is reserved; owning seller, admin).",
+        ),
+    ),
+    stream_consumers=(
+        StreamConsumer(
+            id="AvailabilityProjector",
+            table=INVENTORY_TABLE,
+            handler="functions.inventory.project_availability.handler",
+            batch_size=100,
+            filter_patterns=(STOCK_RECORDS,),
+            cache=True,
+        ),
+        StreamConsumer(
+            id="SearchStockSync",
+            table=INVENTORY_TABLE,
+            handler="functions.search.stock_sync.handler",
+            batch_size=100,
+            filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}},),
+            search=Access.WRITE,
+        ),
+        StreamConsumer(
+            id="ExpiredHoldReleaser",
+            table=INVENTORY_TABLE,
+            handler="functions.inventory.release_expired_holds.handler",
+            batch_size=100,
+            filter_patterns=(TTL_EXPIRED_HOLDS,),
+            tables=((INVENTORY_TABLE, Access.READ_WRITE),),
+        ),
+    ),
+    scheduled_jobs=(
+        ScheduledJob(
+            id="HoldSweeper",
+            handler="functions.inventory.sweep_holds.handler",
+            tables=((INVENTORY_TABLE, Access.READ_WRITE),),
+            description="Release stock holds past their expiry; heartbeat for the availability watermark.",
+        ),
+    ),
+)
+
+_CART_TABLES = ((CART_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (CATALOG_TABLE, Access.READ))
+
+CART = Service(
+    name="cart",
+    tables=(CART_TABLE,),
+    routes=(
+        Route("GET", f"{API_PREFIX}/cart", "functions.cart.get_cart.handler", auth=Auth.OPTIONAL,
+              tables=_CART_TABLES, description="The cart: a guest's (X-Cart-Token) or the signed-in user's."),
+        Route("POST", f"{API_PREFIX}/cart/items", "functions.cart.add_item.handler", auth=Auth.OPTIONAL,
+              tables=_CART_TABLES, description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
+        Route("PUT", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.update_item.handler", auth=Auth.OPTIONAL,
+              tables=_CART_TABLES, description="Change a line's quantity; the hold moves by the difference."),
+        Route("DELETE", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.remove_item.handler", auth=Auth.OPTIONAL,
+              tables=_CART_TABLES, description="Remove a line and release its hold."),
+        Route("DELETE", f"{API_PREFIX}/cart", "functions.cart.clear_cart.handler", auth=Auth.OPTIONAL,
+              tables=_CART_TABLES, description="Empty the cart and release every hold."),
+    ),
+)
 
 SEARCH = Service(
     name="search",
@@ -295,7 +410,7 @@ SEARCH = Service(
     ),
 )
 
-SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY, SEARCH)
+SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY, CART, SEARCH)
 
 
 def all_routes() -> list[Route]:
@@ -308,3 +423,7 @@ def all_tables() -> list[Table]:
 
 def all_stream_consumers() -> list[StreamConsumer]:
     return [consumer for service in SERVICES for consumer in service.stream_consumers]
+
+
+def all_scheduled_jobs() -> list[ScheduledJob]:
+    return [job for service in SERVICES for job in service.scheduled_jobs]

@@ -55,6 +55,9 @@ def main() -> int:
     print(f"  moto (AWS APIs)   {stack.moto.endpoint}")
     print(f"  OpenSearch        {stack.search.url}")
     print(f"  cache             {stack.cache.url}")
+    for rule in stack.scheduler.rules.values():
+        targets = ", ".join(target.function_name for target in rule.targets)
+        print(f"  scheduled         {targets} every {stack.scheduler.interval_of(rule):g} s ({rule.expression} in AWS)")
     print(f"  Cognito pool      {stack.user_pool_id} (app client {stack.user_pool_client_id})")
     print("  demo accounts (password from DEMO_PASSWORD, default in README):")
     for email, role in DEMO_USERS:

@@ -164,6 +164,8 @@ def default_arn(resource_type: str, physical_id: str) -> str:
             return f"{prefix}:iam::{ACCOUNT_ID}:role/{physical_id}"
         case "AWS::Events::EventBus":
             return f"{prefix}:events:{region_account}:event-bus/{physical_id}"
+        case "AWS::Events::Rule":
+            return f"{prefix}:events:{region_account}:rule/{physical_id}"
         case "AWS::SecretsManager::Secret":
             return f"{prefix}:secretsmanager:{region_account}:secret:{physical_id}"
         case "AWS::Cognito::UserPool":

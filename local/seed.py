@@ -79,11 +79,9 @@ def seed_demo_data(stack: LocalStack) -> None:
 
 
 def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -> None:
-    """The demo seller lists the demo catalog through the API; stock goes in through the
-    inventory service's module (its API for stock arrives with the inventory issue)."""
+    """The demo seller lists the demo catalog and sets its stock, all through the API."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from functions.inventory.stock import set_initial_stock
     from local.demo_catalog import demo_products
 
     def create(entry: tuple[dict[str, Any], list[int]]) -> None:
@@ -92,9 +90,11 @@ def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -
         if status != 201:
             raise RuntimeError(f"seeding product {body['title']!r} failed: {status} {created}")
         for sku, on_hand in zip(created["data"]["skus"], stock, strict=True):
-            set_initial_stock(sku["sku_id"], on_hand)
+            status, answer = api_call(stack, "PUT", f"/api/v1/inventory/{sku['sku_id']}", {"on_hand": on_hand}, token)
+            if status != 200:
+                raise RuntimeError(f"seeding stock of {sku['sku_id']} failed: {status} {answer}")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(create, demo_products(category_ids)))
 
 

@@ -1,5 +1,6 @@
 """The whole local stack in one process: moto (patched), the deployed template, the gateway,
-the stream poller, the TTL sweeper, osmem-server and a cache server.
+the stream poller, the TTL sweeper, the scheduler (EventBridge rules), osmem-server and a cache
+server.
 
     python -m local            # what `make run` starts
     LocalStack(port=0).start() # what the test suite starts (on free ports)
@@ -23,6 +24,8 @@ LOCAL_ENVIRONMENT = {
     # Handlers must not try to reach X-Ray or publish EMF metrics to stdout noise locally.
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
+    # The local scheduler runs the hold sweeper every few seconds: one sweep per run.
+    "SWEEPS_PER_INVOCATION": "1",
 }
 # The knobs of ../shared/api-contract.md "Local stack knobs" that reach the handlers.
 KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")
@@ -59,6 +62,9 @@ class LocalStack:
     template: dict[str, Any] | None = None
     poll_interval: float = 0.2
     sweep_interval: float = 1.0
+    # Scheduled rules run every `local:interval_seconds` of their template metadata (the topology's
+    # ScheduledJob.local_interval_seconds); a number here runs every rule that often instead.
+    schedule_interval: float | None = None
     demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
 
     _started_in_this_process: ClassVar[bool] = False
@@ -92,6 +98,7 @@ class LocalStack:
         from local.lambda_runtime import LambdaRuntime
         from local.moto_patches import set_lambda_runtime
         from local.resources import deploy_queues, deploy_tables
+        from local.scheduler import Scheduler
         from local.services import start_cache, start_search
         from local.stepfunctions import deploy_functions_and_state_machines
         from local.streams import StreamPoller
@@ -133,12 +140,25 @@ class LocalStack:
         for domain in deployment.resources_of_type("AWS::OpenSearchService::Domain"):
             # osmem-server stands in for the domain (its URL overrides SEARCH_URL below).
             deployment.attributes[(domain, "DomainEndpoint")] = self.search.url.removeprefix("http://")
+        for cache in deployment.resources_of_type("AWS::ElastiCache::ServerlessCache"):
+            # The local cache server stands in for ElastiCache Serverless (its URL overrides CACHE_URL below).
+            from urllib.parse import urlsplit
+
+            local_cache = urlsplit(self.cache.url)
+            for endpoint_name in ("Endpoint", "ReaderEndpoint"):
+                deployment.attributes[(cache, f"{endpoint_name}.Address")] = str(local_cache.hostname)
+                deployment.attributes[(cache, f"{endpoint_name}.Port")] = str(local_cache.port)
 
         self.runtime = runtime = LambdaRuntime(deployment.functions())
         overrides = {key: os.environ[key] for key in KNOBS if key in os.environ and key in runtime.environment}
         overrides.update(LOCAL_ENVIRONMENT)
         # The local servers stand in for the endpoints the template would give in AWS.
         overrides.update({"CACHE_URL": self.cache.url, "SEARCH_URL": self.search.url, "SEARCH_AUTH": ""})
+        for pool in list(deployment.resources_of_type("AWS::Cognito::UserPool"))[:1]:
+            # Handlers that verify tokens themselves (Auth.OPTIONAL routes) fetch moto's keys.
+            from local.authorizer import jwks_url
+
+            overrides["COGNITO_JWKS_URL"] = jwks_url(endpoint, deployment.physical_id(pool))
         runtime.apply_environment(overrides)
         set_lambda_runtime(runtime)
         deploy_functions_and_state_machines(deployment, runtime, endpoint)
@@ -167,6 +187,9 @@ class LocalStack:
         self.sweeper = TtlSweeper(deployment, interval=self.sweep_interval, endpoint_url=endpoint)
         self.sweeper.start()
         self._stoppers.append(self.sweeper.stop)
+        self.scheduler = Scheduler(deployment, runtime, interval=self.schedule_interval)
+        self.scheduler.start()
+        self._stoppers.append(self.scheduler.stop)
 
         if self.seed:
             from local.seed import seed_demo_data

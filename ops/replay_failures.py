@@ -1,35 +1,40 @@
-"""Re-drive the search indexer's on-failure queue (DLQ).
+"""Re-drive the on-failure queue (DLQ) of a search stream consumer: the catalog indexer's or the
+stock sync's (SearchIndexerFailureQueue / SearchStockSyncFailureQueue).
 
     python -m ops.replay_failures --queue-url URL [--max-messages N]
 
-When a catalog stream batch fails past the mapping's retries, Lambda sends an on-failure record
-to the queue. It holds no data, only where the batch was:
+When a stream batch fails past the mapping's retries, Lambda sends an on-failure record to the
+queue. It holds no data, only where the batch was:
 `DDBStreamBatchInfo {shardId, startSequenceNumber, endSequenceNumber, streamArn,
 approximateArrivalOfFirstRecord, approximateArrivalOfLastRecord, batchSize}`. For each message:
 
 1. read those records again from the stream (GetShardIterator AT_SEQUENCE_NUMBER at the start,
-   GetRecords up to the end) and run them through the indexer handler itself;
+   GetRecords up to the end) and run them through the consumer's handler itself: stock items
+   (sk=STOCK) through the stock sync, anything else through the catalog indexer;
 2. **fallback, when the stream no longer has them**: DynamoDB Streams keep records for 24 hours
    and the queue keeps messages for up to 14 days, so the shard may be trimmed (or the stream
-   replaced). The message names no product, so the products are found in the table instead:
-   every product whose `updated_at` lies in the batch's arrival window (+-2 minutes) is
-   re-indexed from its current state. A product *hard*-deleted in that window is no longer in
-   the table and cannot be found; run `python -m ops.search_reindex` to drop such leftovers;
-3. reconcile every product touched with its current table state (versioned, so this never
-   overwrites anything newer). This is what makes replaying old records safe: OpenSearch
-   forgets a delete's version after `gc_deletes` (24 h here), so an old update re-driven later
-   could resurrect a deleted product; the table's version of the delete wins again;
+   replaced). The message names no product, so the products are found in the tables instead.
+   A catalog batch: every product whose `updated_at` lies in the batch's arrival window (+-2
+   minutes) is re-indexed from its current state (a product *hard*-deleted in that window is no
+   longer in the table and cannot be found; run `python -m ops.search_reindex` to drop such
+   leftovers). A stock batch (the stream is the INVENTORY_TABLE_NAME table's): the stock of
+   every live product is read again and merged (newer versions only);
+3. reconcile every catalog product touched with its current table state (versioned, so this
+   never overwrites anything newer). Tombstones already refuse stale records, but a reindex
+   only rebuilds tombstones for products still in the table; the table's version wins again;
 4. delete the message only when all of that succeeded; otherwise it stays for the next run.
 
-Needs CATALOG_TABLE_NAME, SEARCH_URL (+ SEARCH_AUTH=sigv4), and permissions for
-sqs:ReceiveMessage/DeleteMessage on the queue, dynamodb:GetShardIterator/GetRecords on the
-stream, dynamodb:Scan/BatchGetItem on the table, es:ESHttp* on the domain.
+Needs CATALOG_TABLE_NAME, INVENTORY_TABLE_NAME, SEARCH_URL (+ SEARCH_AUTH=sigv4), and
+permissions for sqs:ReceiveMessage/DeleteMessage on the queue, dynamodb:GetShardIterator/
+GetRecords on the stream, dynamodb:Scan/BatchGetItem on the catalog table, BatchGetItem on the
+inventory table, es:ESHttp* on the domain.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,11 +42,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from functions.search import indexer
+from functions.search import indexer, stock_sync
 from functions.search.client import get_client
-from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deserialize_image, from_item, is_product_key
+from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deserialize_image, from_item, is_product_key, is_stock_key
 from functions.search.mapping import ALIAS
-from ops.search_reindex import ReindexFailed, get_products, scan_products, write
+from ops.search_reindex import ReindexFailed, get_products, refresh_stock, scan_products, write
 from shared.stream_records import to_lambda_record
 from shared.tables import error_code
 
@@ -58,6 +63,7 @@ class ReplayReport:
     kept: int = 0
     records_redriven: int = 0
     products_reconciled: int = 0
+    stock_refreshed: int = 0  # products whose stock was read again (stock batches the stream lost)
     fallbacks: int = 0  # messages whose records the stream no longer had (fully or partly)
     errors: list[str] = field(default_factory=list)
 
@@ -116,9 +122,11 @@ def _replay_message(message: dict[str, Any], streams: Any, client: Any, report: 
     if not isinstance(info, dict):
         raise ValueError("not a Lambda on-failure record for a DynamoDB stream (no DDBStreamBatchInfo)")
     batch = read_batch(streams, info)
+    stock = _is_stock_batch(info, batch.records)
     product_ids: set[str] = set()
     if batch.records:
-        response = indexer.handler({"Records": batch.records}, SimpleNamespace(function_name="ops.replay_failures", aws_request_id=message["MessageId"]))
+        handler = stock_sync.handler if stock else indexer.handler
+        response = handler({"Records": batch.records}, SimpleNamespace(function_name="ops.replay_failures", aws_request_id=message["MessageId"]))
         failures = response.get("batchItemFailures") or []
         if failures:
             raise ReindexFailed(f"{len(failures)} of {len(batch.records)} records failed again")
@@ -127,12 +135,26 @@ def _replay_message(message: dict[str, Any], streams: Any, client: Any, report: 
             keys = deserialize_image(record["dynamodb"].get("Keys"))
             if is_product_key(keys):
                 product_ids.add(str(keys["pk"])[len(PRODUCT_PK_PREFIX) :])
-    if not batch.complete:
+    if not batch.complete and stock:
+        report.fallbacks += 1
+        log(f"{message['MessageId']}: stock records unavailable; reading the stock of every live product again")
+        live = {item["product_id"]: [str(s["sku_id"]) for s in item.get("skus") or [] if s.get("sku_id")] for item in scan_products(active_only=True)}
+        report.stock_refreshed += refresh_stock(client, ALIAS, live)
+    elif not batch.complete:
         report.fallbacks += 1
         window = _arrival_window(info)
         log(f"{message['MessageId']}: stream records unavailable; re-indexing products changed in {window or 'any time'}")
         product_ids |= {item["product_id"] for item in scan_products(active_only=False, changed_between=window)}
     report.products_reconciled += reconcile(client, product_ids)
+
+
+def _is_stock_batch(info: dict[str, Any], records: list[dict[str, Any]]) -> bool:
+    """A batch of the stock sync (inventory stream) rather than the catalog indexer: told by its
+    records' keys, or, when the stream lost them, by the stream's table."""
+    if records:
+        return any(is_stock_key(deserialize_image(record["dynamodb"].get("Keys"))) for record in records)
+    table = str(info.get("streamArn", "")).split(":table/", 1)[-1].split("/stream/", 1)[0]
+    return bool(table) and table == os.environ.get("INVENTORY_TABLE_NAME")
 
 
 def reconcile(client: Any, product_ids: set[str]) -> int:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.auth import Principal, require_role, require_user
-from shared.errors import DomainError
+from shared.errors import DomainError, Unauthorized
 from shared.observability import logger
 
 JSON = "application/json"
@@ -79,20 +79,23 @@ class ShopResolver(APIGatewayRestResolver):
     """Checks the caller's role before anything else, so a forbidden caller learns nothing
     about the body's schema (powertools validates the body before route middlewares run)."""
 
-    def __init__(self, roles: tuple[str, ...] | None) -> None:
+    def __init__(self, roles: tuple[str, ...] | None, optional_sign_in: bool = False) -> None:
         super().__init__(enable_validation=True)
         self.required_roles = roles
+        self.optional_sign_in = optional_sign_in
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = _as_json_request(event)
-        if self.required_roles is not None:
-            try:
+        try:
+            if self.optional_sign_in:
+                event = _with_verified_claims(event)
+            if self.required_roles is not None:
                 require_role(event, *self.required_roles) if self.required_roles else require_user(event)
-            except DomainError as exc:
-                # Before routing there is no current event yet: answer in the proxy format directly.
-                meta = _meta_for(((event.get("requestContext") or {}).get("requestId")) or "")
-                body = _error_body(exc.code, exc.message, exc.details, meta)
-                return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": body, "isBase64Encoded": False}
+        except DomainError as exc:
+            # Before routing there is no current event yet: answer in the proxy format directly.
+            meta = _meta_for(((event.get("requestContext") or {}).get("requestId")) or "")
+            body = _error_body(exc.code, exc.message, exc.details, meta)
+            return {"statusCode": exc.status, "headers": {"Content-Type": JSON}, "body": body, "isBase64Encoded": False}
         return super().resolve(event, context)
 
     @property
@@ -101,13 +104,34 @@ class ShopResolver(APIGatewayRestResolver):
         return require_user(self.current_event.raw_event)
 
 
-def create_app(roles: tuple[str, ...] | None = None) -> ShopResolver:
+def _with_verified_claims(event: dict[str, Any]) -> dict[str, Any]:
+    """Routes open to guests (Auth.OPTIONAL) have no authorizer at the edge: a bearer token, if
+    sent, is verified here with the authorizer's rules and its claims put where the authorizer
+    puts them. A bad token is a 401, never a silent fall-back to guest."""
+    headers = event.get("headers") or {}
+    authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    context = dict(event.get("requestContext") or {})
+    context.pop("authorizer", None)
+    if authorization:
+        from shared.tokens import ACCESS_TOKEN_SCOPE, InvalidToken, verifier_from_environment
+
+        try:
+            claims = verifier_from_environment().claims_for(authorization, [ACCESS_TOKEN_SCOPE])
+        except InvalidToken as exc:
+            logger.info("rejected token", extra={"reason": str(exc)})
+            raise Unauthorized("The access token is invalid or expired.") from None
+        context["authorizer"] = {"claims": claims}
+    return {**event, "requestContext": context}
+
+
+def create_app(roles: tuple[str, ...] | None = None, optional_sign_in: bool = False) -> ShopResolver:
     """A resolver with request validation and the contract's error mapping.
 
     roles=None: no sign-in needed by the handler; roles=(): any signed-in user;
     roles=("admin",): only those roles (403 otherwise), checked before the body is read.
+    optional_sign_in: guests welcome, and a token, if sent, must be valid (Auth.OPTIONAL routes).
     """
-    app = ShopResolver(roles)
+    app = ShopResolver(roles, optional_sign_in)
 
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:

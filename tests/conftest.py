@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,35 @@ def customer(local_stack, tokens) -> Api:
 @pytest.fixture(scope="session")
 def seller(local_stack, tokens) -> Api:
     return Api(local_stack.url, tokens["seller"]["AccessToken"])
+
+
+@pytest.fixture(scope="session")
+def leaf_category_id(anonymous) -> str:
+    tree = anonymous.get("/api/v1/categories").json()["data"]
+    clothing = next(node for node in tree if node["name"] == "Clothing")
+    return next(child for child in clothing["children"] if child["name"] == "T-Shirts")["category_id"]
+
+
+@pytest.fixture(scope="session")
+def stocked_product(seller, leaf_category_id) -> Callable[..., dict]:
+    """stocked_product([20, 5], price=1500) -> a new product whose SKUs have that on-hand stock."""
+
+    def make(stock: list[int], price: int = 1500, currency: str = "USD") -> dict:
+        body = {
+            "title": f"Stock Test Tee {uuid.uuid4().hex[:8]}",
+            "description": "For stock tests.",
+            "brand": "Testwear",
+            "category_id": leaf_category_id,
+            "attributes": {},
+            "images": [],
+            "skus": [{"options": {"size": str(index)}, "price": price, "currency": currency} for index in range(len(stock))],
+        }
+        created = seller.post("/api/v1/products", json=body)
+        assert created.status_code == 201, created.text
+        product = created.json()["data"]
+        for sku, on_hand in zip(product["skus"], stock, strict=True):
+            response = seller.request("PUT", f"/api/v1/inventory/{sku['sku_id']}", json={"on_hand": on_hand})
+            assert response.status_code == 200, response.text
+        return product
+
+    return make

@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from functions.catalog.product_cache import get_or_load
 from functions.catalog.products import get_product, to_view
-from functions.inventory.stock import availability
+from functions.inventory.availability import availability
 from shared.http import create_app, ok
 from shared.observability import logger
 
@@ -17,7 +17,8 @@ app = create_app()
 def product_page(product_id: str):
     # The product from the cache (cache-aside, invalidated by the catalog stream) ...
     view, _ = get_or_load(product_id, lambda: to_view(get_product(product_id)))
-    # ... and stock for all its SKUs in one BatchGetItem, never one call per SKU.
+    # ... and availability for all its SKUs from the availability cache (projected from the
+    # inventory stream): no DynamoDB call on a hit; one BatchGetItem when degraded, never one per SKU.
     stock = availability([sku["sku_id"] for sku in view["skus"]])
     for sku in view["skus"]:
         sku["availability"] = stock[sku["sku_id"]]

@@ -87,8 +87,8 @@ class _BySeller(GlobalSecondaryIndex):
 
 class ProductItem(Model):
     """A product and its SKUs, in one item so a product page is one read and a change is one
-    stream record. `version` grows by one on every write: the search index uses it as the
-    external version, so a late or redelivered record never overwrites a newer document.
+    stream record. `version` grows by one on every write: the search index keeps it as the
+    document's `catalog_version`, so a late or redelivered record never overwrites a newer one.
 
       pk=PRODUCT#<product_id>  sk=PRODUCT
       gsi1: CATEGORY#<category_id> / <created_at>#<product_id>   (list by category)

@@ -1,7 +1,10 @@
 """Product read model in the cache: cache-aside, 5-minute TTL, version-guarded invalidation.
 
-  product:<id>          {"version": n, "view": {...}}   (TTL 300 s)
-  product:<id>:version  the newest version the catalog stream has seen   (TTL 1 day)
+  product:{<id>}          {"version": n, "view": {...}}   (TTL 300 s)
+  product:{<id>}:version  the newest version the catalog stream has seen   (TTL 1 day)
+
+The braces are a hash tag: both keys of a product sit in one slot, as ElastiCache Serverless
+(cluster mode) requires for the MGET and WATCH/MULTI that read and write them together.
 
 A reader that fetched version 7 just before an update could write it back after the
 invalidation; the version key makes that stale copy a miss instead of serving it for 5 minutes.
@@ -21,7 +24,7 @@ VERSION_TTL_SECONDS = 86_400
 
 
 def _keys(product_id: str) -> tuple[str, str]:
-    return f"product:{product_id}", f"product:{product_id}:version"
+    return f"product:{{{product_id}}}", f"product:{{{product_id}}}:version"
 
 
 def get_or_load(product_id: str, load: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:

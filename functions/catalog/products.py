@@ -11,6 +11,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
 from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
+from functions.catalog.skus import new_sku_id
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
@@ -79,7 +80,7 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         category_path=category_path(request.category_id),
         attributes=request.attributes,
         images=request.images,
-        skus=[_sku(new_prefixed_id("sku"), s.options, s.price, s.currency) for s in request.skus],
+        skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency) for s in request.skus],
         created_at=now,
         updated_at=now,
         gsi1pk=f"CATEGORY#{request.category_id}",
@@ -152,7 +153,7 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
             existing = {tuple(sorted((s.options.as_dict() if s.options else {}).items())) for s in skus.values()}
             if tuple(sorted(change.options.items())) in existing:
                 raise _field_error(f"body.skus.{index}.options", "a SKU with these options exists")
-            new = _sku(new_prefixed_id("sku"), change.options, change.price, change.currency)
+            new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency)
             skus[new.sku_id] = new
     return list(skus.values())
 

@@ -23,7 +23,7 @@ def _image_url(value: str) -> str:
 ImageUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,500}$"), AfterValidator(_image_url)]
 AttributeValue = str | int | bool | list[str]
 CategoryId = Annotated[str, StringConstraints(pattern=r"^cat_[0-9A-HJKMNP-TV-Z]{26}$")]
-SkuId = Annotated[str, StringConstraints(pattern=r"^sku_[0-9A-HJKMNP-TV-Z]{26}$")]
+SkuId = Annotated[str, StringConstraints(pattern=r"^sku_[0-9A-HJKMNP-TV-Z]{30}$")]
 
 MAX_SKUS = 50
 

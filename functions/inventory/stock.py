@@ -33,17 +33,39 @@ def availability(sku_ids: list[str]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def set_initial_stock(sku_id: str, on_hand: int) -> bool:
+def stock_levels(sku_ids: list[str], *, consistent: bool = True) -> dict[str, tuple[int, int]]:
+    """{sku_id: (available, version)} for the asked SKUs that HAVE a stock item (one BatchGetItem
+    per 100 SKUs). A SKU without one is absent, not (0, 0): its first stock record (version 1,
+    or 0 for items written before versions existed) must still count as newer than "nothing".
+
+    For copies that keep the newest version per SKU (the search index's stock fields): a strongly
+    consistent read by default, so nothing committed before the read can be missing from it.
+    """
+    result: dict[str, tuple[int, int]] = {}
+    unique = list(dict.fromkeys(sku_ids))
+    for start in range(0, len(unique), MAX_BATCH):
+        keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in unique[start : start + MAX_BATCH]]
+        request: dict[str, Any] = {
+            _table(): {"Keys": keys, "ConsistentRead": consistent, "ProjectionExpression": "pk, available, version"}
+        }
+        while request:
+            response = connection().client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(_table(), []):
+                available = max(0, int(item.get("available", {}).get("N", "0")))
+                version = int(item.get("version", {}).get("N", "0"))
+                result[item["pk"]["S"].removeprefix("SKU#")] = (available, version)
+            request = response.get("UnprocessedKeys") or {}
+    return result
+
+
+def set_initial_stock(sku_id: str, on_hand: int, product_id: str = "", seller_id: str = "") -> bool:
     """Create a SKU's stock record if it has none (the demo seed; new products start at 0)."""
+    from functions.inventory.ledger import initial_stock_items
+
     try:
-        connection().client.put_item(
-            TableName=_table(),
-            Item={"pk": {"S": f"SKU#{sku_id}"}, "sk": {"S": "STOCK"}, "sku_id": {"S": sku_id},
-                  "on_hand": {"N": str(on_hand)}, "reserved": {"N": "0"}, "available": {"N": str(on_hand)}},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        connection().client.transact_write_items(TransactItems=initial_stock_items(_table(), sku_id, on_hand, product_id, seller_id))
     except Exception as exc:
-        if is_condition_failure(exc):
+        if is_condition_failure(exc) or "TransactionCanceled" in type(exc).__name__ or "ConditionalCheckFailed" in str(exc):
             return False
         raise
     return True

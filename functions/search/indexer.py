@@ -1,36 +1,39 @@
-"""Catalog stream -> OpenSearch: the only live writer of the product index.
+"""Catalog stream -> the product index: the catalog part of each product's document.
 
-Each batch becomes one bulk request with external versioning (the item's `version`), so:
-- a redelivered or out-of-order record never overwrites a newer document: OpenSearch answers
-  409, which means "a newer version is already there" and counts as done;
-- a soft delete (status DELETED) deletes at its own version, a REMOVE at old version + 1, and
-  a stale update arriving after a delete is refused too (the delete's tombstone holds its version).
-Any other per-item error, or OpenSearch being unreachable, fails exactly those records in
-`batchItemFailures`: Lambda retries from the first of them, and after the mapping's retries the
-batch goes to the on-failure queue (ops/replay_failures.py re-drives it). Nothing is swallowed.
+Each batch is folded to the newest catalog record per product and written through
+functions/search/writer.py (read, merge, write with optimistic concurrency), because the stock
+sync (functions/search/stock_sync.py) writes the same documents:
+- a redelivered or out-of-order record never overwrites a newer catalog part: the document's
+  `catalog_version` is at least as new, so there is nothing to write, and the record is done;
+- the stock part is kept; a product indexed for the first time (or a SKU added) gets the stock
+  of its new SKUs read from the inventory table first (one BatchGetItem), so it is right from
+  its first appearance;
+- a soft delete (status DELETED) leaves a tombstone at its own version, a REMOVE at old
+  version + 1, so a stale update arriving after a delete is refused, however late.
+Any other per-item error, OpenSearch being unreachable, or a document that kept changing under
+us, fails exactly those records in `batchItemFailures`: Lambda retries from the first of them,
+and after the mapping's retries the batch goes to the on-failure queue (ops/replay_failures.py
+re-drives it). Nothing is swallowed.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from functions.search import mapping
-from functions.search.client import get_client
-from functions.search.documents import IndexAction, from_stream_record
+from functions.search import mapping, writer
+from functions.search.documents import IndexAction, StockLevel, from_stream_record, merge_catalog, skus_to_read
 from shared.observability import logger
 
-BULK_TIMEOUT_SECONDS = float(os.environ.get("SEARCH_BULK_TIMEOUT_SECONDS", "30"))
-OK = None  # an outcome: None = done, else the reason it failed
+OK = writer.OK  # an outcome: None = done, else the reason it failed
+StockReader = Callable[[list[str]], "dict[str, StockLevel]"]
 
 # Report a wholly failed batch as failures rather than raising: the response then names every
 # record (Lambda retries the same either way, but the log and the report stay explicit).
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-_index_ready = False  # the alias was seen (or created) by this execution environment
 
 
 class IndexingFailed(RuntimeError):
@@ -81,75 +84,35 @@ def index_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
 
 
 def apply_actions(
-    actions: Sequence[IndexAction], *, index: str = mapping.ALIAS, client: Any = None, retried: bool = False
+    actions: Sequence[IndexAction], *, index: str = mapping.ALIAS, client: Any = None, read_stock: StockReader | None = None
 ) -> list[str | None]:
-    """One bulk request; per action None (done, or already superseded) or the failure reason.
+    """Apply catalog changes; per action None (done, or already superseded) or the failure reason.
 
-    Never raises for OpenSearch trouble: an unreachable cluster fails every action.
+    `read_stock` ({sku_id: (available, version)} of the SKUs that have a stock item) defaults to
+    the inventory service's strongly consistent batch read. Never raises for OpenSearch trouble.
     """
-    global _index_ready
-    if not actions:
-        return []
-    try:
-        client = client or get_client()
-        if index == mapping.ALIAS and not _index_ready:
-            mapping.ensure_index(client)
-            _index_ready = True
-        # require_alias: if the alias vanished, fail instead of auto-creating a concrete index
-        # named "products" with guessed mappings (which would also block recreating the alias).
-        params = {"require_alias": "true"} if index == mapping.ALIAS else {}
-        response = client.bulk(body=list(_bulk_lines(actions, index)), params={**params, "request_timeout": BULK_TIMEOUT_SECONDS})
-    except Exception as exc:
-        _index_ready = False  # re-check the alias next time: the cluster may have been replaced
-        reason = f"search unavailable: {type(exc).__name__}: {exc}"
-        logger.warning("bulk request failed", extra={"actions": len(actions), "reason": reason})
-        return [reason] * len(actions)
-    items = response.get("items") or []
-    if len(items) != len(actions):
-        return [f"bulk answered {len(items)} items for {len(actions)} actions"] * len(actions)
-    outcomes = [_outcome(item) for item in items]
-    missing = [i for i, item in enumerate(items) if _error_type(item) == "index_not_found_exception"]
-    if missing and index == mapping.ALIAS and not retried:
-        # The alias vanished (a cluster replaced, an operator's delete): recreate it and send
-        # those actions again now, rather than failing the batch into Lambda's retries.
-        logger.warning("products alias missing; recreating it", extra={"actions": len(missing)})
-        again = apply_actions([actions[i] for i in missing], index=index, client=client, retried=True)
-        for i, outcome in zip(missing, again, strict=True):
-            outcomes[i] = outcome
-    return outcomes
-
-
-def _error_type(item: dict[str, Any]) -> str:
-    ((_, result),) = item.items()
-    error = result.get("error") or {}
-    return error.get("type", "") if isinstance(error, dict) else str(error)
-
-
-def _bulk_lines(actions: Iterable[IndexAction], index: str) -> Iterable[dict[str, Any]]:
+    newest: dict[str, IndexAction] = {}
     for action in actions:
-        meta: dict[str, Any] = {"_index": index, "_id": action.product_id}
-        if action.version is not None:
-            meta.update(version=action.version, version_type="external")
-        if action.op == "index":
-            yield {"index": meta}
-            yield action.document or {}
-        else:
-            yield {"delete": meta}
+        held = newest.get(action.product_id)
+        if held is None or action.catalog_version > held.catalog_version:
+            newest[action.product_id] = action
+    levels: dict[str, StockLevel] = {}
+
+    def prepare(current: dict[str, writer.Current]) -> None:
+        # Read again in every round: a SKU's stock must be at least as new as the document the
+        # merge lands on (another writer may have changed it since the last round).
+        wanted = sorted({sku for pid, doc in current.items() for sku in skus_to_read(doc.source, newest[pid])})
+        levels.clear()
+        if wanted:
+            levels.update((read_stock or _read_stock)(wanted))
+
+    outcomes = writer.write(
+        list(newest), lambda pid, source: merge_catalog(source, newest[pid], levels), prepare=prepare, index=index, client=client
+    )
+    return [outcomes[action.product_id] for action in actions]
 
 
-def _outcome(item: dict[str, Any]) -> str | None:
-    global _index_ready
-    ((op, result),) = item.items()
-    status = int(result.get("status", 500))
-    error = result.get("error") or {}
-    error_type = _error_type(item)
-    if 200 <= status < 300:
-        return OK
-    if status == 409 and error_type == "version_conflict_engine_exception":
-        return OK  # a newer (or the same) version is already indexed: this record is stale
-    if op == "delete" and status == 404 and not error:
-        return OK  # nothing to delete; the tombstone still records the version
-    if error_type == "index_not_found_exception":
-        _index_ready = False  # the alias is gone: recreate it on the next invocation
-    reason = error.get("reason", "") if isinstance(error, dict) else ""
-    return f"{op} failed: HTTP {status} {error_type}: {reason}".strip()
+def _read_stock(sku_ids: list[str]) -> dict[str, StockLevel]:
+    from functions.inventory.stock import stock_levels
+
+    return stock_levels(sku_ids, consistent=True)

@@ -1,12 +1,18 @@
 """The product index: settings, mappings, and the versioned-index-behind-an-alias scheme.
 
-Everything reads and writes the alias `products`; the concrete index is `products-v<N>`. A
+Everything reads through the alias `products`; the concrete index is `products-v<N>`. A
 reindex (ops/search_reindex.py) builds `products-v<N+1>` and swaps the alias atomically, so a
-mapping change never needs downtime. Analysis uses only what both Amazon OpenSearch and
-osmem-server apply at index time (see ../shared/local-aws-notes.md): synonyms are expanded in
-the query builder, and possessives / hyphenated words are handled with char filters, because
-osmem ignores `synonym*` and `word_delimiter*` filters and mangles `possessive_english` when
-indexing (its `_analyze` API shows them working, which is misleading).
+mapping change never needs downtime. Each concrete index also has its own write alias
+`products-v<N>-writer`: a writer writes a document back to the index it read it from (its
+`_seq_no` means nothing in another index), and writes with `require_alias`, so a write aimed at
+an index a reindex has meanwhile deleted fails (and is retried) instead of auto-creating a stray
+index of that name (functions/search/writer.py, docs/decisions/0010-search-document-concurrency.md).
+
+Analysis uses only what both Amazon OpenSearch and osmem-server apply at index time (see
+../shared/local-aws-notes.md): synonyms are expanded in the query builder, and possessives /
+hyphenated words are handled with char filters, because osmem ignores `synonym*` and
+`word_delimiter*` filters and mangles `possessive_english` when indexing (its `_analyze` API
+shows them working, which is misleading).
 """
 
 from __future__ import annotations
@@ -21,10 +27,7 @@ _VERSIONED = re.compile(rf"^{re.escape(INDEX_PREFIX)}(\d+)$")
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,  # a catalog of this size fits one shard; scores stay comparable across pages
     "number_of_replicas": 0,  # the domain's zone awareness decides replicas in AWS; overridden there
-    # Deletes with an external version leave a tombstone; keeping it for a day (default 60 s)
-    # means a stale update redelivered within the stream's 24 h retention cannot resurrect a
-    # deleted product. Older replays are reconciled against the table (ops/replay_failures.py).
-    "gc_deletes": "24h",
+    # (No gc_deletes: documents are never deleted; a deleted product is a tombstone document.)
     "max_result_window": 10000,
     "analysis": {
         "char_filter": {
@@ -107,18 +110,32 @@ MAPPINGS: dict[str, Any] = {
         "seller_id": {"type": "keyword"},
         "created_at": {"type": "date"},
         "status": {"type": "keyword"},
-        "in_stock": {"type": "boolean"},
-        "version": {"type": "long"},
+        "in_stock": {"type": "boolean"},  # any of sku_ids has available > 0 (from `stock`)
+        # Field-level versions (documents.py): the catalog item's version, the SKUs it lists now,
+        # and per SKU {"available": n, "version": v} from the inventory stream (kept, not indexed).
+        "catalog_version": {"type": "long"},
+        "sku_ids": {"type": "keyword"},
+        "stock": {"type": "object", "enabled": False},
         "suggest": {"type": "completion", "analyzer": "simple", "search_analyzer": "simple"},
     },
 }
 
 
-def index_body(*, with_alias: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"settings": SETTINGS, "mappings": MAPPINGS}
+WRITER_SUFFIX = "-writer"
+
+
+def write_alias(index: str) -> str:
+    """The alias writers use for one concrete index: "products-v3" -> "products-v3-writer"."""
+    return f"{index}{WRITER_SUFFIX}"
+
+
+def index_body(name: str, *, with_alias: bool) -> dict[str, Any]:
+    """Settings, mappings and aliases of the concrete index `name` (its write alias always;
+    the `products` alias too when it is to serve searches at once)."""
+    aliases: dict[str, Any] = {write_alias(name): {}}
     if with_alias:
-        body["aliases"] = {ALIAS: {}}
-    return body
+        aliases[ALIAS] = {}
+    return {"settings": SETTINGS, "mappings": MAPPINGS, "aliases": aliases}
 
 
 def index_version(name: str) -> int | None:
@@ -147,28 +164,39 @@ def indices_behind_alias(client: Any) -> list[str]:
     from opensearchpy.exceptions import NotFoundError
 
     try:
-        return sorted(client.indices.get_alias(name=ALIAS))
+        # Scoped to products*: without an index, fine-grained access control checks
+        # indices:admin/aliases/get on every index, which the indexer's role does not have.
+        return sorted(client.indices.get_alias(index=f"{ALIAS}*", name=ALIAS))
     except NotFoundError:
         return []
 
 
 def ensure_index(client: Any) -> str:
-    """Make sure the alias exists (creating products-v<N> behind it if not); returns the index.
+    """Make sure the alias exists (creating products-v<N> behind it if not) and that the index
+    behind it has its write alias (indices created before write aliases existed get one); returns
+    the index.
 
-    Safe against concurrent callers: creating an index with its alias is one atomic call, and
-    the loser of a race finds the winner's alias.
+    Safe against concurrent callers: creating an index with its aliases is one atomic call, the
+    loser of a race finds the winner's alias, and adding an alias that exists changes nothing.
     """
     from opensearchpy.exceptions import RequestError
 
     for _ in range(3):
         current = indices_behind_alias(client)
         if current:
+            for name in current:
+                ensure_write_alias(client, name)
             return current[-1]
         name = next_index_name(client)
         try:
-            client.indices.create(index=name, body=index_body(with_alias=True))
+            client.indices.create(index=name, body=index_body(name, with_alias=True))
             return name
         except RequestError as exc:
             if exc.error not in ("resource_already_exists_exception",):
                 raise
     raise RuntimeError(f"could not create the {ALIAS!r} alias")
+
+
+def ensure_write_alias(client: Any, index: str) -> None:
+    if not client.indices.exists_alias(name=write_alias(index), index=index):
+        client.indices.update_aliases(body={"actions": [{"add": {"index": index, "alias": write_alias(index)}}]})

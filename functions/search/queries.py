@@ -189,7 +189,8 @@ def filters(params: SearchParams) -> dict[str, dict[str, Any]]:
             bounds["lte"] = params.price_max
         clauses["price"] = {"range": {"price_min": bounds}}  # the "from" price a result shows
     if params.in_stock:
-        # Products without an `in_stock` value (not projected yet) are not hidden.
+        # in_stock is derived from the inventory stream (stock_sync.py). Documents without it
+        # (written before stock was indexed, until a reindex fills it in) are not hidden.
         clauses["in_stock"] = {"bool": {"must_not": [{"term": {"in_stock": False}}]}}
     return clauses
 
@@ -233,7 +234,9 @@ def build_search(params: SearchParams) -> dict[str, Any]:
     query: dict[str, Any] = {
         "bool": {
             "must": [text_query(params.q) if params.q else {"match_all": {}}],
-            "filter": [{"term": {"status": "ACTIVE"}}],  # belt and braces: only ACTIVE is ever indexed
+            # Only live products: the index also holds tombstones (DELETED) and stock-only stubs
+            # (documents.py); they must never be a result, a facet count or a total.
+            "filter": [{"term": {"status": "ACTIVE"}}],
         }
     }
     body: dict[str, Any] = {
@@ -382,9 +385,11 @@ def build_suggest(q: str, size: int) -> dict[str, Any]:
         "query": {
             "bool": {
                 "must": [{"multi_match": {"query": q, "fields": ["title.autocomplete^2", "brand.autocomplete"], "operator": "and"}}],
-                "filter": [{"term": {"status": "ACTIVE"}}],
+                "filter": [{"term": {"status": "ACTIVE"}}],  # no tombstones or stubs
             }
         },
+        # The completion suggester ignores the query's filter: tombstones and stubs have no
+        # `suggest` field, so they cannot be suggested either.
         "suggest": {"products": {"prefix": q, "completion": {"field": "suggest", "size": size, "skip_duplicates": True}}},
     }
 

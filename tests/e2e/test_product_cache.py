@@ -33,12 +33,12 @@ def test_second_read_is_a_cache_hit_and_a_price_change_shows_on_the_next_read(lo
     pid, sku = product["product_id"], product["skus"][0]["sku_id"]
     # GIVEN a first read that fills the cache
     assert anonymous.get(f"/api/v1/products/{pid}").json()["data"]["skus"][0]["price"] == 1000
-    assert cache.exists(f"product:{pid}")
+    assert cache.exists(f"product:{{{pid}}}")
     # WHEN the price changes
     seller.request("PUT", f"/api/v1/products/{pid}", json={"skus": [{"sku_id": sku, "price": 800, "currency": "USD"}]})
     # THEN the catalog stream invalidates the cached page, and the next reads show the new price
     _wait_for(lambda: anonymous.get(f"/api/v1/products/{pid}").json()["data"]["skus"][0]["price"] == 800)
-    assert int(cache.get(f"product:{pid}:version")) == product["version"] + 1
+    assert int(cache.get(f"product:{{{pid}}}:version")) == product["version"] + 1
 
 
 def test_a_stale_copy_written_after_the_invalidation_is_never_served(local_stack, seller, anonymous):
@@ -48,9 +48,9 @@ def test_a_stale_copy_written_after_the_invalidation_is_never_served(local_stack
     product = seller.post("/api/v1/products", json=_tee(anonymous)).json()["data"]
     pid, sku = product["product_id"], product["skus"][0]["sku_id"]
     seller.request("PUT", f"/api/v1/products/{pid}", json={"skus": [{"sku_id": sku, "price": 700, "currency": "USD"}]})
-    _wait_for(lambda: cache.get(f"product:{pid}:version") == str(product["version"] + 1))
+    _wait_for(lambda: cache.get(f"product:{{{pid}}}:version") == str(product["version"] + 1))
     # GIVEN a slow reader that puts the OLD version back after the invalidation
-    cache.set(f"product:{pid}", json.dumps({"version": product["version"], "view": {**product, "title": "STALE"}}), ex=300)
+    cache.set(f"product:{{{pid}}}", json.dumps({"version": product["version"], "view": {**product, "title": "STALE"}}), ex=300)
     # THEN readers see it as a miss and get the current product
     page = anonymous.get(f"/api/v1/products/{pid}").json()["data"]
     assert page["title"] != "STALE" and page["skus"][0]["price"] == 700
@@ -78,4 +78,4 @@ def test_cache_down_serves_from_the_table_and_recovers(local_stack, seller, anon
     # WHEN the cache is back and the breaker's pause has passed  THEN it is used again
     shared_cache.reset_breaker()
     anonymous.get(f"/api/v1/products/{pid}")
-    assert redis.Redis.from_url(real_url).exists(f"product:{pid}")
+    assert redis.Redis.from_url(real_url).exists(f"product:{{{pid}}}")

@@ -53,3 +53,26 @@ def test_the_demo_catalog_is_searchable_with_facets(anonymous):
     assert suggestions
     bad = anonymous.get("/api/v1/search", params={"sort": "sideways"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def _ids(api, **params) -> set[str]:
+    return {item["product_id"] for item in _search(api, limit=100, **params)["items"]}
+
+
+def test_a_sold_out_product_leaves_in_stock_results_and_returns_when_restocked(seller, anonymous, stocked_product):
+    # GIVEN a product whose two SKUs have stock (set by the seller through the inventory API)
+    product = stocked_product([3, 2])
+    pid, word = product["product_id"], product["title"].split()[-1]  # its title ends with a unique word
+    assert _eventually(lambda: pid in _ids(anonymous, q=word, in_stock="true"))
+
+    # WHEN every SKU goes to 0 available
+    for sku in product["skus"]:
+        response = seller.request("PUT", f"/api/v1/inventory/{sku['sku_id']}", json={"on_hand": 0})
+        assert response.status_code == 200 and response.json()["data"]["available"] == 0, response.text
+    # THEN within 5 s in_stock=true no longer finds it, and without the filter it is still there
+    assert _eventually(lambda: pid not in _ids(anonymous, q=word, in_stock="true"))
+    assert pid in _ids(anonymous, q=word) and pid in _ids(anonymous, q=word, in_stock="false")
+
+    # WHEN one SKU is restocked  THEN within 5 s it is back in in_stock=true results
+    assert seller.request("PUT", f"/api/v1/inventory/{product['skus'][1]['sku_id']}", json={"on_hand": 4}).status_code == 200
+    assert _eventually(lambda: pid in _ids(anonymous, q=word, in_stock="true"))

@@ -29,17 +29,27 @@ def _realistic(event: dict, tokens: dict, local_stack) -> dict:
     """Swap the sample's placeholders for this stack's real users and tokens."""
     import jwt
 
-    from local.authorizer import _as_rest_api_claims
+    from shared.tokens import as_rest_api_claims
 
     event = copy.deepcopy(event)
     sample_claims = (event["requestContext"].get("authorizer") or {}).get("claims") or {}
     role = sample_claims.get("cognito:groups", "customer")
     claims = jwt.decode(tokens[role]["AccessToken"], options={"verify_signature": False})
     if sample_claims:
-        event["requestContext"]["authorizer"] = {"claims": _as_rest_api_claims(claims)}
+        event["requestContext"]["authorizer"] = {"claims": as_rest_api_claims(claims)}
     placeholder_category = "cat_01KAXYZ0000000000000000000"
     if placeholder_category in json.dumps(event):
         event = json.loads(json.dumps(event).replace(placeholder_category, _real_category(local_stack)))
+    placeholder_sku = "sku_01KAXYZ0000000000000000000SAMP"
+    if placeholder_sku in json.dumps(event):
+        sku_id = _new_stocked_sku(local_stack, tokens)
+        event = json.loads(json.dumps(event).replace(placeholder_sku, sku_id))
+        placeholder_token = "ct_SAMPLEGUESTTOKEN0000000000000000000000000000"
+        if placeholder_token in json.dumps(event):
+            event = json.loads(json.dumps(event).replace(placeholder_token, _new_guest_cart(local_stack, sku_id)))
+    elif "ct_SAMPLEGUESTTOKEN" in json.dumps(event):
+        token = _new_guest_cart(local_stack, _new_stocked_sku(local_stack, tokens))
+        event = json.loads(json.dumps(event).replace("ct_SAMPLEGUESTTOKEN0000000000000000000000000000", token))
     if (event.get("pathParameters") or {}).get("product_id"):
         product_id = _new_product(local_stack, tokens)
         event["pathParameters"]["product_id"] = product_id
@@ -79,6 +89,27 @@ def _new_product(local_stack, tokens) -> str:
                              headers={"Authorization": f"Bearer {tokens['seller']['AccessToken']}"})
     assert response.status_code == 201, response.text
     return response.json()["data"]["product_id"]
+
+
+def _new_stocked_sku(local_stack, tokens) -> str:
+    """A SKU of a new product of the demo seller, with stock."""
+    import requests
+
+    product_id = _new_product(local_stack, tokens)
+    sku_id = requests.get(f"{local_stack.url}/api/v1/products/{product_id}", timeout=30).json()["data"]["skus"][0]["sku_id"]
+    response = requests.put(f"{local_stack.url}/api/v1/inventory/{sku_id}", json={"on_hand": 10}, timeout=30,
+                            headers={"Authorization": f"Bearer {tokens['seller']['AccessToken']}"})
+    assert response.status_code == 200, response.text
+    return sku_id
+
+
+def _new_guest_cart(local_stack, sku_id: str) -> str:
+    """A guest cart holding one unit of the SKU; its X-Cart-Token."""
+    import requests
+
+    response = requests.post(f"{local_stack.url}/api/v1/cart/items", json={"sku_id": sku_id, "quantity": 1}, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.headers["X-Cart-Token"]
 
 
 @pytest.mark.parametrize("route", all_routes(), ids=lambda r: r.handler)
@@ -130,4 +161,4 @@ def test_stream_consumers_have_sample_events_they_process(local_stack):
         function = next(lid for lid, spec in local_stack.runtime.functions.items() if spec.handler == consumer.handler)
         assert local_stack.runtime.invoke(function, event) == {"batchItemFailures": []}
     cache = redis.Redis.from_url(local_stack.cache.url, decode_responses=True)
-    assert cache.get("product:prd_01KAXYZ0000000000000000000:version") == "3"
+    assert cache.get("product:{prd_01KAXYZ0000000000000000000}:version") == "3"

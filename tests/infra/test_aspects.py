@@ -320,3 +320,89 @@ def test_the_real_app_runs_the_aspect_and_passes_it(dev: Synth) -> None:
     # THEN the aspect is applied to the whole app, and it found nothing
     assert any(isinstance(aspect, AsyncConsumersHaveFailureDestination) for aspect in aspects)
     assert errors == []
+
+
+# --- (f) scheduled work: EventBridge rules with a schedule and EventBridge Scheduler -------------
+NO_SCHEDULE_DLQ = "EventBridge Scheduler schedule target has no dead-letter queue."
+
+
+def _scheduler_schedule(stack: cdk.Stack, function: lambda_.Function, dead_letter_queue: sqs.IQueue | None) -> None:
+    from aws_cdk import aws_scheduler as scheduler
+    from aws_cdk import aws_scheduler_targets as scheduler_targets
+
+    scheduler.Schedule(
+        stack,
+        "Schedule",
+        schedule=scheduler.ScheduleExpression.rate(cdk.Duration.minutes(5)),
+        target=scheduler_targets.LambdaInvoke(function, dead_letter_queue=dead_letter_queue),
+    )
+
+
+def test_a_scheduler_schedule_without_a_dead_letter_queue_is_an_error() -> None:
+    # GIVEN an EventBridge Scheduler schedule whose Lambda target has no DLQ (the function has an on-failure destination)
+    def build(stack: cdk.Stack) -> None:
+        _scheduler_schedule(stack, _function(stack, on_failure=_on_failure_queue(stack)), dead_letter_queue=None)
+
+    # WHEN it is synthesized with the aspect
+    errors = _errors(build)
+
+    # THEN the schedule carries the error
+    assert errors == [("/AspectTest/Schedule/Resource", NO_SCHEDULE_DLQ)]
+
+
+def test_a_scheduler_schedule_target_function_needs_its_own_on_failure_destination() -> None:
+    # GIVEN a schedule with a target DLQ, invoking a function that has no on-failure destination.
+    # Scheduler invokes through a role: no Lambda permission exists that would flag the function.
+    def build(stack: cdk.Stack) -> None:
+        _scheduler_schedule(stack, _function(stack), dead_letter_queue=sqs.Queue(stack, "TargetDlq"))
+
+    # WHEN it is synthesized with the aspect
+    errors = _errors(build)
+
+    # THEN the function is flagged, naming the scheduler as its asynchronous invoker
+    assert errors == [
+        ("/AspectTest/Fn", "Fn is invoked asynchronously by scheduler.amazonaws.com without an on-failure destination.")
+    ]
+
+
+def test_a_scheduler_schedule_with_both_failure_destinations_passes() -> None:
+    # GIVEN a schedule with a target DLQ, invoking a function with an on-failure destination
+    def build(stack: cdk.Stack) -> None:
+        function = _function(stack, on_failure=_on_failure_queue(stack))
+        _scheduler_schedule(stack, function, dead_letter_queue=sqs.Queue(stack, "TargetDlq"))
+
+    # WHEN it is synthesized with the aspect
+    # THEN there is no error
+    assert _errors(build) == []
+
+
+class _FactoryStub:
+    """What infra/schedules.py needs of infra/functions.FunctionFactory: create()."""
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        self.stack = stack
+        self.created: list[tuple[str, str]] = []
+
+    def create(self, construct_id: str, handler: str, *_: object, **__: object) -> lambda_.Function:
+        self.created.append((construct_id, handler))
+        return _function(self.stack, construct_id)
+
+
+def test_the_projects_scheduled_job_helper_satisfies_the_aspect() -> None:
+    # GIVEN a scheduled job added the way infra/schedules.py adds every job (rule, target DLQ,
+    # function on-failure destination)
+    from infra.schedules import add_scheduled_job
+    from infra.topology import ScheduledJob
+
+    job = ScheduledJob(id="Sweeper", handler="functions.x.sweep.handler", rate_minutes=1)
+    factories: list[_FactoryStub] = []
+
+    def build(stack: cdk.Stack) -> None:
+        factories.append(_FactoryStub(stack))
+        add_scheduled_job(stack, job, factories[-1])
+
+    # WHEN it is synthesized with the aspect
+    # THEN there is no error (and the job's function was made by the factory)
+    assert _errors(build) == []
+    assert factories[0].created == [("Sweeper", "functions.x.sweep.handler")]
+

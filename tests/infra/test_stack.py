@@ -12,7 +12,7 @@ import pytest
 
 from infra.config import stage_config
 from infra.identity import ACCESS_TOKEN_SCOPE
-from infra.topology import Access, Auth, Route, all_routes, all_stream_consumers, all_tables
+from infra.topology import Access, Auth, Route, all_routes, all_scheduled_jobs, all_stream_consumers, all_tables
 
 from .conftest import ROOT, Synth
 
@@ -153,7 +153,7 @@ def test_each_route_invokes_its_own_function_with_the_right_authorization(dev: S
         for permission in dev.of_type("AWS::Lambda::Permission").values()
     )
     # AND private routes require a Cognito access token, public ones nothing
-    if route.auth is Auth.PUBLIC:
+    if route.auth is not Auth.USER:
         assert method["AuthorizationType"] == "NONE"
         assert "AuthorizerId" not in method
     else:
@@ -195,9 +195,13 @@ def test_the_stage_is_throttled_traced_and_access_logged(synth: Synth) -> None:
 
 
 # --- functions ---------------------------------------------------------------------------------
-def test_there_is_one_function_per_route_and_stream_consumer(dev: Synth) -> None:
+def test_there_is_one_function_per_route_stream_consumer_and_scheduled_job(dev: Synth) -> None:
     # GIVEN the handlers the topology names
-    expected = sorted([route.handler for route in ROUTES] + [consumer.handler for consumer in all_stream_consumers()])
+    expected = sorted(
+        [route.handler for route in ROUTES]
+        + [consumer.handler for consumer in all_stream_consumers()]
+        + [job.handler for job in all_scheduled_jobs()]
+    )
 
     # WHEN the template's Lambda functions are listed
     handlers = sorted(function["Properties"]["Handler"] for function in our_functions(dev).values())
@@ -495,7 +499,7 @@ def test_identity_functions_get_only_the_cognito_actions_they_name(dev: Synth) -
         assert cognito_actions == set(route.user_pool_actions), route.handler
 
 
-def test_search_domain_is_private_encrypted_and_only_search_functions_join_its_vpc(dev: Synth) -> None:
+def test_search_domain_is_private_encrypted_and_only_search_and_cache_functions_join_its_vpc(dev: Synth) -> None:
     from infra.topology import all_routes, all_stream_consumers
 
     [domain] = dev.of_type("AWS::OpenSearchService::Domain").values()
@@ -505,10 +509,12 @@ def test_search_domain_is_private_encrypted_and_only_search_functions_join_its_v
     assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
     assert props["VPCOptions"]["SubnetIds"]
     assert not dev.of_type("AWS::EC2::NatGateway")  # isolated subnets: nothing leaves the VPC
-    search_handlers = {r.handler for r in all_routes() if r.search} | {c.handler for c in all_stream_consumers() if c.search}
+    # The VPC (infra/network.py) is shared with the cache: tests/infra/test_network_and_cache.py checks who is in which group.
+    vpc_handlers = {r.handler for r in all_routes() if r.search or r.cache}
+    vpc_handlers |= {c.handler for c in all_stream_consumers() if c.search or c.cache}
     for function in our_functions(dev).values():
         in_vpc = "VpcConfig" in function["Properties"]
-        assert in_vpc == (function["Properties"]["Handler"] in search_handlers), function["Properties"]["Handler"]
+        assert in_vpc == (function["Properties"]["Handler"] in vpc_handlers), function["Properties"]["Handler"]
 
 
 def test_images_bucket_is_private_and_served_only_through_cloudfront(dev: Synth) -> None:

@@ -1,12 +1,13 @@
 """Fixtures for the search service: osmem-server, an empty or populated product index, a catalog
-table on moto whose stream feeds the real indexer through the local stream poller, and builders
-for products and stream records."""
+table and an inventory table on moto whose streams feed the real indexer and stock sync through
+the local stream poller, and builders for products, stock and stream records."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,12 +16,13 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from functions.search import indexer, mapping
+from functions.search import indexer, mapping, writer
 from functions.search.client import get_client, reset_clients
-from functions.search.documents import from_item
+from functions.search.documents import ACTIVE, StockLevel, from_item
 from local.moto_server import free_port
 
 SEARCH_TEST_TABLE = "SearchTestCatalog"
+SEARCH_TEST_INVENTORY = "SearchTestInventory"
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -52,7 +54,7 @@ def search_server() -> Iterator[Any]:
 def wipe_index(client: Any) -> None:
     for name in mapping.versioned_indices(client):
         client.indices.delete(index=name)
-    indexer._index_ready = False  # this "execution environment" must look for the alias again
+    writer.reset()  # this "execution environment" must look for the alias again
 
 
 def use_search_url(url: str) -> None:
@@ -61,8 +63,9 @@ def use_search_url(url: str) -> None:
 
 
 @pytest.fixture
-def search_env(search_server: Any) -> Iterator[Any]:
-    """SEARCH_URL -> osmem, with no products index: each test starts from nothing."""
+def search_env(search_server: Any, inventory: Inventory) -> Iterator[Any]:
+    """SEARCH_URL -> osmem, with no products index: each test starts from nothing. The
+    inventory table is there too (the indexer reads new products' stock from it)."""
     previous = os.environ.get("SEARCH_URL")
     use_search_url(search_server.url)
     wipe_index(get_client())
@@ -87,27 +90,59 @@ def refresh() -> None:
     get_client().indices.refresh(index=mapping.ALIAS)
 
 
-def index_items(items: list[dict[str, Any]]) -> None:
-    """Index catalog items the way the stream indexer does, and make them searchable now."""
-    outcomes = indexer.apply_actions([from_item(item) for item in items])
+def index_items(items: list[dict[str, Any]], stock: dict[str, StockLevel] | None = None) -> None:
+    """Index catalog items the way the stream indexer does, and make them searchable now.
+
+    `stock`: {sku_id: (available, version)}, what the inventory table would answer (SKUs not
+    in it have no stock item)."""
+    levels = stock or {}
+    outcomes = indexer.apply_actions([from_item(item) for item in items], read_stock=lambda skus: {s: levels[s] for s in skus if s in levels})
     assert outcomes == [None] * len(items), outcomes
     refresh()
 
 
 def indexed_ids() -> set[str]:
+    """The products search can return: documents with status ACTIVE (not tombstones or stubs)."""
     if not mapping.indices_behind_alias(get_client()):
         return set()  # nothing was ever indexed
-    response = get_client().search(index=mapping.ALIAS, body={"size": 1000, "_source": False, "query": {"match_all": {}}})
+    query = {"bool": {"filter": [{"term": {"status": ACTIVE}}]}}
+    response = get_client().search(index=mapping.ALIAS, body={"size": 1000, "_source": False, "query": query})
     return {hit["_id"] for hit in response["hits"]["hits"]}
 
 
 def get_doc(product_id: str) -> dict[str, Any] | None:
+    """The product's document, whatever its state (ACTIVE, a DELETED tombstone, a STUB)."""
     from opensearchpy.exceptions import NotFoundError
 
     try:
         return get_client().get(index=mapping.ALIAS, id=product_id)
     except NotFoundError:
         return None
+
+
+def live_doc(product_id: str) -> dict[str, Any] | None:
+    """The product's document if search can return it (ACTIVE), else None."""
+    doc = get_doc(product_id)
+    return doc if doc is not None and doc["_source"].get("status") == ACTIVE else None
+
+
+class Interleaving:
+    """The real client, except that `between()` runs right before each of the first `times`
+    bulk requests: another writer acting between this writer's read and its write."""
+
+    def __init__(self, client: Any, between: Callable[[], None], times: int = 1) -> None:
+        self.client, self.between, self.times, self.bulks = client, between, times, 0
+
+    def bulk(self, **kwargs: Any) -> Any:
+        self.bulks += 1
+        if self.times > 0:
+            self.times -= 1
+            self.between()
+        return self.client.bulk(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
 
 
 # -- products and stream records ----------------------------------------------------------------
@@ -205,11 +240,79 @@ def stream_record(event_name: str, *, new: dict[str, Any] | None = None, old: di
     }
 
 
+def stock_item(sku_id: str, product_id: str, available: int, version: int, reserved: int = 0) -> dict[str, Any]:
+    """An inventory stock item as plain values (functions/inventory/items.py)."""
+    return {
+        "pk": f"SKU#{sku_id}",
+        "sk": "STOCK",
+        "sku_id": sku_id,
+        "product_id": product_id,
+        "seller_id": "usr_seller",
+        "on_hand": available + reserved,
+        "reserved": reserved,
+        "available": available,
+        "version": version,
+        "updated_at": 1795341600000 + version,
+    }
+
+
+def stock_record(event_name: str, *, new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An inventory stream record in Lambda's event shape."""
+    record = stream_record(event_name, new=new, old=old)
+    record["eventSourceARN"] = f"arn:aws:dynamodb:us-east-1:123456789012:table/{SEARCH_TEST_INVENTORY}/stream/2026-01-01T00:00:00.000"
+    return record
+
+
 def sequences(records: list[dict[str, Any]]) -> list[str]:
     return [r["dynamodb"]["SequenceNumber"] for r in records]
 
 
 # -- the catalog table on moto, its stream and the indexer behind the local poller ----------------
+
+
+def _stream_consumer(table_name: str, function: str, handler: str, filters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A function on a table's stream: partial batch responses, no retries (the 1st failure goes
+    to the on-failure queue `<function>Dlq`), as the real stack configures it but for the retries."""
+    properties: dict[str, Any] = {
+        "EventSourceArn": {"Fn::GetAtt": [table_name, "StreamArn"]},
+        "FunctionName": {"Ref": function},
+        "BatchSize": 100,
+        "StartingPosition": "LATEST",  # only what this module writes
+        "MaximumRetryAttempts": 0,
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [f"{function}Dlq", "Arn"]}}},
+    }
+    if filters:
+        properties["FilterCriteria"] = {"Filters": [{"Pattern": json.dumps(pattern)} for pattern in filters]}
+    return {
+        f"{function}Dlq": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        function: {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"Handler": handler, "Runtime": "python3.12", "Timeout": 60, "MemorySize": 512},
+        },
+        f"{function}Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": properties},
+    }
+
+
+def inventory_template(table_name: str) -> dict[str, Any]:
+    """The inventory table (stream) and the search stock sync on it (stock items only)."""
+    return {
+        "Resources": {
+            table_name: {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+                },
+            },
+            **_stream_consumer(
+                table_name, "SearchStockSync", "functions.search.stock_sync.handler", [{"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}}]
+            ),
+        }
+    }
 
 
 def catalog_template(table_name: str) -> dict[str, Any]:
@@ -241,24 +344,7 @@ def catalog_template(table_name: str) -> dict[str, Any]:
                     "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 },
             },
-            "SearchIndexerDlq": {"Type": "AWS::SQS::Queue", "Properties": {}},
-            "SearchIndexer": {
-                "Type": "AWS::Lambda::Function",
-                "Properties": {"Handler": "functions.search.indexer.handler", "Runtime": "python3.12", "Timeout": 60, "MemorySize": 512},
-            },
-            "SearchIndexerMapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": [table_name, "StreamArn"]},
-                    "FunctionName": {"Ref": "SearchIndexer"},
-                    "BatchSize": 100,
-                    "StartingPosition": "LATEST",  # only what this module writes
-                    "MaximumRetryAttempts": 0,
-                    "BisectBatchOnFunctionError": True,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["SearchIndexerDlq", "Arn"]}}},
-                },
-            },
+            **_stream_consumer(table_name, "SearchIndexer", "functions.search.indexer.handler"),
         }
     }
 
@@ -294,6 +380,45 @@ class Catalog:
         for message in messages:
             self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
         return messages
+
+
+@dataclass
+class Inventory(Catalog):
+    """The inventory table on moto, its stream poller (running the real stock sync) and its DLQ."""
+
+    def put_stock(self, sku_id: str, product_id: str, available: int, version: int) -> dict[str, Any]:
+        """Write a SKU's stock item at this version (as the inventory service's writes leave it)."""
+        item = stock_item(sku_id, product_id, available, version)
+        boto3.client("dynamodb").put_item(TableName=self.table_name, Item=_image(item))
+        return item
+
+
+@pytest.fixture(scope="module")
+def inventory(moto_server: Any) -> Iterator[Inventory]:
+    """INVENTORY_TABLE_NAME -> a table on moto whose stream feeds the real stock sync."""
+    from local.cfn import Deployment
+    from local.lambda_runtime import LambdaRuntime
+    from local.resources import deploy_queues, deploy_tables
+    from local.streams import StreamPoller
+    from shared.tables import connection
+
+    previous_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    previous_table = os.environ.get("INVENTORY_TABLE_NAME")
+    os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
+    os.environ["INVENTORY_TABLE_NAME"] = SEARCH_TEST_INVENTORY
+    connection.cache_clear()  # the inventory module's cached client must see this endpoint
+    deployment = Deployment(inventory_template(SEARCH_TEST_INVENTORY))
+    deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=moto_server.endpoint))
+    queues = deploy_queues(deployment, boto3.client("sqs", endpoint_url=moto_server.endpoint))
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_server.endpoint)
+    sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint)
+    poller = StreamPoller(deployment, LambdaRuntime(deployment.functions()), streams_client=streams, sqs_client=sqs)
+    inventory = Inventory(SEARCH_TEST_INVENTORY, poller, queues["SearchStockSyncDlq"], sqs, streams)
+    inventory.empty_dlq()
+    yield inventory
+    _restore("AWS_ENDPOINT_URL", previous_endpoint)
+    _restore("INVENTORY_TABLE_NAME", previous_table)
+    connection.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -34,10 +34,11 @@ def test_a_product_item_becomes_a_denormalised_document() -> None:
     assert document["rating_avg"] == 4.5 and document["rating_count"] == 2
     assert document["image"] == "https://img/1.jpg"
     assert document["created_at"].endswith("Z") and document["created_at"].startswith("2026-01-01T")
-    assert document["status"] == "ACTIVE" and document["version"] == 4
+    assert document["status"] == "ACTIVE" and document["catalog_version"] == 4
+    assert document["sku_ids"] == [s["sku_id"] for s in item["skus"]]  # what in_stock is computed over
     assert document["suggest"]["input"][:2] == ["Blue Cotton T-Shirt", "Acme"]
     assert "Cotton T-Shirt" in document["suggest"]["input"]
-    assert "in_stock" not in document  # unknown is not "out of stock"
+    assert "in_stock" not in document and "stock" not in document  # stock is the inventory stream's part
 
 
 def test_an_unrated_product_sorts_last_and_shows_no_average() -> None:

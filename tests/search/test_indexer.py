@@ -10,7 +10,17 @@ import pytest
 from functions.search import indexer, mapping
 from functions.search.client import get_client
 from local.lambda_runtime import LambdaContext
-from tests.search.conftest import closed_url, get_doc, indexed_ids, product, refresh, sequences, stream_record, use_search_url
+from tests.search.conftest import (
+    closed_url,
+    get_doc,
+    indexed_ids,
+    live_doc,
+    product,
+    refresh,
+    sequences,
+    stream_record,
+    use_search_url,
+)
 
 
 def run(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -35,9 +45,11 @@ def test_first_batch_creates_the_versioned_index_behind_the_alias(search_env: An
     # GIVEN a cluster without the products index WHEN the first record arrives
     item = product("Lamp")
     assert run([stream_record("INSERT", new=item)]) == {"batchItemFailures": []}
-    # THEN products-v1 exists behind the alias, with our mappings, holding the document
+    # THEN products-v1 exists behind the alias (and behind its own write alias), with our
+    # mappings, holding the document
     client = get_client()
     assert mapping.indices_behind_alias(client) == ["products-v1"]
+    assert client.indices.exists_alias(index="products-v1", name="products-v1-writer")
     properties = client.indices.get_mapping(index="products-v1")["products-v1"]["mappings"]["properties"]
     assert properties["category_path"]["type"] == "keyword" and properties["suggest"]["type"] == "completion"
     assert get_doc(item["product_id"])["_version"] == 1
@@ -49,14 +61,17 @@ def test_duplicated_and_out_of_order_records_leave_the_newest_version(search_env
     b = versions(product("Beta"), 2)
     records = [stream_record("INSERT" if i == 0 else "MODIFY", new=item) for i, item in enumerate(a)]
     records += [stream_record("INSERT" if i == 0 else "MODIFY", new=item) for i, item in enumerate(b)]
-    # WHEN they are delivered shuffled, and then all of them again in reverse
+    # WHEN they are delivered shuffled, then all of them again in reverse, and then one record
+    # per batch in another shuffled order (each one a separate read-merge-write)
     shuffled = random.Random(7).sample(records, len(records))
     assert run(shuffled) == {"batchItemFailures": []}
     assert run(list(reversed(records))) == {"batchItemFailures": []}
+    for record in random.Random(8).sample(records, len(records)):
+        assert run([record]) == {"batchItemFailures": []}
     # THEN each document is the newest write, whatever arrived last
     doc_a, doc_b = get_doc(a[0]["product_id"]), get_doc(b[0]["product_id"])
-    assert (doc_a["_version"], doc_a["_source"]["title"]) == (3, "Alpha v3")
-    assert (doc_b["_version"], doc_b["_source"]["title"]) == (2, "Beta v2")
+    assert (doc_a["_source"]["catalog_version"], doc_a["_source"]["title"]) == (3, "Alpha v3")
+    assert (doc_b["_source"]["catalog_version"], doc_b["_source"]["title"]) == (2, "Beta v2")
 
 
 def test_a_delete_is_not_undone_by_a_stale_update(search_env: Any) -> None:
@@ -66,21 +81,26 @@ def test_a_delete_is_not_undone_by_a_stale_update(search_env: Any) -> None:
     assert run([stream_record("INSERT", new=live[0]), stream_record("MODIFY", new=live[1]), stream_record("MODIFY", new=deleted)]) == {
         "batchItemFailures": []
     }
-    assert get_doc(live[0]["product_id"]) is None
-    # WHEN the older updates are redelivered after the delete
+    assert live_doc(live[0]["product_id"]) is None
+    # WHEN the older updates are redelivered after the delete, together and one by one
     assert run([stream_record("MODIFY", new=live[1]), stream_record("INSERT", new=live[0])]) == {"batchItemFailures": []}
-    # THEN the product stays deleted
-    assert get_doc(live[0]["product_id"]) is None
+    assert run([stream_record("MODIFY", new=live[1])]) == {"batchItemFailures": []}
+    # THEN the product stays deleted: its tombstone holds the delete's version
+    assert live_doc(live[0]["product_id"]) is None
+    assert live[0]["product_id"] not in indexed_ids()
+    tombstone = get_doc(live[0]["product_id"])["_source"]
+    assert (tombstone["status"], tombstone["catalog_version"]) == ("DELETED", 3)
 
 
 def test_a_remove_deletes_and_outranks_the_image_it_removed(search_env: Any) -> None:
     # GIVEN a product at v4, then removed from the table (REMOVE carries the v4 old image)
     item = {**product("Delta"), "version": 4}
     assert run([stream_record("INSERT", new=item), stream_record("REMOVE", old=item)]) == {"batchItemFailures": []}
-    assert get_doc(item["product_id"]) is None
+    assert live_doc(item["product_id"]) is None
     # WHEN the v4 write is redelivered THEN it does not come back (the delete was v5)
     assert run([stream_record("MODIFY", new=item)]) == {"batchItemFailures": []}
-    assert get_doc(item["product_id"]) is None
+    assert live_doc(item["product_id"]) is None
+    assert get_doc(item["product_id"])["_source"]["catalog_version"] == 5
 
 
 def test_only_product_records_are_indexed(search_env: Any) -> None:
@@ -173,5 +193,5 @@ def test_the_sample_stream_event_is_indexed(search_env: Any) -> None:
     # THEN only the live product is searchable, at its latest version
     assert indexed_ids() == {"prd_01KAXYZ0000000000000000001"}
     doc = get_doc("prd_01KAXYZ0000000000000000001")
-    assert (doc["_version"], doc["_source"]["title"]) == (2, "Blue Cotton T-Shirt (Organic)")
+    assert (doc["_source"]["catalog_version"], doc["_source"]["title"]) == (2, "Blue Cotton T-Shirt (Organic)")
     assert doc["_source"]["colors"] == ["blue"] and doc["_source"]["sizes"] == ["l", "m"]

@@ -106,10 +106,13 @@ def test_changes_made_during_the_copy_reach_the_new_index(catalog: Catalog, sear
     renamed, soft_deleted, hard_deleted, unchanged = stock(catalog, category, 4)
     created = product("Reindex Newcomer", category_path=[category])
     copy_scan = search_reindex.scan_products
+    scans = []
 
     def scan_then_change(**kwargs: Any) -> Any:
+        scans.append(kwargs)
+        first = len(scans) == 1  # the copy (the catch-up scans again after the swap)
         yield from copy_scan(**kwargs)
-        if kwargs.get("active_only"):
+        if first:
             # AND while the copy runs, the catalog changes and the indexer writes to the OLD index
             rename(renamed["product_id"], "Reindex Renamed")
             soft_delete(soft_deleted["product_id"])

@@ -7,12 +7,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.search import mapping
+from functions.search.client import get_client
 from ops import replay_failures, search_reindex
 from tests.search.conftest import (
     Catalog,
     closed_url,
     get_doc,
     indexed_ids,
+    live_doc,
     product,
     put_product,
     refresh,
@@ -75,17 +78,21 @@ def test_when_the_stream_lost_the_records_products_changed_in_the_window_are_rei
 
 def test_replaying_an_old_update_never_resurrects_a_deleted_product(catalog: Catalog, search_env: Any) -> None:
     # GIVEN a product whose creation failed into the DLQ, later soft-deleted (indexed fine), and
-    # then the index rebuilt, so no delete tombstone remembers it (as after OpenSearch's gc_deletes)
+    # then the index rebuilt (which keeps its tombstone), and then even that tombstone lost, so
+    # nothing in the index remembers the delete
     item = product("Replay Ghost Rug", category_path=[unique_category()], created_at=datetime.now(UTC))
     fail_into_the_dlq(catalog, search_env.url, [item])
     soft_delete(item["product_id"])
     catalog.drain()
     search_reindex.reindex(grace_seconds=0, log=lambda _: None)
+    assert get_doc(item["product_id"])["_source"]["status"] == "DELETED"
+    get_client().delete(index=mapping.ALIAS, id=item["product_id"], refresh="true")
     # WHEN the DLQ is replayed: the old INSERT is re-driven into an index that has never seen it
     report = replay(catalog)
     # THEN reconciling with the table deletes it again: the product stays out of search
     assert report.deleted == 1 and report.records_redriven == 1
-    assert get_doc(item["product_id"]) is None
+    assert live_doc(item["product_id"]) is None
+    assert item["product_id"] not in indexed_ids()
 
 
 def test_a_message_that_cannot_be_replayed_stays_on_the_queue(catalog: Catalog, search_env: Any, capsys: Any) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from functions.search import search as search_handler
 from functions.search import suggest as suggest_handler
 from functions.search.client import get_client
-from functions.search.documents import to_document
+from functions.search.documents import StockLevel, to_document
 from functions.search.queries import PRICE_BUCKETS, SearchParams
 from functions.search.search import run_search
 from local.lambda_runtime import LambdaContext
@@ -43,12 +43,11 @@ ADJECTIVES = ["Classic", "Modern", "Vintage", "Sporty"]
 def generated_catalog(count: int = 92, seed: int = 42) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     items = []
-    for n in range(count):
+    for _ in range(count):
         skus = []
         for _ in range(rng.randint(1, 3)):
             skus.append(sku(rng.choice(COLORS), rng.choice(SIZES + [None]), rng.randrange(300, 40000, 50)))
         ratings = rng.randint(0, 6)
-        extra = {} if n % 3 == 0 else {"in_stock": n % 3 == 1}
         items.append(
             product(
                 f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}",
@@ -57,10 +56,23 @@ def generated_catalog(count: int = 92, seed: int = 42) -> list[dict[str, Any]]:
                 skus=skus,
                 rating=(sum(rng.randint(1, 5) for _ in range(ratings)), ratings),
                 created_at=BASE_TIME + timedelta(hours=rng.randint(0, 5000)),  # ties on purpose are rare but possible
-                **extra,
             )
         )
     return items
+
+
+def stock_plan(items: list[dict[str, Any]]) -> dict[str, StockLevel]:
+    """What the inventory table holds for these products' SKUs ({sku_id: (available, version)}):
+    by position, no SKU with a stock item, only the last SKU in stock, or every SKU sold out."""
+    levels: dict[str, StockLevel] = {}
+    for n, item in enumerate(items):
+        sku_ids = [s["sku_id"] for s in item["skus"]]
+        if n % 3 == 1:
+            levels.update({sku_id: (0, 3) for sku_id in sku_ids})
+            levels[sku_ids[-1]] = (4, 7)
+        elif n % 3 == 2:
+            levels.update({sku_id: (0, 2) for sku_id in sku_ids})
+    return levels
 
 
 FIXED = [
@@ -87,8 +99,9 @@ def catalog_docs(search_server: Any) -> Iterator[list[dict[str, Any]]]:
     use_search_url(search_server.url)
     wipe_index(get_client())
     items = generated_catalog() + FIXED
-    index_items(items)
-    yield Docs(to_document(item) for item in items)
+    levels = stock_plan(items)
+    index_items(items, stock=levels)
+    yield Docs({**to_document(item), "in_stock": any(levels.get(s["sku_id"], (0, 0))[0] > 0 for s in item["skus"])} for item in items)
     wipe_index(get_client())
     if previous is None:
         os.environ.pop("SEARCH_URL", None)

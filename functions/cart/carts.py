@@ -1,0 +1,381 @@
+"""Carts: lines, and the stock holds behind them, changed together in one transaction.
+
+Items (cart table; docs/decisions/0011-stock-holds-and-carts.md):
+  header  pk=CART#<cart_id>  sk=CART            owner, version, expires_at (TTL), updated_at
+  line    pk=CART#<cart_id>  sk=LINE#<sku_id>   sku_id, product_id, quantity, added_price, currency,
+                                                title, options, expires_at (TTL)
+
+Every change is optimistic on the header's `version` and is written in the SAME
+TransactWriteItems as the inventory holds (built by functions.inventory.holds), so a line's
+quantity is always what its hold reserves, a failed reservation leaves the cart as it was, and
+two concurrent changes to one cart cannot lose each other (the loser re-reads and re-applies).
+
+A line outlives its hold: a hold expires after RESERVATION_TTL_SECONDS, the line after the
+cart's 30/90 days; such a line shows `reserved_until: null` until it is changed again (which
+reserves it again). Expired items are ignored on read, whether or not TTL has deleted them yet.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.catalog.skus import SkuInfo, lookup
+from functions.inventory import holds
+from functions.inventory.holds import HoldChange
+from shared.errors import NotFound, OutOfStock, ServiceUnavailable, ValidationError
+from shared.tables import connection, is_condition_failure
+
+MAX_LINE_QUANTITY = 50
+MAX_LINES = 24  # clearing a cart is one transaction: 4 writes per line + the header, at most 100
+GUEST_CART_DAYS = 30
+USER_CART_DAYS = 90
+MAX_ATTEMPTS = 8
+
+
+def _table() -> str:
+    return os.environ["CART_TABLE_NAME"]
+
+
+@dataclass(frozen=True)
+class CartRef:
+    cart_id: str
+    owner: str  # "user:<sub>" or "guest"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.owner == "guest"
+
+    @property
+    def lifetime_seconds(self) -> int:
+        return (GUEST_CART_DAYS if self.is_guest else USER_CART_DAYS) * 86_400
+
+
+@dataclass
+class Line:
+    sku_id: str
+    product_id: str
+    quantity: int
+    added_price: int
+    currency: str
+    title: str
+    options: dict[str, str]
+
+
+@dataclass
+class Cart:
+    ref: CartRef
+    exists: bool = False
+    version: int = 0
+    lines: dict[str, Line] = field(default_factory=dict)
+
+
+def _key(cart_id: str, sort_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": sort_key}}
+
+
+def load(ref: CartRef) -> Cart:
+    """The cart as stored now (strongly consistent), expired items ignored."""
+    now = int(time.time())
+    cart = Cart(ref)
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"CART#{ref.cart_id}"}},
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        response = connection().client.query(**kwargs)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    header = next((item for item in items if item["sk"]["S"] == "CART"), None)
+    if header is None or int(header["expires_at"]["N"]) <= now or header["owner"]["S"] != ref.owner:
+        return cart  # no cart (or an expired one): its leftover lines are not part of anything
+    cart.exists = True
+    cart.version = int(header["version"]["N"])
+    for item in items:
+        if item["sk"]["S"].startswith("LINE#") and int(item["expires_at"]["N"]) > now:
+            line = Line(
+                sku_id=item["sku_id"]["S"],
+                product_id=item["product_id"]["S"],
+                quantity=int(item["quantity"]["N"]),
+                added_price=int(item["added_price"]["N"]),
+                currency=item["currency"]["S"],
+                title=item["title"]["S"],
+                options={k: v["S"] for k, v in item.get("options", {}).get("M", {}).items()},
+            )
+            cart.lines[line.sku_id] = line
+    return cart
+
+
+# -- changes ------------------------------------------------------------------------------------
+
+
+def add(ref: CartRef, sku_id: str, quantity: int) -> Cart:
+    info = _live_sku(sku_id)
+
+    def change(cart: Cart) -> dict[str, int]:
+        line = cart.lines.get(sku_id)
+        total = (line.quantity if line else 0) + quantity
+        if total > MAX_LINE_QUANTITY:
+            raise ValidationError(
+                f"A cart line holds at most {MAX_LINE_QUANTITY}.",
+                {"fields": [{"field": "body.quantity", "message": f"the line would hold {total}; at most {MAX_LINE_QUANTITY}"}]},
+            )
+        if line is None and len(cart.lines) >= MAX_LINES:
+            raise ValidationError(f"A cart holds at most {MAX_LINES} different items.", {"max_lines": MAX_LINES})
+        other = next((existing.currency for existing in cart.lines.values() if existing.currency != info.currency), None)
+        if other:
+            raise ValidationError(
+                f"This cart is in {other}; this item is priced in {info.currency}.",
+                {"fields": [{"field": "body.sku_id", "message": f"the cart's currency is {other}"}]},
+            )
+        return {sku_id: total}
+
+    return _mutate(ref, change, {sku_id: info}, requested={sku_id: quantity})
+
+
+def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:
+    def change(cart: Cart) -> dict[str, int]:
+        if sku_id not in cart.lines:
+            raise NotFound("This item is not in the cart.")
+        return {sku_id: quantity}
+
+    return _mutate(ref, change, None, requested={sku_id: quantity}, must_exist=True)
+
+
+def remove(ref: CartRef, sku_id: str) -> Cart:
+    def change(cart: Cart) -> dict[str, int]:
+        if sku_id not in cart.lines:
+            raise NotFound("This item is not in the cart.")
+        return {sku_id: 0}
+
+    return _mutate(ref, change, None, must_exist=True)
+
+
+def clear(ref: CartRef) -> None:
+    if not load(ref).exists:
+        if ref.is_guest:
+            raise NotFound("No such cart.")
+        return  # a user without a cart: already empty
+    _mutate(ref, lambda cart: {sku: 0 for sku in cart.lines}, None, must_exist=True)
+
+
+def _live_sku(sku_id: str) -> SkuInfo:
+    info = lookup([sku_id]).get(sku_id)
+    if info is None:
+        raise NotFound("No such SKU.", {"sku_id": sku_id})
+    return info
+
+
+def _mutate(
+    ref: CartRef,
+    decide: Any,
+    infos: dict[str, SkuInfo] | None,
+    requested: dict[str, int] | None = None,
+    must_exist: bool = False,
+) -> Cart:
+    """Read the cart, decide the new line quantities, and write lines + holds in one transaction;
+    on a concurrent change of the cart, read again and decide again."""
+    for _ in range(MAX_ATTEMPTS):
+        cart = load(ref)
+        if must_exist and not cart.exists:
+            raise NotFound("No such cart.")
+        targets = decide(cart)
+        now = int(time.time())
+        hold_expiry = now + holds.reservation_ttl_seconds()
+        cart_expiry = now + ref.lifetime_seconds
+        changes = [
+            HoldChange(ref.cart_id, sku, quantity, hold_expiry, requested=(requested or {}).get(sku))
+            for sku, quantity in targets.items()
+        ]
+        # Any change to the cart renews the holds of its other lines (never re-reserving one
+        # that has lapsed: that would fail an unrelated change for lack of stock).
+        changes += [
+            HoldChange(ref.cart_id, sku, line.quantity, hold_expiry, only_if_held=True)
+            for sku, line in cart.lines.items()
+            if sku not in targets
+        ]
+        also = _cart_writes(cart, targets, infos or {}, cart_expiry)
+        try:
+            holds.apply(changes, also=also)
+        except holds.ConcurrentChange:
+            continue
+        return load(ref)
+    raise ServiceUnavailable("The cart is changing too fast; try again.")
+
+
+def _cart_writes(cart: Cart, targets: dict[str, int], infos: dict[str, SkuInfo], expires_at: int) -> list[dict[str, Any]]:
+    table = _table()
+    ref = cart.ref
+    now = str(int(time.time() * 1000))
+    header_update: dict[str, Any] = {
+        "TableName": table,
+        "Key": _key(ref.cart_id, "CART"),
+        "UpdateExpression": "SET #owner = :owner, version = :next, expires_at = :exp, updated_at = :now",
+        "ExpressionAttributeNames": {"#owner": "owner"},
+        "ExpressionAttributeValues": {
+            ":owner": {"S": ref.owner}, ":next": {"N": str(cart.version + 1)}, ":exp": {"N": str(expires_at)}, ":now": {"N": now},
+        },
+    }
+    if cart.exists:
+        header_update["ConditionExpression"] = "version = :version"
+        header_update["ExpressionAttributeValues"][":version"] = {"N": str(cart.version)}
+    else:
+        # A new cart, or one whose header expired: whatever is there is replaced, but only if
+        # nobody else started it meanwhile.
+        header_update["ConditionExpression"] = "attribute_not_exists(pk) OR expires_at <= :nowsec"
+        header_update["ExpressionAttributeValues"][":nowsec"] = {"N": str(int(time.time()))}
+    writes: list[dict[str, Any]] = [{"Update": header_update}]
+    for sku_id in cart.lines:
+        if sku_id not in targets:  # renew the line's lifetime with the cart's
+            writes.append({"Update": {
+                "TableName": table, "Key": _key(ref.cart_id, f"LINE#{sku_id}"),
+                "UpdateExpression": "SET expires_at = :exp", "ExpressionAttributeValues": {":exp": {"N": str(expires_at)}},
+            }})
+    for sku_id, quantity in targets.items():
+        key = _key(ref.cart_id, f"LINE#{sku_id}")
+        if quantity == 0:
+            writes.append({"Delete": {"TableName": table, "Key": key}})
+            continue
+        existing = cart.lines.get(sku_id)
+        info = infos.get(sku_id)
+        if existing is not None and info is None:
+            writes.append({"Update": {
+                "TableName": table, "Key": key, "UpdateExpression": "SET quantity = :q, expires_at = :exp",
+                "ExpressionAttributeValues": {":q": {"N": str(quantity)}, ":exp": {"N": str(expires_at)}},
+            }})
+            continue
+        assert info is not None
+        writes.append({"Put": {"TableName": table, "Item": {
+            **key,
+            "sku_id": {"S": sku_id},
+            "product_id": {"S": info.product_id},
+            "quantity": {"N": str(quantity)},
+            # the price when first added: GET /cart flags a line whose price has changed since
+            "added_price": {"N": str(existing.added_price if existing else info.price)},
+            "currency": {"S": info.currency},
+            "title": {"S": info.title},
+            "options": {"M": {k: {"S": v} for k, v in info.options.items()}},
+            "expires_at": {"N": str(expires_at)},
+        }}})
+    return writes
+
+
+# -- merge on sign-in ---------------------------------------------------------------------------
+
+
+def merge(guest: CartRef, user: CartRef) -> None:
+    """Move a guest cart's lines (and holds) into the user's cart, one line per transaction, so
+    an interrupted merge resumes on the next request; then delete the guest cart.
+
+    Quantities add up to the per-line limit. If the sum cannot be reserved (the guest's hold had
+    lapsed and stock ran out), the line still moves, unreserved, as a lapsed line would be.
+    """
+    for _ in range(2 * MAX_LINES + MAX_ATTEMPTS):
+        guest_cart = load(guest)
+        if not guest_cart.exists:
+            return
+        if not guest_cart.lines:
+            _delete_header(guest_cart)
+            return
+        line = next(iter(guest_cart.lines.values()))
+        try:
+            _merge_line(guest_cart, line, user)
+        except holds.ConcurrentChange:
+            continue
+    raise ServiceUnavailable("The cart is changing too fast; try again.")
+
+
+def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
+    table = _table()
+    sku_id = line.sku_id
+    guest_writes: list[dict[str, Any]] = [
+        {"Delete": {"TableName": table, "Key": _key(guest_cart.ref.cart_id, f"LINE#{sku_id}")}},
+        {"Update": {
+            "TableName": table, "Key": _key(guest_cart.ref.cart_id, "CART"),
+            "UpdateExpression": "SET version = :next", "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":next": {"N": str(guest_cart.version + 1)}, ":v": {"N": str(guest_cart.version)}},
+        }},
+    ]
+    release_guest = HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="release")
+    info = lookup([sku_id]).get(sku_id)
+    user_cart = load(user)
+    existing = user_cart.lines.get(sku_id)
+    if info is None or (existing is None and len(user_cart.lines) >= MAX_LINES):
+        holds.apply([release_guest], also=guest_writes)  # gone from the catalog, or no room: drop it
+        return
+    target = min((existing.quantity if existing else 0) + line.quantity, MAX_LINE_QUANTITY)
+    expires_at = int(time.time()) + user.lifetime_seconds
+    user_writes = _cart_writes(user_cart, {sku_id: target}, {sku_id: info}, expires_at)
+    hold_expiry = int(time.time()) + holds.reservation_ttl_seconds()
+    try:
+        holds.apply(
+            [HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="transfer"), HoldChange(user.cart_id, sku_id, target, hold_expiry)],
+            also=user_writes + guest_writes,
+        )
+    except OutOfStock:
+        holds.apply([release_guest], also=user_writes + guest_writes)
+
+
+def _delete_header(cart: Cart) -> None:
+    try:
+        connection().client.delete_item(
+            TableName=_table(), Key=_key(cart.ref.cart_id, "CART"),
+            ConditionExpression="version = :v", ExpressionAttributeValues={":v": {"N": str(cart.version)}},
+        )
+    except Exception as exc:
+        if not is_condition_failure(exc):
+            raise  # changed meanwhile is fine (the next request merges what is new); others are not
+
+
+# -- the answer ---------------------------------------------------------------------------------
+
+
+def view(cart: Cart) -> dict[str, Any]:
+    """GET /cart's shape: current prices (flagging changes since added) and hold expiries."""
+    infos = lookup(list(cart.lines)) if cart.lines else {}
+    held = holds.get_holds(cart.ref.cart_id, list(cart.lines)) if cart.lines else {}
+    now = time.time()
+    items = []
+    subtotal = 0
+    currency = None
+    for sku_id, line in sorted(cart.lines.items()):
+        info = infos.get(sku_id)
+        hold = held.get(sku_id)
+        unit_price = info.price if info else line.added_price
+        live_hold = hold is not None and hold.expires_at > now and hold.quantity >= line.quantity
+        total = unit_price * line.quantity
+        subtotal += total
+        currency = currency or line.currency
+        items.append({
+            "sku_id": sku_id,
+            "product_id": line.product_id,
+            "title": info.title if info else line.title,
+            "options": info.options if info else line.options,
+            "image": info.image if info else None,
+            "quantity": line.quantity,
+            "unit_price": unit_price,
+            "currency": line.currency,
+            "line_total": total,
+            "reserved_until": _iso(hold.expires_at) if live_hold and hold else None,
+            "price_changed": bool(info) and unit_price != line.added_price,
+            "purchasable": info is not None,
+        })
+    return {
+        "cart_id": cart.ref.cart_id if cart.exists else None,
+        "items": items,
+        "subtotal": subtotal,
+        "currency": currency,
+    }
+
+
+def _iso(epoch_seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds")

@@ -1,0 +1,26 @@
+"""DELETE /api/v1/cart/items/{sku_id}: remove a line and release its hold."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+
+from functions.cart import carts, owner
+from functions.catalog.schemas import SkuId
+from shared.http import create_app, ok
+from shared.observability import logger
+
+app = create_app(optional_sign_in=True)
+
+
+@app.delete("/api/v1/cart/items/<sku_id>")
+def remove_item(sku_id: Annotated[SkuId, Path()]):
+    ref = owner.require_existing(owner.resolve(app.current_event.raw_event)[0])
+    return ok(app, carts.view(carts.remove(ref, sku_id)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event, context):
+    return app.resolve(event, context)

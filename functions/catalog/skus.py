@@ -1,0 +1,89 @@
+"""SKU ids and the catalog's read API for SKUs (used by the cart, inventory and checkout).
+
+A SKU id names its product: `sku_<product ULID><4 chars>` (e.g. `sku_01JC...XY3Z`), so finding a
+SKU's product needs no lookup item and no index: one GetItem (or one BatchGetItem for a cart).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from shared.ids import _CROCKFORD, ULID_PATTERN
+from shared.tables import connection
+
+SKU_ID_PATTERN = re.compile(r"^sku_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{4})$")
+MAX_BATCH = 100
+
+
+def new_sku_id(product_id: str) -> str:
+    ulid = product_id.removeprefix("prd_")
+    assert ULID_PATTERN.match(ulid), product_id
+    suffix = "".join(_CROCKFORD[b % 32] for b in os.urandom(4))
+    return f"sku_{ulid}{suffix}"
+
+
+def product_id_of(sku_id: str) -> str | None:
+    """The product a SKU id belongs to, or None if it is not a well-formed SKU id."""
+    match = SKU_ID_PATTERN.match(sku_id or "")
+    return f"prd_{match.group(1)}" if match else None
+
+
+@dataclass(frozen=True)
+class SkuInfo:
+    sku_id: str
+    product_id: str
+    seller_id: str
+    title: str
+    options: dict[str, str]
+    price: int
+    currency: str
+    image: str | None
+
+
+def lookup(sku_ids: list[str]) -> dict[str, SkuInfo]:
+    """The live SKUs among `sku_ids` (unknown, malformed, or of a deleted product: absent), read
+    with ONE BatchGetItem per 100 products. `consistent` reads are not needed: prices are
+    re-verified at checkout."""
+    wanted: dict[str, set[str]] = {}
+    for sku_id in sku_ids:
+        product_id = product_id_of(sku_id)
+        if product_id:
+            wanted.setdefault(product_id, set()).add(sku_id)
+    found: dict[str, SkuInfo] = {}
+    table = os.environ["CATALOG_TABLE_NAME"]
+    product_ids = list(wanted)
+    for start in range(0, len(product_ids), MAX_BATCH):
+        keys = [{"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}} for pid in product_ids[start : start + MAX_BATCH]]
+        request: dict[str, Any] = {table: {"Keys": keys}}
+        while request:
+            response = connection().client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table, []):
+                found.update(_skus_of(item, wanted))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _skus_of(item: dict[str, Any], wanted: dict[str, set[str]]) -> dict[str, SkuInfo]:
+    from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
+
+    product = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
+    if product.get("status", "ACTIVE") != "ACTIVE":
+        return {}
+    images = product.get("images") or []
+    result = {}
+    for sku in product.get("skus") or []:
+        if sku["sku_id"] in wanted.get(product["product_id"], ()):
+            result[sku["sku_id"]] = SkuInfo(
+                sku_id=sku["sku_id"],
+                product_id=product["product_id"],
+                seller_id=product["seller_id"],
+                title=product["title"],
+                options={str(k): str(v) for k, v in (sku.get("options") or {}).items()},
+                price=int(sku["price"]),
+                currency=sku["currency"],
+                image=images[0] if images else None,
+            )
+    return result

@@ -1,0 +1,382 @@
+"""Stock holds (reservations): the inventory service's API to the cart and to checkout.
+
+Every change is ONE TransactWriteItems that moves the SKU's counters, writes the hold, and
+writes the ledger, each under a condition, so there is no read-then-write window:
+
+- a hold grows by d only if `available >= d` (else OUT_OF_STOCK and nothing changed);
+- a hold is created only if absent, and changed or deleted only if it is still the hold (and
+  the quantity) that was read: a concurrent change cancels the transaction, which re-reads and
+  tries again (with jittered back-off, as for DynamoDB's TransactionConflict);
+- a hold ends (release, commit, expiry, transfer) by putting LEDGER#END#<hold_id> only if
+  absent: whichever path comes first (user, sweeper, TTL stream record, checkout) wins, the
+  others find it done. That is what "released exactly once" rests on.
+
+Several holders may change the same SKU in one call (moving a guest cart's holds to a user's
+cart): the SKU's counters then move once, by the net amount, because a transaction may touch
+an item only once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.inventory import items as keys
+from functions.inventory.ledger import entry_item
+from shared.errors import OutOfStock, ServiceUnavailable
+from shared.ids import new_prefixed_id
+from shared.observability import logger
+from shared.tables import connection, error_code
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF_SECONDS = 0.02
+MAX_TRANSACTION_ITEMS = 100
+
+
+def _table() -> str:
+    return os.environ["INVENTORY_TABLE_NAME"]
+
+
+def reservation_ttl_seconds() -> int:
+    return int(os.environ.get("RESERVATION_TTL_SECONDS", "900"))
+
+
+@dataclass(frozen=True)
+class Hold:
+    hold_id: str
+    holder_id: str
+    sku_id: str
+    quantity: int
+    expires_at: int
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= time.time()
+
+
+@dataclass(frozen=True)
+class HoldChange:
+    """Set `holder_id`'s hold on `sku_id` to `quantity` (0 ends it) expiring at `expires_at`."""
+
+    holder_id: str
+    sku_id: str
+    quantity: int
+    expires_at: int = 0
+    end_kind: str = "release"  # the ledger kind if the hold ends: release | commit | transfer
+    only_if_held: bool = False  # renewals: skip (do not re-reserve) a hold that is gone
+    # Asked-for figures for an OUT_OF_STOCK answer (what the caller's request was about).
+    requested: int | None = field(default=None, compare=False)
+
+
+def get_holds(holder_id: str, sku_ids: list[str]) -> dict[str, Hold]:
+    """The holder's current holds on these SKUs (strongly consistent; expired ones included,
+    with `expired` true: they still count in `reserved` until released)."""
+    found: dict[str, Hold] = {}
+    unique = list(dict.fromkeys(sku_ids))
+    for start in range(0, len(unique), 100):
+        request: dict[str, Any] = {
+            _table(): {"Keys": [keys.hold_key(sku, holder_id) for sku in unique[start : start + 100]], "ConsistentRead": True}
+        }
+        while request:
+            response = connection().client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(_table(), []):
+                hold = _hold(item)
+                found[hold.sku_id] = hold
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+class ConcurrentChange(Exception):
+    """The caller's own items (`also`) failed their conditions: re-read and decide again."""
+
+
+def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -> dict[tuple[str, str], Hold | None]:
+    """Apply the changes atomically; returns each (holder, sku)'s hold afterwards (None = none).
+
+    `also`: the caller's own TransactItems (e.g. the cart's lines, under the cart's version
+    condition), written in the same transaction: the cart and its holds never disagree.
+    Raises OutOfStock (nothing changed) when a SKU lacks the available stock for a growth, and
+    ConcurrentChange when a condition among `also` failed.
+    """
+    also = list(also or [])
+    if not changes and not also:
+        return {}
+    by_holder: dict[str, list[str]] = defaultdict(list)
+    for change in changes:
+        by_holder[change.holder_id].append(change.sku_id)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        current = {(holder, sku): hold for holder, skus in by_holder.items() for sku, hold in get_holds(holder, skus).items()}
+        plan = _plan(changes, current)
+        if not plan.items and not also:
+            return plan.result
+        if len(plan.items) + len(also) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{len(plan.items) + len(also)} writes exceed one transaction; split the change")
+        try:
+            connection().client.transact_write_items(TransactItems=plan.items + also)
+            return plan.result
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            short = plan.short_of_stock(reasons)
+            if short is not None:
+                sku_id, requested = short
+                raise OutOfStock(
+                    "Not enough stock for this quantity.",
+                    {"sku_id": sku_id, "requested": requested, "available": _available(sku_id, plan, current)},
+                ) from None
+            if "ConditionalCheckFailed" in reasons[len(plan.items):]:
+                raise ConcurrentChange() from None
+            # A hold changed under us, or DynamoDB saw a conflicting transaction: read again.
+            logger.info("hold transaction cancelled; retrying", extra={"attempt": attempt, "reasons": reasons})
+            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2**attempt))
+    raise ServiceUnavailable("The stock is very busy right now; try again.")
+
+
+def _available(sku_id: str, plan: _Plan, current: dict[tuple[str, str], Hold]) -> int:
+    """How much the request could have had: what is free now plus what its holders hold."""
+    response = connection().client.get_item(TableName=_table(), Key=keys.stock_key(sku_id), ConsistentRead=True)
+    free = max(0, int(response.get("Item", {}).get("available", {}).get("N", "0")))
+    held = sum(hold.quantity for (holder, sku), hold in current.items() if sku == sku_id and holder in plan.requesting_holders)
+    return free + held
+
+
+@dataclass
+class _Plan:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    # per transaction item: the SKU whose stock it checks, and the requested amount, or None
+    stock_checks: list[tuple[str, int] | None] = field(default_factory=list)
+    result: dict[tuple[str, str], Hold | None] = field(default_factory=dict)
+    requesting_holders: set[str] = field(default_factory=set)
+
+    def add(self, item: dict[str, Any], stock_check: tuple[str, int] | None = None) -> None:
+        self.items.append(item)
+        self.stock_checks.append(stock_check)
+
+    def short_of_stock(self, reasons: list[str]) -> tuple[str, int] | None:
+        for reason, check in zip(reasons, self.stock_checks, strict=False):
+            if reason == "ConditionalCheckFailed" and check is not None:
+                return check
+        return None
+
+
+def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold]) -> _Plan:
+    plan = _Plan()
+    table = _table()
+    reserved_delta: dict[str, int] = defaultdict(int)
+    on_hand_delta: dict[str, int] = defaultdict(int)
+    requested: dict[str, int] = {}
+    hold_items: list[dict[str, Any]] = []
+    for change in changes:
+        key = (change.holder_id, change.sku_id)
+        old = current.get(key)
+        if change.only_if_held and old is None:
+            plan.result[key] = None
+            continue
+        old_quantity = old.quantity if old else 0
+        new_quantity = max(0, change.quantity)
+        delta = new_quantity - old_quantity
+        reserved_delta[change.sku_id] += delta
+        if delta > 0:
+            requested[change.sku_id] = change.requested if change.requested is not None else change.quantity
+            plan.requesting_holders.add(change.holder_id)
+        if old is None and new_quantity == 0:
+            plan.result[key] = None
+            continue
+        if new_quantity == 0:
+            assert old is not None
+            if change.end_kind == "commit":
+                on_hand_delta[change.sku_id] -= old_quantity
+            hold_items.append(_delete_hold(table, old))
+            hold_items.append(entry_item(
+                table, change.sku_id, change.end_kind, reserved_delta=-old_quantity,
+                on_hand_delta=-old_quantity if change.end_kind == "commit" else 0,
+                holder_id=change.holder_id, hold_id=old.hold_id, end_of_hold=True,
+            ))
+            plan.result[key] = None
+            continue
+        expires_at = change.expires_at or int(time.time()) + reservation_ttl_seconds()
+        if old is None:
+            hold = Hold(new_prefixed_id("hold"), change.holder_id, change.sku_id, new_quantity, expires_at)
+            hold_items.append(_put_hold(table, hold))
+        else:
+            hold = Hold(old.hold_id, change.holder_id, change.sku_id, new_quantity, expires_at)
+            hold_items.append(_update_hold(table, old, hold))
+        if delta:
+            hold_items.append(entry_item(
+                table, change.sku_id, "reserve" if delta > 0 else "release", reserved_delta=delta,
+                holder_id=change.holder_id, hold_id=hold.hold_id,
+            ))
+        plan.result[key] = hold
+    for sku_id in dict.fromkeys(list(reserved_delta) + list(on_hand_delta)):
+        item, check = _stock_update(table, sku_id, reserved_delta[sku_id], on_hand_delta[sku_id], requested.get(sku_id))
+        if item is not None:
+            plan.add(item, check)
+    for item in hold_items:
+        plan.add(item)
+    return plan
+
+
+def _stock_update(
+    table: str, sku_id: str, reserved_delta: int, on_hand_delta: int, requested: int | None
+) -> tuple[dict[str, Any] | None, tuple[str, int] | None]:
+    available_delta = on_hand_delta - reserved_delta
+    if reserved_delta == 0 and on_hand_delta == 0:
+        return None, None
+    conditions = ["attribute_exists(pk)"]
+    values: dict[str, Any] = {
+        ":r": {"N": str(reserved_delta)},
+        ":h": {"N": str(on_hand_delta)},
+        ":a": {"N": str(available_delta)},
+        ":one": {"N": "1"},
+        ":now": {"N": str(int(time.time() * 1000))},
+    }
+    check = None
+    if available_delta < 0:
+        conditions.append("available >= :need")
+        values[":need"] = {"N": str(-available_delta)}
+        check = (sku_id, requested if requested is not None else -available_delta)
+    if reserved_delta < 0:
+        conditions.append("reserved >= :release")
+        values[":release"] = {"N": str(-reserved_delta)}
+    update = {
+        "TableName": table,
+        "Key": keys.stock_key(sku_id),
+        "UpdateExpression": "SET reserved = reserved + :r, on_hand = on_hand + :h, available = available + :a, "
+        "version = version + :one, updated_at = :now",
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values,
+    }
+    return {"Update": update}, check
+
+
+def _hold_attributes(hold: Hold) -> dict[str, Any]:
+    return {
+        "hold_id": {"S": hold.hold_id},
+        "holder_id": {"S": hold.holder_id},
+        "sku_id": {"S": hold.sku_id},
+        "quantity": {"N": str(hold.quantity)},
+        "expires_at": {"N": str(hold.expires_at)},
+        "gsi1pk": {"S": keys.expiry_shard(hold.holder_id)},
+        "gsi1sk": {"S": keys.expiry_sort_key(hold.expires_at)},
+    }
+
+
+def _put_hold(table: str, hold: Hold) -> dict[str, Any]:
+    return {"Put": {
+        "TableName": table,
+        "Item": {**keys.hold_key(hold.sku_id, hold.holder_id), **_hold_attributes(hold)},
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }}
+
+
+def _update_hold(table: str, old: Hold, new: Hold) -> dict[str, Any]:
+    return {"Update": {
+        "TableName": table,
+        "Key": keys.hold_key(old.sku_id, old.holder_id),
+        "UpdateExpression": "SET quantity = :q, expires_at = :e, gsi1sk = :s",
+        "ConditionExpression": "hold_id = :id AND quantity = :old",
+        "ExpressionAttributeValues": {
+            ":q": {"N": str(new.quantity)},
+            ":e": {"N": str(new.expires_at)},
+            ":s": {"S": keys.expiry_sort_key(new.expires_at)},
+            ":id": {"S": old.hold_id},
+            ":old": {"N": str(old.quantity)},
+        },
+    }}
+
+
+def _delete_hold(table: str, old: Hold) -> dict[str, Any]:
+    return {"Delete": {
+        "TableName": table,
+        "Key": keys.hold_key(old.sku_id, old.holder_id),
+        "ConditionExpression": "hold_id = :id AND quantity = :old",
+        "ExpressionAttributeValues": {":id": {"S": old.hold_id}, ":old": {"N": str(old.quantity)}},
+    }}
+
+
+def _hold(item: dict[str, Any]) -> Hold:
+    return Hold(
+        hold_id=item["hold_id"]["S"],
+        holder_id=item["holder_id"]["S"],
+        sku_id=item["sku_id"]["S"],
+        quantity=int(item["quantity"]["N"]),
+        expires_at=int(item["expires_at"]["N"]),
+    )
+
+
+# -- expiry -------------------------------------------------------------------------------------
+
+
+def release_if_expired(hold: Hold, now: int | None = None) -> bool:
+    """The sweeper's release: delete the hold only if it is still this hold and still due, put its
+    end entry, return the stock. False: renewed, changed, or already ended by another path."""
+    now = int(time.time()) if now is None else now
+    table = _table()
+    item, _ = _stock_update(table, hold.sku_id, -hold.quantity, 0, None)
+    assert item is not None
+    transact = [
+        {"Delete": {
+            "TableName": table,
+            "Key": keys.hold_key(hold.sku_id, hold.holder_id),
+            "ConditionExpression": "hold_id = :id AND quantity = :q AND expires_at <= :now",
+            "ExpressionAttributeValues": {":id": {"S": hold.hold_id}, ":q": {"N": str(hold.quantity)}, ":now": {"N": str(now)}},
+        }},
+        item,
+        entry_item(table, hold.sku_id, "expire", reserved_delta=-hold.quantity, holder_id=hold.holder_id,
+                   hold_id=hold.hold_id, end_of_hold=True),
+    ]
+    return _ended(transact)
+
+
+def release_deleted_hold(hold: Hold) -> bool:
+    """The TTL backstop: DynamoDB already deleted the hold (its stream REMOVE record); return its
+    stock once. False: this hold's end is already recorded (a redelivered record)."""
+    table = _table()
+    item, _ = _stock_update(table, hold.sku_id, -hold.quantity, 0, None)
+    assert item is not None
+    transact = [
+        item,
+        entry_item(table, hold.sku_id, "expire", reserved_delta=-hold.quantity, holder_id=hold.holder_id,
+                   hold_id=hold.hold_id, end_of_hold=True),
+    ]
+    return _ended(transact)
+
+
+def _ended(transact: list[dict[str, Any]]) -> bool:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            connection().client.transact_write_items(TransactItems=transact)
+            return True
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                return False  # not due any more, changed, or already ended: nothing to do
+            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2**attempt))
+    raise ServiceUnavailable("The stock is very busy right now; try again.")
+
+
+def due_holds(now: int | None = None, limit: int = 500) -> list[Hold]:
+    """Holds whose expiry has passed, oldest first per shard (from the sparse expiry index)."""
+    now = int(time.time()) if now is None else now
+    found: list[Hold] = []
+    for shard in range(keys.EXPIRY_SHARDS):
+        kwargs: dict[str, Any] = {
+            "TableName": _table(),
+            "IndexName": keys.EXPIRY_INDEX,
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk <= :now",
+            "ExpressionAttributeValues": {":p": {"S": f"HOLDS#{shard}"}, ":now": {"S": keys.expiry_sort_key(now)}},
+        }
+        while len(found) < limit:
+            response = connection().client.query(**kwargs)
+            found.extend(_hold(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return found[:limit]

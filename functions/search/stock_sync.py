@@ -1,0 +1,98 @@
+"""Inventory stream -> the product index: the stock part of each product's document, and so
+the `in_stock` filter of GET /search.
+
+Stock items (`pk=SKU#<sku_id>, sk=STOCK`: sku_id, product_id, available, version +1 per change)
+become per-SKU stock entries of their product's document, written through
+functions/search/writer.py (read, merge, write with optimistic concurrency) because the catalog
+indexer writes the same documents:
+- a SKU's entry only ever moves to a higher stock version: a redelivered or out-of-order
+  record is done without a write;
+- the catalog part is kept; `in_stock` is recomputed from the SKUs the product lists;
+- a product without a document yet gets a STUB (never searchable) holding the stock, which the
+  catalog indexer fills in: no stock change is lost to a product being created meanwhile.
+A batch is folded to the newest record per SKU and one write per product. OpenSearch trouble, or
+a document that kept changing under us, fails exactly those records in `batchItemFailures`
+(Lambda retries them; then the on-failure queue, which ops/replay_failures.py re-drives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from functions.search import mapping, writer
+from functions.search.documents import StockChange, from_stock_record, merge_stock
+from shared.observability import logger
+
+OK = writer.OK
+
+_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+class StockSyncFailed(RuntimeError):
+    """A record the index did not take; the batch processor reports it."""
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    records = event.get("Records") or []
+    outcomes = sync_records(records)
+
+    def check(record: DynamoDBRecord) -> None:
+        reason = outcomes.get(record.dynamodb.sequence_number if record.dynamodb else "")
+        if reason is not OK:
+            raise StockSyncFailed(reason)
+
+    response = process_partial_response(event=event, record_handler=check, processor=_processor, context=context)
+    failed = len(response.get("batchItemFailures") or [])
+    logger.info("synced stock batch", extra={"records": len(records), "failed": failed})
+    return response
+
+
+def sync_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
+    """Sequence number -> outcome (None: done, else why not) for Lambda-shaped stream records."""
+    outcomes: dict[str, str | None] = {}
+    pending: list[tuple[str, StockChange]] = []
+    for record in records:
+        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+        try:
+            change = from_stock_record(record)
+        except Exception as exc:  # a malformed record fails alone, loudly
+            logger.exception("cannot translate stock record", extra={"sequence_number": sequence})
+            outcomes[sequence] = f"untranslatable record: {exc}"
+            continue
+        if change is None:
+            outcomes[sequence] = OK  # not a stock item
+        elif not change.product_id:
+            # Written before stock items named their product: no document to put it in. The
+            # next reindex reads stock by the catalog's SKU ids and picks it up.
+            logger.warning("stock item names no product; not in search until a reindex", extra={"sku_id": change.sku_id})
+            outcomes[sequence] = OK
+        else:
+            pending.append((sequence, change))
+    if pending:
+        results = apply_stock_changes([change for _, change in pending])
+        for (sequence, change), reason in zip(pending, results, strict=True):
+            if reason is not OK:
+                logger.warning(
+                    "stock write failed",
+                    extra={"sequence_number": sequence, "product_id": change.product_id, "sku_id": change.sku_id, "reason": reason},
+                )
+            outcomes[sequence] = reason
+    return outcomes
+
+
+def apply_stock_changes(changes: Sequence[StockChange], *, index: str = mapping.ALIAS, client: Any = None) -> list[str | None]:
+    """Apply stock changes; per change None (done, or already superseded) or the failure reason."""
+    newest: dict[str, dict[str, StockChange]] = {}
+    for change in changes:
+        skus = newest.setdefault(change.product_id, {})
+        held = skus.get(change.sku_id)
+        if held is None or change.version > held.version:
+            skus[change.sku_id] = change
+    outcomes = writer.write(
+        list(newest), lambda pid, source: merge_stock(source, pid, newest[pid].values()), index=index, client=client
+    )
+    return [outcomes[change.product_id] for change in changes]
