@@ -20,8 +20,18 @@ _state = {"open_until": 0.0}
 @lru_cache(maxsize=1)
 def _client(url: str) -> Any:
     import redis  # lazy: handlers that never touch the cache do not pay for it
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
 
-    return redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True)
+    # One immediate retry on a broken connection: after a cache restart or failover the pooled
+    # sockets are dead, and the first command on each would otherwise fail (and trip the breaker,
+    # or fail a stream record) although the cache is back. More retries would only delay the
+    # breaker when the cache really is down.
+    return redis.Redis.from_url(
+        url, socket_timeout=0.25, socket_connect_timeout=0.25, decode_responses=True,
+        retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError],
+    )
 
 
 def client() -> Any | None:
