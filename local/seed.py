@@ -94,7 +94,7 @@ def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -
             if status != 200:
                 raise RuntimeError(f"seeding stock of {sku['sku_id']} failed: {status} {answer}")
 
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(create, demo_products(category_ids)))
 
 
