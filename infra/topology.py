@@ -341,6 +341,10 @@ INVENTORY = Service(
             batch_size=100,
             filter_patterns=(STOCK_RECORDS,),
             cache=True,
+            # Retry until the cache is back (or the record ages out of the stream, 24 h): a parked
+            # batch would leave SKUs stale behind a fresh watermark, while a blocked shard stalls
+            # the watermark, and the product page then reads the table: slower, never wrong.
+            retry_attempts=-1,
         ),
         StreamConsumer(
             id="SearchStockSync",

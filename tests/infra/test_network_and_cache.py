@@ -198,3 +198,16 @@ def test_the_vpc_logs_its_flows_and_the_search_domain_uses_it(synth: Synth) -> N
     assert flow_log["LogDestinationType"] == "cloud-watch-logs"
     # AND the domain sits in the same VPC's subnets
     assert {s["Ref"] for s in domain["VPCOptions"]["SubnetIds"]} <= set(_subnets(synth))
+
+
+def test_the_availability_projector_retries_until_the_cache_is_back(synth: Synth) -> None:
+    # GIVEN the event source mapping of the availability projector
+    [function_id] = [lid for lid, props in _our_functions(synth).items()
+                     if props["Handler"] == "functions.inventory.project_availability.handler"]
+    [mapping] = [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+                 if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+    # THEN it never parks a batch while the records live (a parked batch would leave SKUs stale
+    # behind a fresh watermark), and still has its on-failure queue for records that age out
+    assert mapping["MaximumRetryAttempts"] == -1
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    assert mapping["BisectBatchOnFunctionError"] is True
