@@ -50,6 +50,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from local.background import BackgroundLoop
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
 
 logger = logging.getLogger(__name__)
@@ -164,11 +165,13 @@ class Invocation:
     tick: float = 0.0  # the scheduler's clock when the run it belongs to began (runs are >= one interval apart)
 
 
-class Scheduler:
+class Scheduler(BackgroundLoop):
     """Runs every scheduled rule of a deployment against the local runtime.
 
     Use `run_once()` in tests, `start()`/`stop()` in a running local stack.
     """
+
+    thread_name = "scheduler"
 
     def __init__(
         self,
@@ -189,8 +192,7 @@ class Scheduler:
         self._failures_in_a_row: dict[tuple[str, str], int] = {}
         self._next_due: dict[str, float] = {}
         self._lock = threading.RLock()  # run_once and the thread never interleave
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         known = getattr(runtime, "functions", {})
         for logical_id in deployment.resources_of_type(RULE_TYPE):
             try:
@@ -270,30 +272,17 @@ class Scheduler:
         self.history.append(invocation)
         return invocation
 
-    # -- background -------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
+    # -- background (local.background.BackgroundLoop) ------------------------------------------
+    def _on_start(self) -> None:
         with self._lock:
             now = self._clock()
             self._next_due = {logical_id: now + self._interval(logical_id) for logical_id in self.rules}
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-        self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def tick(self) -> None:
+        self.run_due()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_due()
-            except Exception:
-                logger.exception("scheduler tick failed")
-            with self._lock:
-                next_due = min(self._next_due.values(), default=self._clock() + 1.0)
-            # Wake at the next due time (at most a second away, so run_once() moving it is noticed).
-            self._stop.wait(min(max(next_due - self._clock(), 0.0), 1.0))
+    def seconds_until_next_tick(self) -> float:
+        with self._lock:
+            next_due = min(self._next_due.values(), default=self._clock() + 1.0)
+        # Wake at the next due time (at most a second away, so run_once() moving it is noticed).
+        return min(max(next_due - self._clock(), 0.0), 1.0)

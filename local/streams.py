@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from local.background import BackgroundLoop
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
 from shared.stream_records import to_lambda_record
 
@@ -530,12 +531,14 @@ def _iso(epoch_seconds: float | None, millis: bool = False) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class StreamPoller:
+class StreamPoller(BackgroundLoop):
     """Runs every DynamoDB-stream event source mapping of a deployment against the local runtime.
 
     `deploy_tables` must have run first (the mappings' EventSourceArn is the table's real
     moto StreamArn). Use `poll_once()` in tests, `start()`/`stop()` in a running local stack.
     """
+
+    thread_name = "stream-poller"
 
     def __init__(
         self,
@@ -557,8 +560,7 @@ class StreamPoller:
         self._sns_client = sns_client
         self._queue_urls: dict[str, str] = {}
         self._lock = threading.RLock()  # poll_once and the thread never interleave
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.consumers: dict[str, _MappingConsumer] = {}
         for logical_id in deployment.resources_of_type(ESM_TYPE):
             try:
@@ -596,26 +598,12 @@ class StreamPoller:
                     logger.exception("%s: polling failed", logical_id)
         return delivered
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
-        self._thread.start()
+    # -- background (local.background.BackgroundLoop) ------------------------------------------
+    def tick(self) -> None:
+        self.poll_once(flush=False)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once(flush=False)
-            except Exception:
-                logger.exception("stream poll failed")
-            self._stop.wait(self.interval)
+    def seconds_until_next_tick(self) -> float:
+        return self.interval
 
     # -- destinations ---------------------------------------------------------------------
     def send_to_destination(self, destination_arn: str, message: str) -> None:

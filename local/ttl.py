@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from local.background import BackgroundLoop
 from local.cfn import Deployment
 
 logger = logging.getLogger(__name__)
@@ -129,8 +130,10 @@ def ttl_tables(deployment: Deployment) -> list[TtlTable]:
     return tables
 
 
-class TtlSweeper:
+class TtlSweeper(BackgroundLoop):
     """Deletes expired items of the template's TTL tables, as DynamoDB's TTL process would."""
+
+    thread_name = "ttl-sweeper"
 
     def __init__(
         self,
@@ -150,8 +153,7 @@ class TtlSweeper:
         self._client = boto3.client("dynamodb", endpoint_url=endpoint_url)
         self._client.meta.events.register("before-sign.dynamodb.DeleteItem", _add_ttl_header)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- one pass -------------------------------------------------------------------------
     def sweep_once(self, now: float | None = None) -> int:
@@ -220,24 +222,9 @@ class TtlSweeper:
         logger.info("TTL deleted %s %s", table.table_name, key)
         return True
 
-    # -- background -----------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="ttl-sweeper", daemon=True)
-        self._thread.start()
+    # -- background (local.background.BackgroundLoop) ------------------------------------------
+    def tick(self) -> None:
+        self.sweep_once()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sweep_once()
-            except Exception:
-                logger.exception("TTL sweep failed")
-            self._stop.wait(self.interval)
+    def seconds_until_next_tick(self) -> float:
+        return self.interval

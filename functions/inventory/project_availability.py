@@ -24,22 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
 from functions.inventory.availability import TOMBSTONE, Entry, write
 from functions.inventory.items import STOCK_SK
 from shared import cache
 from shared.observability import logger
+from shared.stream_batches import partial_batch_response
 
 HEARTBEAT_SK = "HEARTBEAT"
 OK = None
-
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-
-class ProjectionFailed(RuntimeError):
-    """A record that is not in the cache; the batch processor reports it."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +47,7 @@ class Change:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") or []
-    outcomes = project(records)
-
-    def check(record: DynamoDBRecord) -> None:
-        reason = outcomes.get(record.dynamodb.sequence_number if record.dynamodb else "")
-        if reason is not OK:
-            raise ProjectionFailed(reason)
-
-    response = process_partial_response(event=event, record_handler=check, processor=_processor, context=context)
-    failed = len(response.get("batchItemFailures") or [])
-    logger.info("projected availability batch", extra={"records": len(records), "failed": failed})
-    return response
+    return partial_batch_response(event, context, project(event.get("Records") or []), "projected availability batch")
 
 
 def project(records: Sequence[dict[str, Any]], redis: Any = None) -> dict[str, str | None]:

@@ -21,38 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
 from functions.search import mapping, writer
 from functions.search.documents import IndexAction, StockLevel, from_stream_record, merge_catalog, skus_to_read
 from shared.observability import logger
+from shared.stream_batches import partial_batch_response
 
 OK = writer.OK  # an outcome: None = done, else the reason it failed
 StockReader = Callable[[list[str]], "dict[str, StockLevel]"]
 
-# Report a wholly failed batch as failures rather than raising: the response then names every
-# record (Lambda retries the same either way, but the log and the report stay explicit).
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-
-class IndexingFailed(RuntimeError):
-    """A record the index did not take; the batch processor reports it."""
-
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") or []
-    outcomes = index_records(records)
-
-    def check(record: DynamoDBRecord) -> None:
-        reason = outcomes.get(record.dynamodb.sequence_number if record.dynamodb else "")
-        if reason is not OK:
-            raise IndexingFailed(reason)
-
-    response = process_partial_response(event=event, record_handler=check, processor=_processor, context=context)
-    failed = len(response.get("batchItemFailures") or [])
-    logger.info("indexed catalog batch", extra={"records": len(records), "failed": failed})
-    return response
+    return partial_batch_response(event, context, index_records(event.get("Records") or []), "indexed catalog batch")
 
 
 def index_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:

@@ -20,35 +20,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
 from functions.search import mapping, writer
 from functions.search.documents import StockChange, from_stock_record, merge_stock
 from shared.observability import logger
+from shared.stream_batches import partial_batch_response
 
 OK = writer.OK
 
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-
-class StockSyncFailed(RuntimeError):
-    """A record the index did not take; the batch processor reports it."""
-
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    records = event.get("Records") or []
-    outcomes = sync_records(records)
-
-    def check(record: DynamoDBRecord) -> None:
-        reason = outcomes.get(record.dynamodb.sequence_number if record.dynamodb else "")
-        if reason is not OK:
-            raise StockSyncFailed(reason)
-
-    response = process_partial_response(event=event, record_handler=check, processor=_processor, context=context)
-    failed = len(response.get("batchItemFailures") or [])
-    logger.info("synced stock batch", extra={"records": len(records), "failed": failed})
-    return response
+    return partial_batch_response(event, context, sync_records(event.get("Records") or []), "synced stock batch")
 
 
 def sync_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
