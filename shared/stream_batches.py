@@ -5,13 +5,15 @@ mapping's on-failure queue. Nothing is swallowed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from shared.observability import logger
+
+T = TypeVar("T")
 
 # Report a wholly failed batch as failures rather than raising: the response then names every
 # record (Lambda retries the same either way, but the log and the report stay explicit).
@@ -34,3 +36,36 @@ def partial_batch_response(event: dict[str, Any], context: Any, outcomes: Mappin
     failed = len(response.get("batchItemFailures") or [])
     logger.info(done, extra={"records": len(event.get("Records") or []), "failed": failed})
     return response
+
+
+def apply_in_bulk(
+    records: Sequence[dict[str, Any]],
+    translate: Callable[[dict[str, Any]], T | None],
+    apply: Callable[[list[T]], list[str | None]],
+    describe: Callable[[T], dict[str, Any]],
+    what: str,
+) -> dict[str, str | None]:
+    """Sequence number -> outcome for Lambda-shaped records: each record is translated (None:
+    nothing to do; an exception fails that record alone, loudly), then all are applied in ONE
+    call that answers an outcome per item, in order."""
+    outcomes: dict[str, str | None] = {}
+    pending: list[tuple[str, T]] = []
+    for record in records:
+        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+        try:
+            item = translate(record)
+        except Exception as exc:
+            logger.exception(f"cannot translate {what} record", extra={"sequence_number": sequence})
+            outcomes[sequence] = f"untranslatable record: {exc}"
+            continue
+        if item is None:
+            outcomes[sequence] = None
+        else:
+            pending.append((sequence, item))
+    if pending:
+        results = apply([item for _, item in pending])
+        for (sequence, item), reason in zip(pending, results, strict=True):
+            if reason is not None:
+                logger.warning(f"{what} write failed", extra={"sequence_number": sequence, **describe(item), "reason": reason})
+            outcomes[sequence] = reason
+    return outcomes

@@ -23,8 +23,7 @@ from typing import Any
 
 from functions.search import mapping, writer
 from functions.search.documents import IndexAction, StockLevel, from_stream_record, merge_catalog, skus_to_read
-from shared.observability import logger
-from shared.stream_batches import partial_batch_response
+from shared.stream_batches import apply_in_bulk, partial_batch_response
 
 OK = writer.OK  # an outcome: None = done, else the reason it failed
 StockReader = Callable[[list[str]], "dict[str, StockLevel]"]
@@ -36,30 +35,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def index_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
     """Sequence number -> outcome (None: done, else why not) for Lambda-shaped stream records."""
-    outcomes: dict[str, str | None] = {}
-    pending: list[tuple[str, IndexAction]] = []
-    for record in records:
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
-        try:
-            action = from_stream_record(record)
-        except Exception as exc:  # a malformed record fails alone, loudly
-            logger.exception("cannot translate stream record", extra={"sequence_number": sequence})
-            outcomes[sequence] = f"untranslatable record: {exc}"
-            continue
-        if action is None:
-            outcomes[sequence] = OK  # not a product: nothing to index
-        else:
-            pending.append((sequence, action))
-    if pending:
-        results = apply_actions([action for _, action in pending])
-        for (sequence, action), reason in zip(pending, results, strict=True):
-            if reason is not OK:
-                logger.warning(
-                    "index write failed",
-                    extra={"sequence_number": sequence, "product_id": action.product_id, "op": action.op, "reason": reason},
-                )
-            outcomes[sequence] = reason
-    return outcomes
+    return apply_in_bulk(
+        records, from_stream_record, apply_actions,
+        lambda action: {"product_id": action.product_id, "op": action.op}, "catalog",
+    )
 
 
 def apply_actions(

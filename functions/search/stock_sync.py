@@ -23,7 +23,7 @@ from typing import Any
 from functions.search import mapping, writer
 from functions.search.documents import StockChange, from_stock_record, merge_stock
 from shared.observability import logger
-from shared.stream_batches import partial_batch_response
+from shared.stream_batches import apply_in_bulk, partial_batch_response
 
 OK = writer.OK
 
@@ -34,35 +34,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def sync_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
     """Sequence number -> outcome (None: done, else why not) for Lambda-shaped stream records."""
-    outcomes: dict[str, str | None] = {}
-    pending: list[tuple[str, StockChange]] = []
-    for record in records:
-        sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
-        try:
-            change = from_stock_record(record)
-        except Exception as exc:  # a malformed record fails alone, loudly
-            logger.exception("cannot translate stock record", extra={"sequence_number": sequence})
-            outcomes[sequence] = f"untranslatable record: {exc}"
-            continue
-        if change is None:
-            outcomes[sequence] = OK  # not a stock item
-        elif not change.product_id:
-            # Written before stock items named their product: no document to put it in. The
-            # next reindex reads stock by the catalog's SKU ids and picks it up.
-            logger.warning("stock item names no product; not in search until a reindex", extra={"sku_id": change.sku_id})
-            outcomes[sequence] = OK
-        else:
-            pending.append((sequence, change))
-    if pending:
-        results = apply_stock_changes([change for _, change in pending])
-        for (sequence, change), reason in zip(pending, results, strict=True):
-            if reason is not OK:
-                logger.warning(
-                    "stock write failed",
-                    extra={"sequence_number": sequence, "product_id": change.product_id, "sku_id": change.sku_id, "reason": reason},
-                )
-            outcomes[sequence] = reason
-    return outcomes
+    return apply_in_bulk(
+        records, _stock_change, apply_stock_changes,
+        lambda change: {"product_id": change.product_id, "sku_id": change.sku_id}, "stock",
+    )
+
+
+def _stock_change(record: dict[str, Any]) -> StockChange | None:
+    change = from_stock_record(record)  # None: not a stock item
+    if change is not None and not change.product_id:
+        # Written before stock items named their product: no document to put it in. The
+        # next reindex reads stock by the catalog's SKU ids and picks it up.
+        logger.warning("stock item names no product; not in search until a reindex", extra={"sku_id": change.sku_id})
+        return None
+    return change
 
 
 def apply_stock_changes(changes: Sequence[StockChange], *, index: str = mapping.ALIAS, client: Any = None) -> list[str | None]:
