@@ -12,7 +12,6 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from functions.cart import carts, owner
 from functions.cart.schemas import AddItemRequest
-from shared.errors import NotFound
 from shared.http import create_app, ok
 from shared.observability import logger
 
@@ -23,9 +22,8 @@ app = create_app(optional_sign_in=True)
 def add_item(body: Annotated[AddItemRequest, Body()]):
     ref, new_token = owner.resolve(app.current_event.raw_event, create_guest=True)
     assert ref is not None
-    if ref.is_guest and new_token is None and not carts.load(ref).exists:
-        raise NotFound("No such cart.")  # a token we never issued, or whose cart has expired
-    cart = carts.add(ref, body.sku_id, body.quantity)
+    # A guest's own token must name a live cart (not one we never issued, or one that expired).
+    cart = carts.add(ref, body.sku_id, body.quantity, must_exist=ref.is_guest and new_token is None)
     headers = {owner.TOKEN_HEADER: new_token} if new_token else None
     return ok(app, carts.view(cart), status=201 if new_token else 200, headers=headers)
 

@@ -116,7 +116,8 @@ def load(ref: CartRef) -> Cart:
 # -- changes ------------------------------------------------------------------------------------
 
 
-def add(ref: CartRef, sku_id: str, quantity: int) -> Cart:
+def add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool = False) -> Cart:
+    """must_exist: the caller named this cart (a guest token), so it must be there already."""
     info = _live_sku(sku_id)
 
     def change(cart: Cart) -> dict[str, int]:
@@ -137,7 +138,7 @@ def add(ref: CartRef, sku_id: str, quantity: int) -> Cart:
             )
         return {sku_id: total}
 
-    return _mutate(ref, change, {sku_id: info}, requested={sku_id: quantity})
+    return _mutate(ref, change, {sku_id: info}, requested={sku_id: quantity}, must_exist=must_exist)
 
 
 def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from shared.ids import _CROCKFORD, ULID_PATTERN
+from shared.ids import ULID_PATTERN, new_id
 from shared.tables import connection
 
 SKU_ID_PATTERN = re.compile(r"^sku_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{4})$")
@@ -21,8 +21,7 @@ MAX_BATCH = 100
 def new_sku_id(product_id: str) -> str:
     ulid = product_id.removeprefix("prd_")
     assert ULID_PATTERN.match(ulid), product_id
-    suffix = "".join(_CROCKFORD[b % 32] for b in os.urandom(4))
-    return f"sku_{ulid}{suffix}"
+    return f"sku_{ulid}{new_id()[-4:]}"  # a ULID's last 4 characters are random
 
 
 def product_id_of(sku_id: str) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from shared.tables import connection, is_condition_failure
+from shared.tables import connection, error_code
 
 MAX_BATCH = 100  # BatchGetItem's limit per call
 
@@ -59,13 +59,15 @@ def stock_levels(sku_ids: list[str], *, consistent: bool = True) -> dict[str, tu
 
 
 def set_initial_stock(sku_id: str, on_hand: int, product_id: str = "", seller_id: str = "") -> bool:
-    """Create a SKU's stock record if it has none (the demo seed; new products start at 0)."""
+    """Create a SKU's stock record (with its opening ledger entry) if it has none; False if it
+    had one. For tests and benchmarks that set stock without a seller's token; the API's path is
+    PUT /inventory (functions/inventory/counters.py)."""
     from functions.inventory.ledger import initial_stock_items
 
     try:
         connection().client.transact_write_items(TransactItems=initial_stock_items(_table(), sku_id, on_hand, product_id, seller_id))
     except Exception as exc:
-        if is_condition_failure(exc) or "TransactionCanceled" in type(exc).__name__ or "ConditionalCheckFailed" in str(exc):
-            return False
+        if error_code(exc) == "TransactionCanceledException":
+            return False  # the only condition: the stock record does not exist yet
         raise
     return True
