@@ -138,11 +138,14 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
 
 
 def _available(sku_id: str, plan: _Plan, current: dict[tuple[str, str], Hold]) -> int:
-    """How much the request could have had: what is free now plus what its holders hold."""
+    """The most the request could have asked for, in its own terms: what is free now plus what
+    its holder already holds, less what the target adds on top of the request (an add of 2 to a
+    line of 3 asks for 2 of a target 5: what it could add is just what is free)."""
     response = connection().client.get_item(TableName=_table(), Key=keys.stock_key(sku_id), ConsistentRead=True)
     free = max(0, int(response.get("Item", {}).get("available", {}).get("N", "0")))
     held = sum(hold.quantity for (holder, sku), hold in current.items() if sku == sku_id and holder in plan.requesting_holders)
-    return free + held
+    target, requested = plan.targets[sku_id]
+    return max(0, free + held - (target - requested))
 
 
 @dataclass
@@ -152,6 +155,7 @@ class _Plan:
     stock_checks: list[tuple[str, int] | None] = field(default_factory=list)
     result: dict[tuple[str, str], Hold | None] = field(default_factory=dict)
     requesting_holders: set[str] = field(default_factory=set)
+    targets: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (new hold quantity, requested)
 
     def add(self, item: dict[str, Any], stock_check: tuple[str, int] | None = None) -> None:
         self.items.append(item)
@@ -184,6 +188,7 @@ def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold]) -> _P
         if delta > 0:
             requested[change.sku_id] = change.requested if change.requested is not None else change.quantity
             plan.requesting_holders.add(change.holder_id)
+            plan.targets[change.sku_id] = (new_quantity, requested[change.sku_id])
         if old is None and new_quantity == 0:
             plan.result[key] = None
             continue

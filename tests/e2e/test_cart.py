@@ -52,11 +52,11 @@ def test_out_of_stock_is_409_with_details_and_the_cart_unchanged(customer, selle
     assert customer.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 3}).status_code in (200, 201)
     # WHEN asking for 2 more than are left
     response = customer.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2})
-    # THEN 409 OUT_OF_STOCK naming the SKU and what is left
+    # THEN 409 OUT_OF_STOCK naming the SKU, the 2 asked for, and the 1 that could still be added
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "OUT_OF_STOCK"
-    assert error["details"] == {"sku_id": sku, "requested": 2, "available": 4}
+    assert error["details"] == {"sku_id": sku, "requested": 2, "available": 1}
     # AND nothing moved
     assert _stock(seller, sku)["reserved"] == 3
     assert customer.get("/api/v1/cart").json()["data"]["items"][0]["quantity"] == 3
