@@ -8,7 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import authorizer, cold_start, product_availability, product_page, reservations, search, sizes
+from bench import authorizer, checkout, cold_start, product_availability, product_page, reservations, search, sizes
+from bench.stack import stop_shared_stack
 
 OUT = Path(__file__).resolve().parent / "REPORT.md"
 
@@ -20,10 +21,13 @@ def main() -> int:
         "Ratios compare things measured side by side in this one run.\n"
     )
     sections = [header]
-    for module in (cold_start, sizes, authorizer, product_page, product_availability, reservations, search):
-        section = module.report()
-        print(section, "\n", flush=True)
-        sections.append(section)
+    try:
+        for module in (cold_start, sizes, authorizer, product_page, product_availability, reservations, checkout, search):
+            section = module.report()
+            print(section, "\n", flush=True)
+            sections.append(section)
+    finally:
+        stop_shared_stack()
     OUT.write_text("\n\n".join(sections) + "\n")
     print(f"written to {OUT}")
     return 0

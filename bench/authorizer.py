@@ -136,17 +136,14 @@ def measure_imports() -> dict[str, list[float]]:
 
 # -- the section -------------------------------------------------------------------------------------
 def report() -> str:
+    from bench.stack import shared_stack
     from local.seed import DEMO_USERS, sign_in
-    from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    stack = LocalStack(port=0, seed=True).start()
-    try:
-        tokens = {role: sign_in(stack, email, stack.demo_password) for email, role in DEMO_USERS}
-        http = measure_http(stack, tokens)
-        alone = measure_authorizer(stack, tokens["admin"]["AccessToken"])
-    finally:
-        stack.stop()
+    stack = shared_stack()
+    tokens = {role: sign_in(stack, email, stack.demo_password) for email, role in DEMO_USERS}
+    http = measure_http(stack, tokens)
+    alone = measure_authorizer(stack, tokens["admin"]["AccessToken"])
     imports = measure_imports()
 
     lines = [

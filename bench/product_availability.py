@@ -115,54 +115,51 @@ def report() -> str:
 
     import requests
 
+    from bench.stack import shared_stack
     from functions.inventory.heartbeat import beat
     from local.call_counter import count_dynamodb_calls
-    from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     started = time.perf_counter()
-    stack = LocalStack(port=0, seed=True).start()
+    stack = shared_stack()
     ready = started
-    try:
-        product = _create_product(stack)
-        expected = [index % 7 for index in range(SKUS)]
-        ulid = product["product_id"].removeprefix("prd_")
-        _install_naive_route(stack)
-        session = requests.Session()
-        urls = {
-            "cached": f"{stack.url}/api/v1/products/{product['product_id']}",
-            "degraded": f"{stack.url}/api/v1/products/{product['product_id']}",
-            "naive": f"{stack.url}{NAIVE_PREFIX}/api/v1/products/{product['product_id']}",
-        }
+    product = _create_product(stack)
+    expected = [index % 7 for index in range(SKUS)]
+    ulid = product["product_id"].removeprefix("prd_")
+    _install_naive_route(stack)
+    session = requests.Session()
+    urls = {
+        "cached": f"{stack.url}/api/v1/products/{product['product_id']}",
+        "degraded": f"{stack.url}/api/v1/products/{product['product_id']}",
+        "naive": f"{stack.url}{NAIVE_PREFIX}/api/v1/products/{product['product_id']}",
+    }
 
-        def get(mode: str) -> tuple[float, Counter]:
-            if mode == "degraded":
-                os.environ["AVAILABILITY_STALE_SECONDS"] = "-1"  # no watermark is fresh enough
-            try:
-                with count_dynamodb_calls(mentioning=ulid) as calls:
-                    began = time.perf_counter()
-                    response = session.get(urls[mode])
-                    elapsed = (time.perf_counter() - began) * 1000
-            finally:
-                os.environ.pop("AVAILABILITY_STALE_SECONDS", None)
-            skus = response.json()["data"]["skus"]
-            assert [sku["availability"]["available"] for sku in skus] == expected, mode
-            return elapsed, calls
+    def get(mode: str) -> tuple[float, Counter]:
+        if mode == "degraded":
+            os.environ["AVAILABILITY_STALE_SECONDS"] = "-1"  # no watermark is fresh enough
+        try:
+            with count_dynamodb_calls(mentioning=ulid) as calls:
+                began = time.perf_counter()
+                response = session.get(urls[mode])
+                elapsed = (time.perf_counter() - began) * 1000
+        finally:
+            os.environ.pop("AVAILABILITY_STALE_SECONDS", None)
+        skus = response.json()["data"]["skus"]
+        assert [sku["availability"]["available"] for sku in skus] == expected, mode
+        return elapsed, calls
 
-        beat()
-        _drain_streams(stack)  # the stock is projected, and whatever the seeding set off has settled
-        for mode in urls:  # warm every variant's execution environment and the product cache
-            get(mode)
-        ready = time.perf_counter()
-        times: dict[str, list[float]] = {mode: [] for mode in urls}
-        calls: dict[str, Counter] = {mode: Counter() for mode in urls}
-        for _ in range(ROUNDS):  # interleaved, so machine noise hits every variant alike
-            for mode in urls:
-                elapsed, made = get(mode)
-                times[mode].append(elapsed)
-                calls[mode].update(made)
-    finally:
-        stack.stop()
+    beat()
+    _drain_streams(stack)  # the stock is projected, and whatever the seeding set off has settled
+    for mode in urls:  # warm every variant's execution environment and the product cache
+        get(mode)
+    ready = time.perf_counter()
+    times: dict[str, list[float]] = {mode: [] for mode in urls}
+    calls: dict[str, Counter] = {mode: Counter() for mode in urls}
+    for _ in range(ROUNDS):  # interleaved, so machine noise hits every variant alike
+        for mode in urls:
+            elapsed, made = get(mode)
+            times[mode].append(elapsed)
+            calls[mode].update(made)
     total, measuring = time.perf_counter() - started, time.perf_counter() - ready
 
     def ops(mode: str) -> str:

@@ -34,34 +34,31 @@ def report() -> str:
     import redis
     import requests
 
-    from local.stack import LocalStack
+    from bench.stack import shared_stack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    stack = LocalStack(port=0, seed=True).start()
-    try:
-        calls, _ = _count_dynamodb_calls()
-        session = requests.Session()
-        tree = session.get(f"{stack.url}/api/v1/categories").json()["data"]
-        clothing = next(node for node in tree if node["name"] == "Clothing")
-        category = next(c for c in clothing["children"] if c["name"] == "T-Shirts")["category_id"]
-        listed = session.get(f"{stack.url}/api/v1/products", params={"category": category, "limit": 20}).json()["data"]["items"]
-        product = max(listed, key=lambda p: len(p["skus"]))
-        url = f"{stack.url}/api/v1/products/{product['product_id']}"
-        cache = redis.Redis.from_url(stack.cache.url)
-        session.get(url)
-        results: dict[str, list[float]] = {"hit": [], "miss": []}
-        per_page: dict[str, Counter] = {"hit": Counter(), "miss": Counter()}
-        for _ in range(ROUNDS):  # interleaved so noise hits both alike
-            for mode in ("miss", "hit"):
-                if mode == "miss":
-                    cache.delete(f"product:{{{product['product_id']}}}")
-                before = Counter(calls)
-                started = time.perf_counter()
-                assert session.get(url).status_code == 200
-                results[mode].append((time.perf_counter() - started) * 1000)
-                per_page[mode].update(Counter(calls) - before)
-    finally:
-        stack.stop()
+    stack = shared_stack()
+    calls, _ = _count_dynamodb_calls()
+    session = requests.Session()
+    tree = session.get(f"{stack.url}/api/v1/categories").json()["data"]
+    clothing = next(node for node in tree if node["name"] == "Clothing")
+    category = next(c for c in clothing["children"] if c["name"] == "T-Shirts")["category_id"]
+    listed = session.get(f"{stack.url}/api/v1/products", params={"category": category, "limit": 20}).json()["data"]["items"]
+    product = max(listed, key=lambda p: len(p["skus"]))
+    url = f"{stack.url}/api/v1/products/{product['product_id']}"
+    cache = redis.Redis.from_url(stack.cache.url)
+    session.get(url)
+    results: dict[str, list[float]] = {"hit": [], "miss": []}
+    per_page: dict[str, Counter] = {"hit": Counter(), "miss": Counter()}
+    for _ in range(ROUNDS):  # interleaved so noise hits both alike
+        for mode in ("miss", "hit"):
+            if mode == "miss":
+                cache.delete(f"product:{{{product['product_id']}}}")
+            before = Counter(calls)
+            started = time.perf_counter()
+            assert session.get(url).status_code == 200
+            results[mode].append((time.perf_counter() - started) * 1000)
+            per_page[mode].update(Counter(calls) - before)
     hit, miss = statistics.median(results["hit"]), statistics.median(results["miss"])
 
     def ops(mode: str) -> str:

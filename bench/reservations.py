@@ -57,36 +57,33 @@ def _run(url: str, sku_for_client: list[str]) -> tuple[int, int, int, float]:
 def report() -> str:
     import logging
 
+    from bench.stack import shared_stack
     from local.seed import sign_in
-    from local.stack import LocalStack
     from tests.inventory.stock_audit import audit
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    stack = LocalStack(port=0, seed=True).start()
-    try:
-        token = sign_in(stack, "seller@example.com", stack.demo_password)["AccessToken"]
-        url = f"{stack.url}/api/v1/cart/items"
-        on_hand = 100_000
-        (hot,) = _create_product(stack, token, 1, on_hand)
-        spread = _create_product(stack, token, CLIENTS, on_hand)
-        hot_ok, hot_oos, hot_other, hot_seconds = _run(url, [hot] * CLIENTS)
-        cold_ok, _, cold_other, cold_seconds = _run(url, spread)
-        state = audit(stack, hot)
-        oversold = max(0, state.reserved - state.on_hand)
-        hot_rate, cold_rate = hot_ok / hot_seconds, cold_ok / cold_seconds
-        return "\n".join([
-            "## Reservations on one hot SKU",
-            "",
-            f"{CLIENTS} clients over HTTP for {SECONDS:.0f} s each run; every add is a new guest hold (one TransactWriteItems).",
-            "",
-            "| run | reservations/s | 409 | other errors |",
-            "|---|---|---|---|",
-            f"| one hot SKU | {hot_rate:.1f} | {hot_oos} | {hot_other} |",
-            f"| {CLIENTS} SKUs, one per client | {cold_rate:.1f} | 0 | {cold_other} |",
-            "",
-            f"Hot / spread ratio: **{hot_rate / cold_rate:.2f}x**. Oversold units on the hot SKU: **{oversold}** "
-            f"(reserved {state.reserved} of {state.on_hand}; on_hand == available + reserved: "
-            f"{state.on_hand == state.available + state.reserved}; ledger reconciles: {not state.problems()}).",
-        ])
-    finally:
-        stack.stop()
+    stack = shared_stack()
+    token = sign_in(stack, "seller@example.com", stack.demo_password)["AccessToken"]
+    url = f"{stack.url}/api/v1/cart/items"
+    on_hand = 100_000
+    (hot,) = _create_product(stack, token, 1, on_hand)
+    spread = _create_product(stack, token, CLIENTS, on_hand)
+    hot_ok, hot_oos, hot_other, hot_seconds = _run(url, [hot] * CLIENTS)
+    cold_ok, _, cold_other, cold_seconds = _run(url, spread)
+    state = audit(stack, hot)
+    oversold = max(0, state.reserved - state.on_hand)
+    hot_rate, cold_rate = hot_ok / hot_seconds, cold_ok / cold_seconds
+    return "\n".join([
+        "## Reservations on one hot SKU",
+        "",
+        f"{CLIENTS} clients over HTTP for {SECONDS:.0f} s each run; every add is a new guest hold (one TransactWriteItems).",
+        "",
+        "| run | reservations/s | 409 | other errors |",
+        "|---|---|---|---|",
+        f"| one hot SKU | {hot_rate:.1f} | {hot_oos} | {hot_other} |",
+        f"| {CLIENTS} SKUs, one per client | {cold_rate:.1f} | 0 | {cold_other} |",
+        "",
+        f"Hot / spread ratio: **{hot_rate / cold_rate:.2f}x**. Oversold units on the hot SKU: **{oversold}** "
+        f"(reserved {state.reserved} of {state.on_hand}; on_hand == available + reserved: "
+        f"{state.on_hand == state.available + state.reserved}; ledger reconciles: {not state.problems()}).",
+    ])

@@ -295,66 +295,63 @@ def update_to_search() -> str:
 
     import requests
 
+    from bench.stack import shared_stack
     from local.seed import DEMO_USERS, sign_in
-    from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     _reset_moto()
-    stack = LocalStack(port=0, seed=True).start()
-    try:
-        window = next(m.maximum_batching_window for lid, m in stack.poller.mappings.items() if lid.startswith("SearchIndexer"))
-        token = sign_in(stack, DEMO_USERS[1][0], stack.demo_password)["AccessToken"]
-        seller = requests.Session()
-        seller.headers["Authorization"] = f"Bearer {token}"
-        anonymous = requests.Session()
-        tree = anonymous.get(f"{stack.url}/api/v1/categories").json()["data"]
-        audio = next(c for n in tree for c in n["children"] if c["name"] == "Audio")["category_id"]
-        word = "zephyr" + uuid.uuid4().hex[:6]
-        body = {
-            "title": f"Wireless {word} Headphones",
-            "brand": "Sonora",
-            "category_id": audio,
-            "skus": [{"options": {"color": "Blue"}, "price": 5999, "currency": "USD"}],
-        }
-        created = seller.post(f"{stack.url}/api/v1/products", json=body)
-        assert created.status_code == 201, created.text
-        product = created.json()["data"]
-        pid, sku = product["product_id"], product["skus"][0]["sku_id"]
-        url = f"{stack.url}/api/v1/products/{pid}"
+    stack = shared_stack()
+    window = next(m.maximum_batching_window for lid, m in stack.poller.mappings.items() if lid.startswith("SearchIndexer"))
+    token = sign_in(stack, DEMO_USERS[1][0], stack.demo_password)["AccessToken"]
+    seller = requests.Session()
+    seller.headers["Authorization"] = f"Bearer {token}"
+    anonymous = requests.Session()
+    tree = anonymous.get(f"{stack.url}/api/v1/categories").json()["data"]
+    audio = next(c for n in tree for c in n["children"] if c["name"] == "Audio")["category_id"]
+    word = "zephyr" + uuid.uuid4().hex[:6]
+    body = {
+        "title": f"Wireless {word} Headphones",
+        "brand": "Sonora",
+        "category_id": audio,
+        "skus": [{"options": {"color": "Blue"}, "price": 5999, "currency": "USD"}],
+    }
+    created = seller.post(f"{stack.url}/api/v1/products", json=body)
+    assert created.status_code == 201, created.text
+    product = created.json()["data"]
+    pid, sku = product["product_id"], product["skus"][0]["sku_id"]
+    url = f"{stack.url}/api/v1/products/{pid}"
 
-        def visible(price: int) -> bool:
-            response = anonymous.get(f"{stack.url}/api/v1/search", params={"q": word})
-            assert response.status_code == 200, response.text
-            return any(i["product_id"] == pid and i["price"] == price for i in response.json()["data"]["items"])
+    def visible(price: int) -> bool:
+        response = anonymous.get(f"{stack.url}/api/v1/search", params={"q": word})
+        assert response.status_code == 200, response.text
+        return any(i["product_id"] == pid and i["price"] == price for i in response.json()["data"]["items"])
 
-        deadline = time.monotonic() + VISIBILITY_TIMEOUT
-        while not visible(5999):
-            assert time.monotonic() < deadline, "the new product never showed up in search"
+    deadline = time.monotonic() + VISIBILITY_TIMEOUT
+    while not visible(5999):
+        assert time.monotonic() < deadline, "the new product never showed up in search"
+        time.sleep(POLL_SECONDS)
+
+    from_sent: list[float] = []
+    from_ok: list[float] = []
+    put_ms: list[float] = []
+    polls: list[int] = []
+    for n in range(UPDATES):
+        price = 4000 + n
+        sent = time.perf_counter()
+        response = seller.put(url, json={"skus": [{"sku_id": sku, "price": price, "currency": "USD"}]})
+        ok = time.perf_counter()
+        assert response.status_code == 200, response.text
+        count = 1
+        while not visible(price):
+            assert time.perf_counter() - ok < VISIBILITY_TIMEOUT, f"update {n} never showed up in search"
             time.sleep(POLL_SECONDS)
-
-        from_sent: list[float] = []
-        from_ok: list[float] = []
-        put_ms: list[float] = []
-        polls: list[int] = []
-        for n in range(UPDATES):
-            price = 4000 + n
-            sent = time.perf_counter()
-            response = seller.put(url, json={"skus": [{"sku_id": sku, "price": price, "currency": "USD"}]})
-            ok = time.perf_counter()
-            assert response.status_code == 200, response.text
-            count = 1
-            while not visible(price):
-                assert time.perf_counter() - ok < VISIBILITY_TIMEOUT, f"update {n} never showed up in search"
-                time.sleep(POLL_SECONDS)
-                count += 1
-            seen = time.perf_counter()
-            from_sent.append((seen - sent) * 1000)
-            from_ok.append((seen - ok) * 1000)
-            put_ms.append((ok - sent) * 1000)
-            polls.append(count)
-        interval = stack.poller.interval
-    finally:
-        stack.stop()
+            count += 1
+        seen = time.perf_counter()
+        from_sent.append((seen - sent) * 1000)
+        from_ok.append((seen - ok) * 1000)
+        put_ms.append((ok - sent) * 1000)
+        polls.append(count)
+    interval = stack.poller.interval
 
     def row(name: str, values: list[float]) -> str:
         return (

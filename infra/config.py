@@ -26,6 +26,10 @@ class StageConfig:
     cache_max_data_gb: int = 1
     cache_max_ecpu_per_second: int = 5000
     login_max_failures: int = 5  # per email per minute, then a growing lock-out
+    # sandbox: this API's own payment page (no provider account needed); stripe: PaymentIntents,
+    # with the API key and webhook secret put into Secrets Manager by an operator.
+    payment_provider: str = "sandbox"
+    notification_from_address: str = "orders@example.com"
 
 
 STAGES: dict[str, StageConfig] = {

@@ -51,6 +51,10 @@ class FunctionFactory:
         self.images = images
         self.network = network
         self.cache = cache
+        # Set by the stack once the payments resources exist: the provider's secrets, and the
+        # payments-only layer (the stripe SDK) when the stage's provider needs it.
+        self.payment_secrets: list = []
+        self.payment_layers: list[lambda_.ILayerVersion] = []
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -64,6 +68,8 @@ class FunctionFactory:
         cache: bool = False,
         timeout_seconds: int = 10,
         description: str = "",
+        payment_secrets: bool = False,
+        environment: dict[str, str] | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self.scope,
@@ -78,12 +84,12 @@ class FunctionFactory:
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
             code=self.code,
-            layers=[self.layer],
+            layers=[self.layer, *(self.payment_layers if payment_secrets else [])],
             memory_size=self.config.lambda_memory_mb,
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment=self._environment(cache),
+            environment={**self._environment(cache), **(environment or {})},
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
@@ -105,6 +111,9 @@ class FunctionFactory:
                 cdk_table.grant_read_write_data(function)
         if user_pool_actions:
             self.user_pool.grant(function, *user_pool_actions)
+        if payment_secrets:
+            for secret in self.payment_secrets:
+                secret.grant_read(function)
         return function
 
     def _environment(self, cache: bool) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchservice as opensearch
 
 from infra.media import ProductImages
@@ -69,6 +70,9 @@ RESOURCE_WILDCARDS = [
     (opensearch.Domain, lambda domain: domain, "/*",
      "Index paths of one domain (products alias and its versioned indices, _bulk, _search): scoped to "
      "this domain; OpenSearch IAM cannot name indices that reindexing creates later."),
+    (lambda_.Function, lambda function: function, ":*",
+     "Step Functions' Lambda integration is granted the function and its versions (<function ARN>:*): "
+     "scoped to one function the checkout saga invokes."),
     (ProductImages, lambda images: images.bucket, "/products/*",
      "s3:PutObject only, only under products/ of the images bucket: the presigned upload names a fresh "
      "key per image, so the key cannot be known when the policy is written."),

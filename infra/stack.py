@@ -8,6 +8,7 @@ from constructs import Construct
 
 from infra.api import RestApi
 from infra.cache import ReadModelCache
+from infra.checkout import CheckoutSaga, grant_checkout, state_machine_arn
 from infra.config import StageConfig
 from infra.data import create_table
 from infra.functions import FunctionFactory
@@ -15,10 +16,12 @@ from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.media import ProductImages
 from infra.network import Network
+from infra.notifications import OrderNotifications
+from infra.payments import PaymentSecrets
 from infra.schedules import add_scheduled_job
 from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
-from infra.topology import SERVICES
+from infra.topology import NOTIFICATIONS_TABLE, SERVICES
 
 
 class BackendStack(Stack):
@@ -34,6 +37,7 @@ class BackendStack(Stack):
         search = SearchDomain(self, "Search", config, network.vpc)
         cache = ReadModelCache(self, "Cache", config, network.vpc)
         images = ProductImages(self, "Images", config)
+        payments = PaymentSecrets(self, "Payments", config)
 
         environment = {
             "STAGE": config.name,
@@ -50,6 +54,8 @@ class BackendStack(Stack):
             "SEARCH_AUTH": "sigv4",
             "IMAGES_BUCKET": images.bucket.bucket_name,
             "IMAGES_CDN_URL": images.cdn_url,
+            "CHECKOUT_STATE_MACHINE_ARN": state_machine_arn(self),
+            **payments.environment,
         }
         for service in SERVICES:
             for table in service.tables:
@@ -57,6 +63,16 @@ class BackendStack(Stack):
         factory = FunctionFactory(
             self, config, layer, tables, environment, identity.user_pool, search, images, network, cache
         )
+        factory.payment_secrets = payments.secrets
+        if config.payment_provider == "stripe":
+            from infra.layer import PaymentsLayer
+
+            factory.payment_layers = [PaymentsLayer(self, "PaymentsLayer").layer]
+        notifications = OrderNotifications(
+            self, "Notifications", factory=factory, notifications_table=NOTIFICATIONS_TABLE, config=config,
+            from_address=config.notification_from_address,
+        )
+        CheckoutSaga(self, "Checkout", config, factory)
 
         api = RestApi(self, "Http", config, identity.user_pool)
         for service in SERVICES:
@@ -64,13 +80,18 @@ class BackendStack(Stack):
                 function = factory.create(
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
                     images=route.images, cache=route.cache, description=route.description,
+                    payment_secrets=route.payment_secrets,
                 )
+                grant_checkout(function, self, route.checkout)
                 api.add_route(route, function)
             for consumer in service.stream_consumers:
                 function = factory.create(
                     consumer.id, consumer.handler, consumer.tables, search=consumer.search, cache=consumer.cache,
-                    timeout_seconds=60,
+                    timeout_seconds=60, payment_secrets=consumer.payment_secrets,
                 )
+                grant_checkout(function, self, consumer.checkout)
+                if consumer.event_bus:
+                    notifications.grant_publish(function)
                 attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
             for job in service.scheduled_jobs:
                 add_scheduled_job(self, job, factory)

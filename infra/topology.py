@@ -56,6 +56,8 @@ class Route:
     search: Access | None = None  # access to the OpenSearch domain (the function then runs in its VPC)
     images: Access | None = None  # access to the product-images bucket
     cache: bool = False  # reads the read-model cache (the function then runs in the VPC)
+    checkout: tuple[str, ...] = ()  # on the checkout state machine: "start" (executions), "respond" (task tokens)
+    payment_secrets: bool = False  # reads the payment provider's secrets (webhook signing, API key)
     description: str = ""
 
     @property
@@ -80,6 +82,9 @@ class StreamConsumer:
     filter_patterns: tuple[dict, ...] = ()
     search: Access | None = None
     cache: bool = False
+    checkout: tuple[str, ...] = ()
+    payment_secrets: bool = False
+    event_bus: bool = False  # publishes to the domain event bus (EVENT_BUS_NAME)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,27 @@ CART_TABLE = Table(
     id="CartTable",
     env_var="CART_TABLE_NAME",
     ttl_attribute="expires_at",  # abandoned carts: 30 days (guest), 90 days (user)
+)
+
+ORDERS_TABLE = Table(
+    id="OrdersTable",
+    env_var="ORDERS_TABLE_NAME",
+    # gsi1: a buyer's orders, gsi2: a seller's order parts (both newest first)
+    indexes=(Index("gsi1", "gsi1pk", "gsi1sk"), Index("gsi2", "gsi2pk", "gsi2sk")),
+    stream=True,  # order events leave through the stream: notifications, the cancellation settler
+    ttl_attribute="expires_at",  # idempotency records (24 h)
+)
+
+PAYMENTS_TABLE = Table(
+    id="PaymentsTable",
+    env_var="PAYMENTS_TABLE_NAME",
+    ttl_attribute="expires_at",  # webhook de-duplication records (30 days), idempotency records
+)
+
+NOTIFICATIONS_TABLE = Table(
+    id="NotificationsTable",
+    env_var="NOTIFICATIONS_TABLE_NAME",
+    ttl_attribute="expires_at",  # the sent-notification log (and the local outbox), 90 days
 )
 
 IDENTITY_TABLE = Table(
@@ -298,7 +324,8 @@ CATALOG = Service(
             "POST",
             f"{API_PREFIX}/products/{{product_id}}/reviews",
             "functions.catalog.create_review.handler",
-            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            # the orders table answers "did this user buy it" (functions.orders.purchases)
+            tables=((CATALOG_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
             description="Review a product you bought (one per buyer); the rating aggregate moves in the same transaction.",
         ),
     ),
@@ -414,7 +441,76 @@ SEARCH = Service(
     ),
 )
 
-SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY, CART, SEARCH)
+# Settling a cancelled order touches stock, payment and the waiting saga.
+_SETTLE_TABLES = ((ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE))
+ORDER_HEADERS = {"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}}
+
+ORDERS = Service(
+    name="orders",
+    tables=(ORDERS_TABLE,),
+    routes=(
+        Route("POST", f"{API_PREFIX}/orders", "functions.orders.create_order.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE),), checkout=("start",),
+              description="Check out the cart (Idempotency-Key): one saga execution per key."),
+        Route("GET", f"{API_PREFIX}/orders", "functions.orders.list_orders.handler",
+              tables=((ORDERS_TABLE, Access.READ),), description="The signed-in user's orders, newest first."),
+        Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "functions.orders.get_order.handler",
+              tables=((ORDERS_TABLE, Access.READ),), description="An order with its status history (owner, admin)."),
+        Route("PUT", f"{API_PREFIX}/orders/{{order_id}}/cancel", "functions.orders.cancel_order.handler",
+              tables=_SETTLE_TABLES, checkout=("respond",), payment_secrets=True,
+              description="Cancel before shipping: stock back, refund if paid (owner, admin)."),
+        Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
+              tables=((ORDERS_TABLE, Access.READ),), description="Confirmed orders containing the seller's items."),
+        Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE),), description="Ship the seller's part of an order."),
+    ),
+    stream_consumers=(
+        StreamConsumer(
+            id="OrderSettler",
+            table=ORDERS_TABLE,
+            handler="functions.orders.settle_orders.handler",
+            batch_size=10,
+            filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}, "NewImage": {"status": {"S": ["CANCELLED", "FAILED"]}}}},),
+            tables=_SETTLE_TABLES,
+            checkout=("respond",),
+            payment_secrets=True,
+        ),
+        StreamConsumer(
+            id="OrderEventsPublisher",
+            table=ORDERS_TABLE,
+            handler="functions.notifications.publish_order_events.handler",
+            batch_size=100,
+            filter_patterns=(ORDER_HEADERS,),
+            event_bus=True,
+        ),
+    ),
+)
+
+PAYMENTS = Service(
+    name="payments",
+    tables=(PAYMENTS_TABLE,),
+    routes=(
+        Route("POST", f"{API_PREFIX}/payments", "functions.payments.create_payment.handler",
+              tables=((PAYMENTS_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
+              description="The order's payment intent (order owner, Idempotency-Key)."),
+        Route("GET", f"{API_PREFIX}/payments/{{payment_id}}", "functions.payments.get_payment.handler",
+              tables=((PAYMENTS_TABLE, Access.READ),), description="A payment (order owner, admin)."),
+        Route("POST", f"{API_PREFIX}/payments/{{payment_id}}/webhook", "functions.payments.webhook.handler",
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
+              checkout=("respond",), payment_secrets=True,
+              description="The payment provider's signed event (Standard Webhooks / Stripe-Signature)."),
+        Route("GET", f"{API_PREFIX}/sandbox/payments/{{payment_id}}", "functions.payments.sandbox_page.handler",
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),),
+              description="The sandbox provider's payment page (sandbox stages only)."),
+        Route("POST", f"{API_PREFIX}/sandbox/payments/{{payment_id}}", "functions.payments.sandbox_pay.handler",
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),), payment_secrets=True,
+              description="Pay or decline in the sandbox: it sends its signed webhook."),
+    ),
+)
+
+NOTIFICATIONS = Service(name="notifications", tables=(NOTIFICATIONS_TABLE,))
+
+SERVICES: tuple[Service, ...] = (IDENTITY, CATALOG, INVENTORY, CART, SEARCH, ORDERS, PAYMENTS, NOTIFICATIONS)
 
 
 def all_routes() -> list[Route]:

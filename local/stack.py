@@ -1,6 +1,6 @@
 """The whole local stack in one process: moto (patched), the deployed template, the gateway,
-the stream poller, the TTL sweeper, the scheduler (EventBridge rules), osmem-server and a cache
-server.
+the stream poller, the SQS queue poller, the TTL sweeper, the scheduler (EventBridge scheduled
+rules), osmem-server and a cache server.
 
     python -m local            # what `make run` starts
     LocalStack(port=0).start() # what the test suite starts (on free ports)
@@ -20,15 +20,26 @@ from local.cfn import Deployment
 log = logging.getLogger("local.stack")
 
 DEFAULT_DEMO_PASSWORD = "Demo-Passw0rd!"
+# What the payment webhook secret (the secret a function's PAYMENT_WEBHOOK_SECRET_ARN names)
+# holds locally as "current" unless PAYMENT_WEBHOOK_SECRET is set: the sandbox provider signs
+# with it, so local webhooks verify without any setup.
+DEFAULT_PAYMENT_WEBHOOK_SECRET = "whsec_bG9jYWwtc2FuZGJveC13ZWJob29rLXNlY3JldA=="
 LOCAL_ENVIRONMENT = {
     # Handlers must not try to reach X-Ray or publish EMF metrics to stdout noise locally.
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     # The local scheduler runs the hold sweeper every few seconds: one sweep per run.
     "SWEEPS_PER_INVOCATION": "1",
+    # No SES here: notifications go to the outbox (the notifications table) that tests read.
+    "NOTIFICATION_SENDER": "outbox",
 }
 # The knobs of ../shared/api-contract.md "Local stack knobs" that reach the handlers.
 KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")
+
+
+def payment_webhook_secret() -> str:
+    """The local payment webhook secret: $PAYMENT_WEBHOOK_SECRET if set (non-empty), else the default."""
+    return os.environ.get("PAYMENT_WEBHOOK_SECRET") or DEFAULT_PAYMENT_WEBHOOK_SECRET
 
 
 def _forget_sdk_clients() -> None:
@@ -61,6 +72,9 @@ class LocalStack:
     stage: str = "dev"
     template: dict[str, Any] | None = None
     poll_interval: float = 0.2
+    # How long a message that an SQS consumer failed stays invisible before its retry (whole
+    # seconds; in AWS: the queue's VisibilityTimeout).
+    queue_retry_delay: int = 1
     sweep_interval: float = 1.0
     # Scheduled rules run every `local:interval_seconds` of their template metadata (the topology's
     # ScheduledJob.local_interval_seconds); a number here runs every rule that often instead.
@@ -94,11 +108,14 @@ class LocalStack:
 
         from local.authorizer import CognitoAuthorizer
         from local.cognito import deploy_user_pools
+        from local.events import deploy_event_buses_and_rules
         from local.gateway import LocalApiGateway
         from local.lambda_runtime import LambdaRuntime
         from local.moto_patches import set_lambda_runtime
+        from local.queues import QueuePoller
         from local.resources import deploy_queues, deploy_tables
         from local.scheduler import Scheduler
+        from local.secrets import deploy_secrets, set_webhook_secret
         from local.services import start_cache, start_search
         from local.stepfunctions import deploy_functions_and_state_machines
         from local.streams import StreamPoller
@@ -148,6 +165,11 @@ class LocalStack:
             for endpoint_name in ("Endpoint", "ReaderEndpoint"):
                 deployment.attributes[(cache, f"{endpoint_name}.Address")] = str(local_cache.hostname)
                 deployment.attributes[(cache, f"{endpoint_name}.Port")] = str(local_cache.port)
+        # Before the functions: their environment may name a secret, a bus or a rule.
+        secretsmanager = boto3.client("secretsmanager", endpoint_url=endpoint)
+        deploy_secrets(deployment, secretsmanager)
+        set_webhook_secret(deployment, secretsmanager, payment_webhook_secret())
+        deploy_event_buses_and_rules(deployment, boto3.client("events", endpoint_url=endpoint))
 
         self.runtime = runtime = LambdaRuntime(deployment.functions())
         overrides = {key: os.environ[key] for key in KNOBS if key in os.environ and key in runtime.environment}
@@ -184,6 +206,10 @@ class LocalStack:
         self.poller = StreamPoller(deployment, runtime, interval=self.poll_interval)
         self.poller.start()
         self._stoppers.append(self.poller.stop)
+        self.queue_poller = QueuePoller(deployment, runtime, interval=self.poll_interval, retry_delay=self.queue_retry_delay,
+                                        sqs_client=boto3.client("sqs", endpoint_url=endpoint))
+        self.queue_poller.start()
+        self._stoppers.append(self.queue_poller.stop)
         self.sweeper = TtlSweeper(deployment, interval=self.sweep_interval, endpoint_url=endpoint)
         self.sweeper.start()
         self._stoppers.append(self.sweeper.stop)

@@ -113,14 +113,16 @@ def resolve_definition(deployment: Deployment, properties: dict[str, Any]) -> st
 
 
 def deploy_state_machines(deployment: Deployment, endpoint: str, role_arn: str) -> dict[str, str]:
-    """Create every AWS::StepFunctions::StateMachine (name = logical id); returns name -> ARN."""
+    """Create every AWS::StepFunctions::StateMachine (its StateMachineName, else its logical id);
+    returns logical id -> ARN. Functions may name a machine's ARN by its fixed name."""
     sfn = _client("stepfunctions", endpoint)
     arns: dict[str, str] = {}
     for lid, resource in deployment.resources_of_type("AWS::StepFunctions::StateMachine").items():
         properties = resource.get("Properties", {})
         definition = resolve_definition(deployment, properties)
+        name = str(deployment.resolve(properties.get("StateMachineName") or lid))
         try:
-            arn = sfn.create_state_machine(name=lid, definition=definition, roleArn=role_arn, type="STANDARD")[
+            arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type="STANDARD")[
                 "stateMachineArn"
             ]
         except ClientError as exc:
@@ -129,12 +131,12 @@ def deploy_state_machines(deployment: Deployment, endpoint: str, role_arn: str) 
             arn = next(
                 sm["stateMachineArn"]
                 for sm in sfn.list_state_machines()["stateMachines"]
-                if sm["name"] == lid
+                if sm["name"] == name
             )
             sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
         deployment.physical_ids[lid] = arn  # Ref of a state machine is its ARN
         deployment.attributes[(lid, "Arn")] = arn
-        deployment.attributes[(lid, "Name")] = lid
+        deployment.attributes[(lid, "Name")] = name
         arns[lid] = arn
     return arns
 

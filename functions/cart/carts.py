@@ -380,3 +380,26 @@ def _iso(epoch_seconds: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds")
+
+
+# -- checkout -----------------------------------------------------------------------------------
+
+
+def accept_prices(ref: CartRef, prices: dict[str, int]) -> None:
+    """Take on the catalog's current prices (checkout refused the old ones and said so), so the
+    next checkout goes through at the prices the shopper has now been shown."""
+    for sku_id, price in prices.items():
+        try:
+            connection().client.update_item(
+                TableName=_table(), Key=_key(ref.cart_id, f"LINE#{sku_id}"), UpdateExpression="SET added_price = :p",
+                ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":p": {"N": str(price)}},
+            )
+        except Exception as exc:
+            if not is_condition_failure(exc):
+                raise  # a line removed meanwhile needs no price
+
+
+def remove_lines(ref: CartRef, sku_ids: list[str]) -> None:
+    """Remove these lines (bought: their holds went with the order); other lines are renewed."""
+    if load(ref).exists:
+        _mutate(ref, lambda cart: {sku: 0 for sku in sku_ids if sku in cart.lines}, None, must_exist=True)

@@ -5,7 +5,8 @@ transaction as the counters, so the ledger always reconciles:
 
 Kinds: restock (initial or added stock), adjust (an absolute on-hand set), reserve / release
 (a hold grows / shrinks or ends), commit (a hold becomes a sale: on_hand and reserved both
-drop), expire (a hold released after its expiry), transfer (a hold moved to another holder).
+drop), expire (a hold released after its expiry), transfer (a hold moved to another holder),
+return (a cancelled order's sold stock back on hand; LEDGER#RETURN#<order>#<sku>, put once).
 """
 
 from __future__ import annotations

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 
 def has_confirmed_purchase(user_id: str, product_id: str) -> bool:
-    """True if `user_id` has an order containing `product_id` that reached CONFIRMED (or later:
-    SHIPPED, DELIVERED), i.e. a paid order; a cancelled or failed order does not count.
+    """True if `user_id` has an order containing `product_id` that was paid (CONFIRMED, SHIPPED,
+    DELIVERED) and not cancelled: one Query of the purchase claims written with the confirmation
+    and deleted with a cancellation (functions/orders/model.py). Callers look this function up at
+    call time (`purchases.has_confirmed_purchase`), so tests may replace it."""
+    from functions.orders.store import has_purchase
 
-    Not implemented yet: there are no orders until the checkout issue lands, so nobody has
-    bought anything and this answers False, which makes every POST .../reviews a 403. The
-    checkout issue completes it (a lookup in the orders table, e.g. a per-user purchase claim
-    `pk=USER#<user_id> sk=PURCHASED#<product_id>` written when an order is confirmed) and gives
-    the create_review route read access to that table in infra/topology.py. Tests monkeypatch
-    this function; callers must look it up at call time (`purchases.has_confirmed_purchase`).
-    """
-    del user_id, product_id  # no orders exist yet
-    return False
+    return has_purchase(user_id, product_id)

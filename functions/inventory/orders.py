@@ -1,0 +1,127 @@
+"""The inventory service's API to checkout: an order's holds, from the cart to sold or back.
+
+Every step is idempotent, because saga tasks are retried and compensation may run twice (the
+saga and the cancelled-order settler both settle a cancelled order):
+
+- `hold_for_order` moves the cart's holds to the order (a transfer: the counters do not move)
+  and extends them to the payment window; a line whose cart hold lapsed is reserved afresh.
+  Run again, it finds the holds already moved and only re-sets their expiry.
+- `commit_order` turns the order's holds into sales (reserved and on_hand both drop), in the
+  same transaction as a check that the order is still CONFIRMED: a cancelled order can never
+  sell stock. A hold already committed (its end entry says so) counts as done.
+- `return_order_stock` undoes whatever the order still has: a live hold is released, a committed
+  one is restocked exactly once (its LEDGER#RETURN#<order>#<sku> entry is put only if absent).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from functions.inventory import holds
+from functions.inventory import items as keys
+from functions.inventory.holds import HoldChange
+from functions.inventory.ledger import entry_item
+from shared.tables import connection, error_code
+
+CHUNK = 12  # SKUs per transaction: at most 5 writes each (stock, 2 holds, 2 ledger entries)
+
+
+class StockLost(Exception):
+    """An order's hold ended some other way (it expired and was released) before it was committed."""
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku_id: str
+    quantity: int
+
+
+def _table() -> str:
+    return os.environ["INVENTORY_TABLE_NAME"]
+
+
+def holder_id(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def hold_for_order(cart_id: str, order_id: str, lines: list[OrderLine], expires_at: int) -> dict[str, str]:
+    """Move the cart's holds on these lines to the order; returns sku -> the order's hold id.
+    Raises OutOfStock (that chunk unchanged) when a lapsed line cannot be reserved again."""
+    hold_ids: dict[str, str] = {}
+    order_holder = holder_id(order_id)
+    for start in range(0, len(lines), CHUNK):
+        chunk = lines[start : start + CHUNK]
+        changes = []
+        for line in chunk:
+            changes.append(HoldChange(cart_id, line.sku_id, 0, end_kind="transfer"))
+            changes.append(HoldChange(order_holder, line.sku_id, line.quantity, expires_at, requested=line.quantity))
+        result = holds.apply(changes)
+        for line in chunk:
+            hold = result.get((order_holder, line.sku_id))
+            if hold is not None:
+                hold_ids[line.sku_id] = hold.hold_id
+    return hold_ids
+
+
+def commit_order(order_id: str, lines: list[OrderLine], hold_ids: dict[str, str], order_check: dict[str, Any]) -> None:
+    """Sell the order's held stock, under `order_check` (a ConditionCheck that the order is
+    CONFIRMED). Raises StockLost if a hold ended otherwise, holds.ConcurrentChange if the check failed."""
+    order_holder = holder_id(order_id)
+    current = holds.get_holds(order_holder, [line.sku_id for line in lines])
+    pending = []
+    for line in lines:
+        if line.sku_id in current:
+            pending.append(line)
+        elif end_kind(line.sku_id, hold_ids.get(line.sku_id, "")) != "commit":
+            raise StockLost(f"the hold on {line.sku_id} ended before it was committed")
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        holds.apply([HoldChange(order_holder, line.sku_id, 0, end_kind="commit") for line in chunk], also=[order_check])
+
+
+def return_order_stock(order_id: str, lines: list[OrderLine], hold_ids: dict[str, str]) -> None:
+    """Release what the order holds and restock what it bought (each exactly once)."""
+    order_holder = holder_id(order_id)
+    current = holds.get_holds(order_holder, [line.sku_id for line in lines])
+    live = [line for line in lines if line.sku_id in current]
+    for start in range(0, len(live), CHUNK):
+        holds.apply([HoldChange(order_holder, line.sku_id, 0, end_kind="release") for line in live[start : start + CHUNK]])
+    for line in lines:
+        if line.sku_id not in current and end_kind(line.sku_id, hold_ids.get(line.sku_id, "")) == "commit":
+            _restock_once(order_id, line)
+
+
+def end_kind(sku_id: str, hold_id: str) -> str | None:
+    """How a hold ended (commit, release, expire, transfer), or None if it has not ended."""
+    if not hold_id:
+        return None
+    response = connection().client.get_item(TableName=_table(), Key=keys.hold_end_key(sku_id, hold_id), ConsistentRead=True)
+    item = response.get("Item")
+    return item["kind"]["S"] if item else None
+
+
+def _restock_once(order_id: str, line: OrderLine) -> None:
+    table = _table()
+    now = str(int(time.time() * 1000))
+    marker = entry_item(table, line.sku_id, "return", on_hand_delta=line.quantity, holder_id=holder_id(order_id))
+    marker["Put"]["Item"]["sk"] = {"S": f"{keys.LEDGER_SK_PREFIX}RETURN#{order_id}#{line.sku_id}"}
+    marker["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
+    stock = {"Update": {
+        "TableName": table,
+        "Key": keys.stock_key(line.sku_id),
+        "UpdateExpression": "SET on_hand = on_hand + :q, available = available + :q, version = version + :one, updated_at = :now",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}, ":one": {"N": "1"}, ":now": {"N": now}},
+    }}
+    try:
+        connection().client.transact_write_items(TransactItems=[marker, stock])
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if error_code(exc) != "TransactionCanceledException":
+            raise
+        reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return  # already returned
+        raise

@@ -1,0 +1,28 @@
+"""User id -> where to write: through the identity service's door to Cognito (never the pool
+directly), so Cognito's errors are handled in one place.
+
+The user id is the Cognito `sub`. AdminGetUser takes it as the username: the pool signs in with
+email as a username attribute, so each user's username IS its sub (and Cognito accepts a local
+user's sub as `Username` in any pool); moto keys such users by sub too. No ListUsers scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.identity import cognito
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: str
+    email: str
+    name: str
+
+
+def find(user_id: str) -> Recipient | None:
+    """The user's address, or None if there is no such user (deleted) or it has no email."""
+    attributes = cognito.get_user(user_id)
+    if not attributes or not attributes.get("email"):
+        return None
+    return Recipient(user_id, attributes["email"], attributes.get("name", ""))

@@ -1,0 +1,58 @@
+"""Starting a checkout: one order and one saga execution per idempotency key, ever.
+
+The key's claim and the PROCESSING order are one transaction; the execution's name is derived
+from (user, key), so even a retry that takes over a dead first attempt cannot start a second
+execution (Step Functions answers ExecutionAlreadyExists, which means "already running").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from functools import lru_cache
+from typing import Any
+
+from functions.orders import store
+from functions.orders.model import FAILED, PENDING_PAYMENT, Order
+from shared.tables import error_code
+
+WAIT_FOR_PAYMENT_SECONDS = 2.0  # how long POST /orders waits for the payment page before a 202
+
+
+@lru_cache(maxsize=1)
+def _sfn() -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions")
+
+
+def execution_name(user_id: str, key: str) -> str:
+    return "checkout-" + hashlib.sha256(f"{user_id}\n{key}".encode()).hexdigest()[:64]
+
+
+def start(order_id: str, user_id: str, key: str) -> None:
+    window = int(os.environ.get("PAYMENT_WINDOW_SECONDS", "900"))
+    try:
+        _sfn().start_execution(
+            stateMachineArn=os.environ["CHECKOUT_STATE_MACHINE_ARN"],
+            name=execution_name(user_id, key),
+            input=json.dumps({"order_id": order_id, "payment_window_seconds": window}),
+        )
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if error_code(exc) != "ExecutionAlreadyExists":
+            raise
+
+
+def wait_until_payable(order_id: str, timeout: float = WAIT_FOR_PAYMENT_SECONDS) -> Order:
+    """The order once it has a payment page (or failed), or as it is when `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        order = store.require(order_id)
+        ready = order.status == PENDING_PAYMENT and order.payment.get("payment_id")
+        if ready or order.status == FAILED or order.status not in ("PROCESSING", PENDING_PAYMENT) or time.monotonic() >= deadline:
+            return order
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)

@@ -1,0 +1,298 @@
+"""The orders table: every write conditional, every status change along TRANSITIONS only."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+from functions.orders.model import (
+    CANCELLED,
+    CONFIRMED,
+    PROCESSING,
+    SHIPPED,
+    Order,
+    from_item,
+    order_key,
+    purchase_key,
+    seller_key,
+    sources_of,
+)
+from shared.attributes import from_attrs, now_iso, to_attr, to_item
+from shared.errors import InvalidState, NotFound, ValidationError
+from shared.tables import connection, error_code, is_condition_failure
+
+USER_INDEX = "gsi1"
+SELLER_INDEX = "gsi2"
+
+
+def table() -> str:
+    return os.environ["ORDERS_TABLE_NAME"]
+
+
+# -- create and read ----------------------------------------------------------------------------
+
+
+def new_order_put(order_id: str, user_id: str, cart_id: str, shipping_address: dict[str, Any]) -> dict[str, Any]:
+    """The TransactItems Put of a new PROCESSING order (written with its idempotency record)."""
+    created = now_iso()
+    item = to_item({
+        "order_id": order_id, "user_id": user_id, "cart_id": cart_id, "status": PROCESSING, "version": 1,
+        "items": [], "total": 0, "hold_ids": {}, "payment": {}, "shipping_address": shipping_address,
+        "history": [{"status": PROCESSING, "at": created}], "shipped_sellers": [],
+        "created_at": created, "updated_at": created,
+        "gsi1pk": f"USER#{user_id}", "gsi1sk": f"{created}#{order_id}",
+    })
+    return {"Put": {"TableName": table(), "Item": {**order_key(order_id), **item}, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def get(order_id: str) -> Order | None:
+    response = connection().client.get_item(TableName=table(), Key=order_key(order_id), ConsistentRead=True)
+    item = response.get("Item")
+    return from_item(from_attrs(item)) if item else None
+
+
+def get_owned(order_id: str, user_id: str, is_admin: bool = False) -> Order:
+    """The order if `user_id` owns it (an admin: any); anyone else gets the same 404 as for no order."""
+    order = get(order_id) if order_id.startswith("ord_") else None
+    if order is None or (order.user_id != user_id and not is_admin):
+        raise NotFound("No such order.")
+    return order
+
+
+def require(order_id: str) -> Order:
+    order = get(order_id)
+    if order is None:
+        raise LookupError(f"order {order_id} does not exist")
+    return order
+
+
+# -- status changes -----------------------------------------------------------------------------
+
+
+def transition(
+    order_id: str,
+    to: str,
+    *,
+    reason: str | None = None,
+    fields: dict[str, Any] | None = None,
+    condition: str | None = None,
+    values: dict[str, Any] | None = None,
+    also: list[dict[str, Any]] | None = None,
+) -> tuple[Order, bool]:
+    """Move the order to `to` from any status allowed to reach it (plus `condition`), appending to
+    its history in the same write, with `also` in the same transaction. Returns (order, changed):
+    an order already in `to` is (order, False), the answer to a retried step. Any other status
+    raises InvalidState: a late or duplicate event never moves an order backwards."""
+    sources = sources_of(to)
+    at = now_iso()
+    entry: dict[str, Any] = {"status": to, "at": at}
+    if reason:
+        entry["reason"] = reason
+    names = {"#status": "status"}
+    attr_values: dict[str, Any] = {
+        ":to": to_attr(to), ":one": to_attr(1), ":now": to_attr(at), ":entry": to_attr([entry]),
+        **{f":from{i}": to_attr(status) for i, status in enumerate(sources)},
+    }
+    sets = ["#status = :to", "version = version + :one", "updated_at = :now", "history = list_append(history, :entry)"]
+    if reason:
+        sets.append("reason = :reason")
+        attr_values[":reason"] = to_attr(reason)
+    for i, (name, value) in enumerate((fields or {}).items()):
+        names[f"#f{i}"] = name
+        attr_values[f":f{i}"] = to_attr(value)
+        sets.append(f"#f{i} = :f{i}")
+    expression = f"#status IN ({', '.join(f':from{i}' for i in range(len(sources)))})"
+    if condition:
+        expression = f"{expression} AND ({condition})"
+        attr_values.update({name: to_attr(value) for name, value in (values or {}).items()})
+    update = {
+        "TableName": table(), "Key": order_key(order_id), "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": expression, "ExpressionAttributeNames": names, "ExpressionAttributeValues": attr_values,
+    }
+    try:
+        if also:
+            connection().client.transact_write_items(TransactItems=[{"Update": update}, *also])
+        else:
+            connection().client.update_item(**update)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if not (is_condition_failure(exc) or _first_item_failed(exc)):
+            raise
+        current = get(order_id)
+        if current is None:
+            raise NotFound("No such order.") from None
+        if current.status == to:
+            return current, False
+        raise InvalidState(
+            f"The order is {current.status}; it cannot become {to}.", {"order_id": order_id, "status": current.status}
+        ) from None
+    return require(order_id), True
+
+
+def _first_item_failed(exc: BaseException) -> bool:
+    if error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def set_fields(order_id: str, fields: dict[str, Any], status: str) -> Order:
+    """Set attributes of an order that is still `status` (InvalidState otherwise)."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":f{i}": to_attr(value) for i, value in enumerate(fields.values())}
+    try:
+        connection().client.update_item(
+            TableName=table(), Key=order_key(order_id),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))) + ", version = version + :one",
+            ConditionExpression="#status = :status",
+            ExpressionAttributeNames={**names, "#status": "status"},
+            ExpressionAttributeValues={**values, ":status": to_attr(status), ":one": to_attr(1)},
+        )
+    except Exception as exc:
+        if is_condition_failure(exc):
+            current = get(order_id)
+            raise InvalidState(f"The order is {current.status if current else 'gone'}.", {"order_id": order_id}) from None
+        raise
+    return require(order_id)
+
+
+def status_check(order_id: str, status: str) -> dict[str, Any]:
+    """A TransactItems ConditionCheck that the order is `status` (for other services' transactions)."""
+    return {"ConditionCheck": {
+        "TableName": table(), "Key": order_key(order_id), "ConditionExpression": "#status = :s",
+        "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": {":s": to_attr(status)},
+    }}
+
+
+def confirmation_writes(order: Order) -> list[dict[str, Any]]:
+    """Written with the move to CONFIRMED: each seller's part (what sellers list) and the buyer's
+    purchase claims (what reviews check)."""
+    writes = []
+    for seller_id in order.seller_ids:
+        lines = [line.as_dict() for line in order.items if line.seller_id == seller_id]
+        writes.append({"Put": {"TableName": table(), "Item": {**seller_key(order.order_id, seller_id), **to_item({
+            "order_id": order.order_id, "seller_id": seller_id, "items": lines,
+            "subtotal": sum(line["line_total"] for line in lines), "currency": order.currency,
+            "gsi2pk": f"SELLER#{seller_id}", "gsi2sk": f"{order.created_at}#{order.order_id}",
+        })}}})
+    for product_id in sorted({line.product_id for line in order.items}):
+        writes.append({"Put": {"TableName": table(), "Item": {
+            **purchase_key(order.user_id, product_id, order.order_id), **to_item({"order_id": order.order_id}),
+        }}})
+    return writes
+
+
+def cancellation_writes(order: Order) -> list[dict[str, Any]]:
+    """Written with the move to CANCELLED: a cancelled order is no purchase."""
+    return [
+        {"Delete": {"TableName": table(), "Key": purchase_key(order.user_id, product_id, order.order_id)}}
+        for product_id in sorted({line.product_id for line in order.items})
+    ]
+
+
+def cancel(order: Order, reason: str) -> tuple[Order, bool]:
+    """PENDING_PAYMENT or CONFIRMED -> CANCELLED, only while no seller has shipped."""
+    return transition(
+        order.order_id, CANCELLED, reason=reason, condition="size(shipped_sellers) = :zero", values={":zero": 0},
+        also=cancellation_writes(order) or None,
+    )
+
+
+def ship(order: Order, seller_id: str, carrier: str, tracking_number: str) -> Order:
+    """Record the seller's shipment; the order becomes SHIPPED with the last seller's."""
+    if seller_id in order.shipped_sellers:
+        return order  # a repeated call: already recorded
+    shipped = [*order.shipped_sellers, seller_id]
+    at = now_iso()
+    part = {"Update": {
+        "TableName": table(), "Key": seller_key(order.order_id, seller_id),
+        "UpdateExpression": "SET shipment = :s", "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeValues": {":s": to_attr({"carrier": carrier, "tracking_number": tracking_number, "at": at})},
+    }}
+    guard = "size(shipped_sellers) = :count"
+    values = {":count": len(order.shipped_sellers)}
+    if len(shipped) == len(order.seller_ids):
+        return transition(order.order_id, SHIPPED, fields={"shipped_sellers": shipped}, condition=guard, values=values, also=[part])[0]
+    header = {"Update": {
+        "TableName": table(), "Key": order_key(order.order_id),
+        "UpdateExpression": "SET shipped_sellers = :shipped, version = version + :one, updated_at = :now",
+        "ConditionExpression": f"#status = :confirmed AND {guard}",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":shipped": to_attr(shipped), ":one": to_attr(1), ":now": to_attr(at), ":confirmed": to_attr(CONFIRMED),
+            ":count": to_attr(values[":count"]),
+        },
+    }}
+    try:
+        connection().client.transact_write_items(TransactItems=[header, part])
+    except Exception as exc:  # noqa: BLE001
+        if error_code(exc) != "TransactionCanceledException":
+            raise
+        raise InvalidState("The order changed meanwhile; try again.", {"order_id": order.order_id}) from None
+    return require(order.order_id)
+
+
+# -- lists --------------------------------------------------------------------------------------
+
+
+def encode_cursor(sort_key: str | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps({"k": sort_key}).encode()).decode() if sort_key else None
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["k"]
+        assert isinstance(value, str) and "#ord_" in value
+        return value
+    except Exception:
+        raise ValidationError(
+            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
+        ) from None
+
+
+def _page(index: str, partition: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    pk, sk = f"{index}pk", f"{index}sk"
+    kwargs: dict[str, Any] = {
+        "TableName": table(), "IndexName": index, "KeyConditionExpression": f"{pk} = :p",
+        "ExpressionAttributeValues": {":p": {"S": partition}}, "ScanIndexForward": False, "Limit": limit,
+    }
+    after = decode_cursor(cursor)
+    if after:
+        kwargs["KeyConditionExpression"] += f" AND {sk} < :after"
+        kwargs["ExpressionAttributeValues"][":after"] = {"S": after}
+    response = connection().client.query(**kwargs)
+    items = [from_attrs(item) for item in response.get("Items", [])]
+    more = "LastEvaluatedKey" in response and len(items) == limit
+    return items, encode_cursor(items[-1][sk]) if more and items else None
+
+
+def list_for_user(user_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    items, next_cursor = _page(USER_INDEX, f"USER#{user_id}", limit, cursor)
+    return [from_item(item) for item in items], next_cursor
+
+
+def list_for_seller(seller_id: str, limit: int, cursor: str | None) -> tuple[list[tuple[dict[str, Any], Order]], str | None]:
+    """The seller's parts, newest first, each with its order's header (for the current status)."""
+    parts, next_cursor = _page(SELLER_INDEX, f"SELLER#{seller_id}", limit, cursor)
+    headers: dict[str, Order] = {}
+    keys = [order_key(part["order_id"]) for part in parts]
+    request: dict[str, Any] = {table(): {"Keys": keys}} if keys else {}
+    while request:
+        response = connection().client.batch_get_item(RequestItems=request)
+        for item in response.get("Responses", {}).get(table(), []):
+            order = from_item(from_attrs(item))
+            headers[order.order_id] = order
+        request = response.get("UnprocessedKeys") or {}
+    return [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers], next_cursor
+
+
+def has_purchase(user_id: str, product_id: str) -> bool:
+    response = connection().client.query(
+        TableName=table(), KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+        ExpressionAttributeValues={":p": {"S": f"USER#{user_id}"}, ":s": {"S": f"PURCHASE#{product_id}#"}},
+        Limit=1, ConsistentRead=True,
+    )
+    return bool(response.get("Items"))

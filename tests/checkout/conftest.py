@@ -1,0 +1,86 @@
+"""Checkout fixtures: fresh shoppers (each with their own cart), and helpers that drive the
+sandbox provider and wait for the saga, all over HTTP against the session's local stack."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+
+ADDRESS = {"name": "Ada Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
+PASSWORD = "Str0ng-Passw0rd!"
+
+
+def register(local_stack, role: str = "customer") -> Api:
+    anonymous = Api(local_stack.url)
+    email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
+    created = anonymous.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": f"Test {role}", "role": role})
+    assert created.status_code == 201, created.text
+    login = anonymous.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    api = Api(local_stack.url, login.json()["data"]["access_token"])
+    api.user_id = created.json()["data"]["user_id"]  # type: ignore[attr-defined]
+    return api
+
+
+@pytest.fixture
+def shopper(local_stack) -> Api:
+    return register(local_stack)
+
+
+def stock(seller: Api, sku_id: str) -> dict[str, int]:
+    response = seller.get(f"/api/v1/inventory/{sku_id}")
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    return {key: data[key] for key in ("on_hand", "reserved", "available")}
+
+
+def checkout(api: Api, key: str | None = None, address: dict[str, Any] | None = None):
+    headers = {"Idempotency-Key": key or uuid.uuid4().hex}
+    return api.post("/api/v1/orders", json={"shipping_address": address or ADDRESS}, headers=headers)
+
+
+def pay(payment_url: str, outcome: str = "succeeded") -> dict[str, Any]:
+    response = Api("").post(payment_url, json={"outcome": outcome})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def wait_for_order(api: Api, order_id: str, statuses: tuple[str, ...], timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        order = api.get(f"/api/v1/orders/{order_id}").json()["data"]
+        if order["status"] in statuses or time.monotonic() > deadline:
+            assert order["status"] in statuses, order
+            return order
+        time.sleep(0.1)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+@pytest.fixture
+def bought(shopper, seller, stocked_product) -> Callable[..., tuple[dict, str]]:
+    """bought(on_hand, quantity) -> (the CONFIRMED order, sku_id): a whole paid checkout."""
+
+    def make(on_hand: int = 10, quantity: int = 2) -> tuple[dict, str]:
+        sku = stocked_product([on_hand])["skus"][0]["sku_id"]
+        assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
+        created = checkout(shopper)
+        assert created.status_code == 201, created.text
+        order = created.json()["data"]
+        pay(order["payment"]["payment_url"])
+        return wait_for_order(shopper, order["order_id"], ("CONFIRMED",)), sku
+
+    return make
