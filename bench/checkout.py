@@ -45,7 +45,7 @@ def report() -> str:
     user_id = api_call(stack, "GET", "/api/v1/users/me", None, token)[1]["data"]["user_id"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    to_pending, to_confirmed, keys = [], [], []
+    to_pending, to_confirmed, keys, order_ids = [], [], [], []
     for index in range(CHECKOUTS + 2):  # the first two warm the execution environments up
         assert session.post(f"{stack.url}/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
         key = uuid.uuid4().hex
@@ -64,9 +64,10 @@ def report() -> str:
             to_pending.append(pending * 1000)
             to_confirmed.append(confirmed * 1000)
             keys.append(key)
+            order_ids.append(order["order_id"])
     sfn = boto3.client("stepfunctions", endpoint_url=stack.moto.endpoint, region_name="us-east-1")
     machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-Checkout"))
-    arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + execution_name(user_id, keys[-1])
+    arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + execution_name(user_id, keys[-1], order_ids[-1])
     transitions = _transitions(stack, arn)
     p50_pending, p95_pending = _percentiles(to_pending)
     p50_confirmed, p95_confirmed = _percentiles(to_confirmed)

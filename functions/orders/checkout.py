@@ -28,8 +28,11 @@ def _sfn() -> Any:
     return boto3.client("stepfunctions")
 
 
-def execution_name(user_id: str, key: str) -> str:
-    return "checkout-" + hashlib.sha256(f"{user_id}\n{key}".encode()).hexdigest()[:64]
+def execution_name(user_id: str, key: str, order_id: str) -> str:
+    """From the user's key and the order its claim made: every retry of the key names the same
+    execution; the same key reused after its 24 hours (a new claim, a new order) a new one
+    (Step Functions remembers execution names for 90 days)."""
+    return "checkout-" + hashlib.sha256(f"{user_id}\n{key}\n{order_id}".encode()).hexdigest()[:64]
 
 
 def start(order_id: str, user_id: str, key: str) -> None:
@@ -37,7 +40,7 @@ def start(order_id: str, user_id: str, key: str) -> None:
     try:
         _sfn().start_execution(
             stateMachineArn=os.environ["CHECKOUT_STATE_MACHINE_ARN"],
-            name=execution_name(user_id, key),
+            name=execution_name(user_id, key, order_id),
             input=json.dumps({"order_id": order_id, "payment_window_seconds": window}),
         )
     except Exception as exc:  # noqa: BLE001 - classified below

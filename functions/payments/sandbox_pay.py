@@ -26,7 +26,7 @@ def pay(payment_id: str):
     from functions.payments.providers.sandbox import sandbox_event
 
     payment = sandbox_payment(payment_id)
-    outcome = _outcome(app.current_event.body or "", app.current_event.headers or {})
+    outcome = _outcome(app.current_event.body or "")
     body, headers = sandbox_event(payment.payment_id, outcome, payment.amount, payment.currency)
     url = public_url(app.current_event.raw_event, f"/api/v1/payments/{payment.payment_id}/webhook")
     status = _deliver(url, body, headers)
@@ -34,15 +34,14 @@ def pay(payment_id: str):
                     "delivered": 200 <= status < 300, "webhook_status": status})
 
 
-def _outcome(body: str, headers: dict[str, str]) -> str:
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+def _outcome(body: str) -> str:
+    """From JSON ({"outcome": ...}) or the page's form (outcome=...): the shared resolver labels
+    form posts as JSON (curl's default type), so the body itself says which it is."""
     try:
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            outcome = urllib.parse.parse_qs(body).get("outcome", [None])[0]
-        else:
-            outcome = (json.loads(body or "{}") or {}).get("outcome")
-    except (ValueError, AttributeError):
-        outcome = None
+        parsed = json.loads(body or "{}")
+        outcome = parsed.get("outcome") if isinstance(parsed, dict) else None
+    except ValueError:
+        outcome = urllib.parse.parse_qs(body).get("outcome", [None])[0]
     if outcome not in ("succeeded", "failed"):
         raise ValidationError('outcome must be "succeeded" or "failed".',
                               {"fields": [{"field": "body.outcome", "message": "succeeded | failed", "type": "enum"}]})

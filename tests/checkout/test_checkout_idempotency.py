@@ -10,13 +10,10 @@ import boto3
 from tests.checkout.conftest import ADDRESS, checkout
 
 
-def _executions(local_stack, order_ids: set[str]) -> list[dict]:
-    from functions.orders.checkout import execution_name
-
-    del order_ids
+def _executions(local_stack) -> list[dict]:
     sfn = boto3.client("stepfunctions", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
     machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("-Checkout"))
-    return sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=1000)["executions"], execution_name
+    return sfn.list_executions(stateMachineArn=machine["stateMachineArn"], maxResults=1000)["executions"]
 
 
 def test_ten_concurrent_requests_with_one_key_make_one_order_and_one_execution(local_stack, shopper, stocked_product):
@@ -35,8 +32,11 @@ def test_ten_concurrent_requests_with_one_key_make_one_order_and_one_execution(l
     assert len(order_ids) == 1
     # AND the shopper has exactly one order, run by exactly one execution
     assert [o["order_id"] for o in shopper.get("/api/v1/orders").json()["data"]["items"]] == list(order_ids)
-    executions, execution_name = _executions(local_stack, order_ids)
-    assert [e["name"] for e in executions].count(execution_name(shopper.user_id, key)) == 1
+    from functions.orders.checkout import execution_name
+
+    (order_id,) = order_ids
+    names = [e["name"] for e in _executions(local_stack)]
+    assert names.count(execution_name(shopper.user_id, key, order_id)) == 1
     # AND a retry afterwards replays the first answer
     replay = checkout(shopper, key)
     first = next(r for r in responses if r.status_code in (201, 202))

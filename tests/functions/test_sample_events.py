@@ -6,12 +6,16 @@ import copy
 import json
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
 from infra.topology import all_routes
 
 ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER_ORDER = "ord_01KAXYZ0000000000000000000"
+PLACEHOLDER_PAYMENT = "pay_01KAXYZ0000000000000000000"
+HTML_ROUTES = {"functions.payments.sandbox_page.handler"}  # pages for a browser, not the JSON envelope
 
 
 def _event_path(handler: str) -> Path:
@@ -26,7 +30,7 @@ def test_handler_has_a_sample_event_that_matches_its_route(route):
 
 
 def _realistic(event: dict, tokens: dict, local_stack) -> dict:
-    """Swap the sample's placeholders for this stack's real users and tokens."""
+    """Swap the sample's placeholders for this stack's real users, tokens, products, orders and payments."""
     import jwt
 
     from shared.tokens import as_rest_api_claims
@@ -51,7 +55,8 @@ def _realistic(event: dict, tokens: dict, local_stack) -> dict:
         token = _new_guest_cart(local_stack, _new_stocked_sku(local_stack, tokens))
         event = json.loads(json.dumps(event).replace("ct_SAMPLEGUESTTOKEN0000000000000000000000000000", token))
     if (event.get("pathParameters") or {}).get("product_id"):
-        product_id = _new_product(local_stack, tokens)
+        reviewing = (event["httpMethod"], event["resource"]) == ("POST", "/api/v1/products/{product_id}/reviews")
+        product_id = _bought_product(local_stack, tokens) if reviewing else _new_product(local_stack, tokens)
         event["pathParameters"]["product_id"] = product_id
         event["path"] = event["resource"].replace("{product_id}", product_id)
     if event.get("pathParameters", {}) and "user_id" in event["pathParameters"]:
@@ -71,6 +76,39 @@ def _realistic(event: dict, tokens: dict, local_stack) -> dict:
         elif "name" in body and event["resource"].endswith("/categories"):
             body["name"] = f"{body['name']} {unique}"
         event["body"] = json.dumps(body)
+    return _with_orders_and_payments(event, tokens, local_stack)
+
+
+def _with_orders_and_payments(event: dict, tokens: dict, local_stack) -> dict:
+    """A new Idempotency-Key per run, and new orders of the demo customer for the placeholders."""
+    if "Idempotency-Key" in (event.get("headers") or {}):
+        event = _with_headers(event, {"Idempotency-Key": uuid.uuid4().hex})  # a new request, never a replay
+    if (event["httpMethod"], event["resource"]) == ("POST", "/api/v1/orders"):
+        _fill_customer_cart(local_stack, tokens)
+    if PLACEHOLDER_ORDER in json.dumps(event):
+        to_ship = event["resource"].startswith("/api/v1/seller/orders/")
+        order = _confirmed_order(local_stack, tokens) if to_ship else _pending_order(local_stack, tokens)
+        event = _replaced(event, PLACEHOLDER_ORDER, order["order_id"])
+    if PLACEHOLDER_PAYMENT in json.dumps(event):
+        order = _pending_order(local_stack, tokens)
+        event = _replaced(event, PLACEHOLDER_PAYMENT, order["payment"]["payment_id"])
+        if event["resource"].endswith("/webhook"):
+            event = _signed_webhook(event, order, local_stack)
+    if (event["httpMethod"], event["resource"]) == ("POST", "/api/v1/sandbox/payments/{payment_id}"):
+        # the sandbox posts its webhook to the API it was reached through: this stack's gateway
+        event = _with_headers(event, {"Host": urlparse(local_stack.url).netloc})
+    return event
+
+
+def _replaced(event: dict, placeholder: str, real: str) -> dict:
+    return json.loads(json.dumps(event).replace(placeholder, real))
+
+
+def _with_headers(event: dict, headers: dict[str, str]) -> dict:
+    event = copy.deepcopy(event)
+    for name, value in headers.items():
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
     return event
 
 
@@ -103,6 +141,71 @@ def _new_stocked_sku(local_stack, tokens) -> str:
     return sku_id
 
 
+def _customer(local_stack, tokens):
+    """The demo customer (the signed-in user of the customer samples), over HTTP."""
+    from tests.conftest import Api
+
+    return Api(local_stack.url, tokens["customer"]["AccessToken"])
+
+
+def _fill_customer_cart(local_stack, tokens) -> str:
+    """The demo customer's cart, emptied, then holding one unit of a new stocked SKU; the SKU."""
+    customer = _customer(local_stack, tokens)
+    sku_id = _new_stocked_sku(local_stack, tokens)
+    cleared = customer.request("DELETE", "/api/v1/cart")
+    assert cleared.status_code in (204, 404), cleared.text  # 404: no cart yet
+    added = customer.post("/api/v1/cart/items", json={"sku_id": sku_id, "quantity": 1})
+    assert added.status_code in (200, 201), added.text
+    return sku_id
+
+
+def _pending_order(local_stack, tokens) -> dict:
+    """A new order of the demo customer, awaiting payment (POST /orders answered 201)."""
+    from tests.checkout.conftest import checkout
+
+    _fill_customer_cart(local_stack, tokens)
+    created = checkout(_customer(local_stack, tokens))
+    assert created.status_code == 201, created.text
+    return created.json()["data"]
+
+
+def _confirmed_order(local_stack, tokens) -> dict:
+    """A new paid (CONFIRMED) order of the demo customer, of one item of the demo seller."""
+    from tests.checkout.conftest import pay, wait_for_order
+
+    order = _pending_order(local_stack, tokens)
+    pay(order["payment"]["payment_url"])
+    return wait_for_order(_customer(local_stack, tokens), order["order_id"], ("CONFIRMED",))
+
+
+def _bought_product(local_stack, tokens) -> str:
+    """A new product of the demo seller that the demo customer has bought (may review)."""
+    return _confirmed_order(local_stack, tokens)["items"][0]["product_id"]
+
+
+def _webhook_secret(local_stack) -> str:
+    import boto3
+
+    client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
+    arn = local_stack.runtime.environment["PAYMENT_WEBHOOK_SECRET_ARN"]
+    return json.loads(client.get_secret_value(SecretId=arn)["SecretString"])["current"]
+
+
+def _signed_webhook(event: dict, order: dict, local_stack) -> dict:
+    """The provider's event for the order's payment, for its amount, signed now (a new webhook id)."""
+    from functions.payments.signatures import sign_standard_webhook
+
+    body = json.loads(event["body"])
+    body["data"].update(amount=order["total"], currency=order["currency"])
+    event = {**event, "body": json.dumps(body, separators=(",", ":"))}
+    return _with_headers(event, sign_standard_webhook(event["body"], _webhook_secret(local_stack), f"msg_{uuid.uuid4().hex}"))
+
+
+def _content_type(result: dict) -> str:
+    headers = {**(result.get("headers") or {}), **{k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}}
+    return next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+
+
 def _new_guest_cart(local_stack, sku_id: str) -> str:
     """A guest cart holding one unit of the SKU; its X-Cart-Token."""
     import requests
@@ -113,16 +216,19 @@ def _new_guest_cart(local_stack, sku_id: str) -> str:
 
 
 @pytest.mark.parametrize("route", all_routes(), ids=lambda r: r.handler)
-def test_handler_answers_its_sample_event_with_the_envelope(local_stack, tokens, route, monkeypatch):
-    # GIVEN the sample event, with this stack's real users and tokens in place of placeholders
+def test_handler_answers_its_sample_event_with_the_envelope(local_stack, tokens, route):
+    # GIVEN the sample event, with this stack's real users, tokens, products and orders in place of
+    # placeholders (the reviewed product is one the sample's customer bought)
     event = _realistic(json.loads(_event_path(route.handler).read_text()), tokens, local_stack)
-    # (and the sample's customer has bought what they review: until checkout exists, nobody has)
-    monkeypatch.setattr("functions.orders.purchases.has_confirmed_purchase", lambda user_id, product_id: True)
     function = next(r.function_name for r in local_stack.gateway.routes if r.key == f"{route.method} {route.path}")
     # WHEN the handler runs in-process, as Lambda would run it
     result = local_stack.runtime.invoke(function, event)
     # THEN it answers a 2xx in the success envelope, echoing the request id
     assert 200 <= result["statusCode"] < 300, result
+    if route.handler in HTML_ROUTES:
+        # (a page for a browser answers HTML, not the JSON envelope)
+        assert result["statusCode"] == 200 and _content_type(result).startswith("text/html"), result
+        return
     if result["statusCode"] == 204:
         assert not result["body"]
         return

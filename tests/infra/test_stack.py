@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infra.checkout import STEPS
 from infra.config import stage_config
 from infra.identity import ACCESS_TOKEN_SCOPE
 from infra.topology import Access, Auth, Route, all_routes, all_scheduled_jobs, all_stream_consumers, all_tables
@@ -201,6 +202,8 @@ def test_there_is_one_function_per_route_stream_consumer_and_scheduled_job(dev: 
         [route.handler for route in ROUTES]
         + [consumer.handler for consumer in all_stream_consumers()]
         + [job.handler for job in all_scheduled_jobs()]
+        + [f"functions.orders.saga.{step.handler}" for step in STEPS.values()]  # the checkout saga's steps
+        + ["functions.notifications.send_notifications.handler"]  # behind the notification queue
     )
 
     # WHEN the template's Lambda functions are listed
