@@ -10,6 +10,7 @@ import time
 import uuid
 
 CHECKOUTS = 50
+WARM_UP = 3
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 
 
@@ -46,21 +47,24 @@ def report() -> str:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     to_pending, to_confirmed, keys, order_ids = [], [], [], []
-    for index in range(CHECKOUTS + 2):  # the first two warm the execution environments up
+    for index in range(CHECKOUTS + WARM_UP):  # the first ones warm the execution environments up
         assert session.post(f"{stack.url}/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
         key = uuid.uuid4().hex
         began = time.perf_counter()
         created = session.post(f"{stack.url}/api/v1/orders", json={"shipping_address": ADDRESS}, headers={"Idempotency-Key": key})
-        pending = time.perf_counter() - began
-        assert created.status_code == 201, created.text
+        assert created.status_code in (201, 202), created.text
         order = created.json()["data"]
+        while not order["payment"]:  # 202 PROCESSING: poll until the payment page exists
+            time.sleep(0.01)
+            order = session.get(f"{stack.url}/api/v1/orders/{order['order_id']}").json()["data"]
+        pending = time.perf_counter() - began
         began = time.perf_counter()
         paid = requests.post(order["payment"]["payment_url"], json={"outcome": "succeeded"}, timeout=30)
         assert paid.status_code == 200, paid.text
         while session.get(f"{stack.url}/api/v1/orders/{order['order_id']}").json()["data"]["status"] != "CONFIRMED":
             time.sleep(0.01)
         confirmed = time.perf_counter() - began
-        if index >= 2:
+        if index >= WARM_UP:
             to_pending.append(pending * 1000)
             to_confirmed.append(confirmed * 1000)
             keys.append(key)
@@ -76,7 +80,7 @@ def report() -> str:
         "",
         "| leg | p50 | p95 |",
         "|---|---|---|",
-        f"| POST /orders -> 201 PENDING_PAYMENT (payment page ready) | {p50_pending:.0f} ms | {p95_pending:.0f} ms |",
+        f"| POST /orders -> PENDING_PAYMENT with the payment page (201, or 202 then GET) | {p50_pending:.0f} ms | {p95_pending:.0f} ms |",
         f"| sandbox webhook sent -> order reads CONFIRMED | {p50_confirmed:.0f} ms | {p95_confirmed:.0f} ms |",
         "",
         f"State transitions per successful checkout: **{transitions}** (states entered, from the execution history). "

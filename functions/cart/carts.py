@@ -180,9 +180,11 @@ def _mutate(
     infos: dict[str, SkuInfo] | None,
     requested: dict[str, int] | None = None,
     must_exist: bool = False,
+    extra: Any = None,
 ) -> Cart:
-    """Read the cart, decide the new line quantities, and write lines + holds in one transaction;
-    on a concurrent change of the cart, read again and decide again."""
+    """Read the cart, decide the new line quantities, and write lines + holds in one transaction
+    (with `extra(cart)`'s items, if given); on a concurrent change of the cart, read again and
+    decide again."""
     for _ in range(MAX_ATTEMPTS):
         cart = load(ref)
         if must_exist and not cart.exists:
@@ -202,7 +204,7 @@ def _mutate(
             for sku, line in cart.lines.items()
             if sku not in targets
         ]
-        also = _cart_writes(cart, targets, infos or {}, cart_expiry)
+        also = _cart_writes(cart, targets, infos or {}, cart_expiry) + (extra(cart) if extra else [])
         try:
             holds.apply(changes, also=also)
         except holds.ConcurrentChange:
@@ -399,7 +401,33 @@ def accept_prices(ref: CartRef, prices: dict[str, int]) -> None:
                 raise  # a line removed meanwhile needs no price
 
 
-def remove_lines(ref: CartRef, sku_ids: list[str]) -> None:
-    """Remove these lines (bought: their holds went with the order); other lines are renewed."""
-    if load(ref).exists:
-        _mutate(ref, lambda cart: {sku: 0 for sku in sku_ids if sku in cart.lines}, None, must_exist=True)
+def remove_ordered(ref: CartRef, order_id: str, ordered: dict[str, int]) -> None:
+    """Take what an order bought out of the cart, once per order: each line drops by the ordered
+    quantity (what the shopper added since stays, with its hold), and a CLEARED#<order> marker is
+    written in the same transaction, so a retried step cannot take it out twice."""
+    marker = _key(ref.cart_id, f"CLEARED#{order_id}")
+    table = _table()
+
+    def cleared() -> bool:
+        return "Item" in connection().client.get_item(TableName=table, Key=marker, ConsistentRead=True)
+
+    if cleared() or not load(ref).exists:
+        return
+
+    def decide(cart: Cart) -> dict[str, int]:
+        if cleared():
+            return {}
+        return {sku: max(0, cart.lines[sku].quantity - quantity) for sku, quantity in ordered.items() if sku in cart.lines}
+
+    def mark(cart: Cart) -> list[dict[str, Any]]:
+        del cart
+        return [{"Put": {
+            "TableName": table, "Item": {**marker, "order_id": {"S": order_id}, "expires_at": {"N": str(int(time.time()) + ref.lifetime_seconds)}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}]
+
+    try:
+        _mutate(ref, decide, None, must_exist=True, extra=mark)
+    except ServiceUnavailable:
+        if not cleared():
+            raise

@@ -180,11 +180,12 @@ def commit_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def clear_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Remove the bought lines from the cart (lines added since stay)."""
+    """Take the bought quantities out of the cart (what was added since stays)."""
     from functions.cart import carts
 
     order = store.require(event["order_id"])
-    carts.remove_lines(carts.CartRef(order.cart_id, f"user:{order.user_id}"), [line.sku_id for line in order.items])
+    carts.remove_ordered(carts.CartRef(order.cart_id, f"user:{order.user_id}"), order.order_id,
+                         {line.sku_id: line.quantity for line in order.items})
     return {"order_id": order.order_id}
 
 

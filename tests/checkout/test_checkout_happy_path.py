@@ -70,3 +70,27 @@ def test_a_confirmed_buyer_may_review_what_they_bought(shopper, bought):
     response = shopper.post(f"/api/v1/products/{product_id}/reviews", json={"rating": 5, "title": "Great", "body": "Fits well."})
     # THEN the review is accepted (the purchase check reads the orders service)
     assert response.status_code == 201, response.text
+
+
+def test_clearing_the_cart_takes_out_only_what_was_bought_and_only_once(shopper, seller, stocked_product):
+    # GIVEN a paid order of 2 units, and the shopper adding 1 more of the same SKU meanwhile
+    sku = stocked_product([10])["skus"][0]["sku_id"]
+    assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2}).status_code in (200, 201)
+    order = checkout(shopper).json()["data"]
+    assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code == 200
+    pay(order["payment"]["payment_url"])
+    wait_for_order(shopper, order["order_id"], ("CONFIRMED",))
+    # WHEN the saga's ClearCart runs (and, as a retry would, runs again)
+    from functions.cart import carts
+
+    def cart_quantity() -> int | None:
+        lines = shopper.get("/api/v1/cart").json()["data"]["items"]
+        return lines[0]["quantity"] if lines else None
+
+    assert wait_until(lambda: cart_quantity() == 1), cart_quantity()
+    ref = carts.CartRef(shopper.get("/api/v1/cart").json()["data"]["cart_id"], f"user:{shopper.user_id}")
+    carts.remove_ordered(ref, order["order_id"], {sku: 2})
+    # THEN the line keeps the unit added since, still reserved for the cart
+    line = shopper.get("/api/v1/cart").json()["data"]["items"][0]
+    assert line["quantity"] == 1 and line["reserved_until"]
+    assert stock(seller, sku) == {"on_hand": 8, "reserved": 1, "available": 7}
