@@ -2,7 +2,7 @@
 (docs/decisions/0014-checkout-saga.md). Steps are functions.orders.saga's handlers.
 
     ValidateCart -> ReserveStock -> CreateOrder -> CreatePaymentIntent -> WaitForPayment
-      -> ConfirmOrder -> CommitStock -> ClearCart -> Done
+      -> ClearCart -> ConfirmOrder -> CommitStock -> Done
     any failure -> CancelOrder -> ReleaseStock -> RefundIfCaptured -> Compensated (Fail)
 
 Business refusals (CheckoutRejected, PaymentFailed, OrderNotPayable...) are never retried;
@@ -137,16 +137,20 @@ class CheckoutSaga(Construct):
         # The wait's own Lambda (storing the token) is retried; its outcomes and its timeout are not.
         retried(wait, attempts=3).add_catch(compensation, errors=["States.ALL"], result_path="$.error")
         done = sfn.Succeed(self, "Done")
-        clear = retried(step("ClearCart")).add_catch(done, errors=["States.ALL"], result_path="$.clear_cart_error")
+        confirm = guarded(step("ConfirmOrder"))
+        # Paid: the bought quantities leave the cart before the order reads CONFIRMED, so a shopper
+        # who sees CONFIRMED and checks out again never re-buys them. A failure here must not undo
+        # a paid order: it only leaves the lines in the cart.
+        clear = retried(step("ClearCart")).add_catch(confirm, errors=["States.ALL"], result_path="$.clear_cart_error")
         definition = (
             guarded(step("ValidateCart"))
             .next(guarded(step("ReserveStock")))
             .next(guarded(step("CreateOrder")))
             .next(guarded(step("CreatePaymentIntent")))
             .next(wait)
-            .next(guarded(step("ConfirmOrder")))
-            .next(guarded(step("CommitStock")))
             .next(clear)
+            .next(confirm)
+            .next(guarded(step("CommitStock")))
             .next(done)
         )
         log_group = logs.LogGroup(

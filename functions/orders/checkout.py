@@ -18,7 +18,7 @@ from functions.orders import store
 from functions.orders.model import FAILED, PENDING_PAYMENT, Order
 from shared.tables import error_code
 
-WAIT_FOR_PAYMENT_SECONDS = 2.0  # how long POST /orders waits for the payment page before a 202
+WAIT_FOR_PAYMENT_SECONDS = 5.0  # how long POST /orders waits for the payment page before a 202 (usually < 0.5 s)
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,18 @@ def checkout(api: Api, key: str | None = None, address: dict[str, Any] | None = 
     return api.post("/api/v1/orders", json={"shipping_address": address or ADDRESS}, headers=headers)
 
 
+def payable(api: Api, response) -> dict[str, Any]:
+    """The order a checkout answered, once it has its payment page (a 202 is polled until then)."""
+    assert response.status_code in (201, 202), response.text
+    order = response.json()["data"]
+    deadline = time.monotonic() + 30
+    while not order["payment"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        order = api.get(f"/api/v1/orders/{order['order_id']}").json()["data"]
+    assert order["payment"], order
+    return order
+
+
 def pay(payment_url: str, outcome: str = "succeeded") -> dict[str, Any]:
     response = Api("").post(payment_url, json={"outcome": outcome})
     assert response.status_code == 200, response.text
@@ -77,9 +89,7 @@ def bought(shopper, seller, stocked_product) -> Callable[..., tuple[dict, str]]:
     def make(on_hand: int = 10, quantity: int = 2) -> tuple[dict, str]:
         sku = stocked_product([on_hand])["skus"][0]["sku_id"]
         assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
-        created = checkout(shopper)
-        assert created.status_code == 201, created.text
-        order = created.json()["data"]
+        order = payable(shopper, checkout(shopper))
         pay(order["payment"]["payment_url"])
         return wait_for_order(shopper, order["order_id"], ("CONFIRMED",)), sku
 

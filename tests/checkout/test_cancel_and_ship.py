@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tests.checkout.conftest import checkout, register, stock, wait_until
+from tests.checkout.conftest import checkout, payable, register, stock, wait_until
 
 
 def test_cancelling_a_pending_order_returns_the_stock(shopper, seller, stocked_product):
     sku = stocked_product([10])["skus"][0]["sku_id"]
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 4}).status_code in (200, 201)
-    order = checkout(shopper).json()["data"]
+    order = payable(shopper, checkout(shopper))
     # WHEN the buyer cancels before paying
     response = shopper.request("PUT", f"/api/v1/orders/{order['order_id']}/cancel")
     # THEN it is CANCELLED and the stock is free again

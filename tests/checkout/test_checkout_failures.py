@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.checkout.conftest import checkout, pay, stock, wait_for_order, wait_until
+from tests.checkout.conftest import checkout, pay, payable, stock, wait_for_order, wait_until
 
 
 def _payment(api, order) -> dict:
@@ -17,9 +17,7 @@ def _start(shopper, seller, stocked_product, quantity: int = 3) -> tuple[dict, s
     sku = stocked_product([10])["skus"][0]["sku_id"]
     before = stock(seller, sku)  # before the cart: what "back to the pre-checkout level" means for the stock
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
-    created = checkout(shopper)
-    assert created.status_code == 201, created.text
-    return created.json()["data"], sku, before
+    return payable(shopper, checkout(shopper)), sku, before
 
 
 def test_a_declined_payment_cancels_the_order_and_releases_the_stock(shopper, seller, stocked_product):

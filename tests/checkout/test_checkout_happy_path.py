@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.checkout.conftest import checkout, pay, stock, wait_for_order, wait_until
+from tests.checkout.conftest import checkout, pay, payable, stock, wait_for_order, wait_until
 
 
 def test_a_paid_checkout_confirms_sells_stock_empties_the_cart_and_notifies(local_stack, shopper, seller, stocked_product):
@@ -76,7 +76,7 @@ def test_clearing_the_cart_takes_out_only_what_was_bought_and_only_once(shopper,
     # GIVEN a paid order of 2 units, and the shopper adding 1 more of the same SKU meanwhile
     sku = stocked_product([10])["skus"][0]["sku_id"]
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2}).status_code in (200, 201)
-    order = checkout(shopper).json()["data"]
+    order = payable(shopper, checkout(shopper))
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code == 200
     pay(order["payment"]["payment_url"])
     wait_for_order(shopper, order["order_id"], ("CONFIRMED",))

@@ -48,7 +48,7 @@ def test_the_same_key_with_another_body_is_422_and_a_missing_key_400(shopper, st
     sku = stocked_product([10])["skus"][0]["sku_id"]
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
     key = uuid.uuid4().hex
-    assert checkout(shopper, key).status_code == 201
+    assert checkout(shopper, key).status_code in (201, 202)
     # WHEN the key comes back with another address
     other = checkout(shopper, key, {**ADDRESS, "city": "Shelbyville"})
     # THEN 422 and no second order

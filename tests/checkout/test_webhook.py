@@ -8,7 +8,7 @@ import time
 import boto3
 import pytest
 
-from tests.checkout.conftest import checkout, stock, wait_for_order, wait_until
+from tests.checkout.conftest import checkout, payable, stock, wait_for_order, wait_until
 
 
 @pytest.fixture
@@ -22,9 +22,7 @@ def secret(local_stack) -> str:
 def pending_order(shopper, seller, stocked_product) -> tuple[dict, str]:
     sku = stocked_product([10])["skus"][0]["sku_id"]
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2}).status_code in (200, 201)
-    created = checkout(shopper)
-    assert created.status_code == 201, created.text
-    return created.json()["data"], sku
+    return payable(shopper, checkout(shopper)), sku
 
 
 def _event(order: dict, event_type: str = "payment.succeeded", amount: int | None = None) -> str:
