@@ -22,6 +22,9 @@ def _transitions(stack, execution_arn: str) -> int:
     import boto3
 
     sfn = boto3.client("stepfunctions", endpoint_url=stack.moto.endpoint, region_name="us-east-1")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)  # CONFIRMED is visible before the last step (CommitStock) ends
     events = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
     return sum(1 for event in events if event["type"].endswith("StateEntered"))
 
