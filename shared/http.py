@@ -144,6 +144,22 @@ def create_app(roles: tuple[str, ...] | None = None, optional_sign_in: bool = Fa
             return envelope_error(app, 400, "VALIDATION_ERROR", "The request body is not valid JSON.")
         return envelope_error(app, 400, "VALIDATION_ERROR", "The request is invalid.", {"fields": fields})
 
+    # Bodies the validator cannot even read are bad input too (found by the contract fuzzer):
+    # not UTF-8, another media type, JSON nested deeper than the parser recurses.
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response:
+        return envelope_error(app, 400, "VALIDATION_ERROR", "The request body is not UTF-8 JSON.")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(_: Exception) -> Response:
+        return envelope_error(app, 400, "VALIDATION_ERROR", "The request body must be JSON (Content-Type: application/json).")
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        return envelope_error(app, 400, "VALIDATION_ERROR", "The request body is nested too deeply.")
+
     @app.not_found
     def _no_route(_: NotFoundError) -> Response:
         return envelope_error(app, 404, "NOT_FOUND", "No such resource.")

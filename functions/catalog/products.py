@@ -176,12 +176,18 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
 
 
+_CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
+
+
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        assert isinstance(value, dict)
+        # Only what this API wrote: a table key plus one index key, all strings (a forged key
+        # would otherwise reach DynamoDB as ExclusiveStartKey and fail there).
+        assert isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4
+        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
         return value
     except Exception:
         raise ValidationError("The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}) from None

@@ -299,7 +299,10 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any] | int:
     if (
         not isinstance(after, list)
         or len(after) != len(sort_spec(params))
-        or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in after)
+        # every sort field but the tie-break is numeric (prices, dates as epoch ms, ratings); the
+        # tie-break is the product id: a value of another type would reach OpenSearch as a 400
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in after[:-1])
+        or not isinstance(after[-1], str)
     ):
         raise invalid("not a cursor from this API")
     return after
