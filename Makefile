@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed-$(shell cksum < package.json | cut -d' ' -
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages
+.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages fuzz load
 
 run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
 	$(PY) -m local
@@ -60,3 +60,11 @@ system-packages:
 
 clean:
 	rm -rf cdk.out .build .pytest_cache
+
+load: $(STAMP) $(NODE_STAMP) system-packages ## locust shopper mix against a local stack (20 users, 3 min), then the invariants: load/REPORT.md
+	$(PY) -m load
+
+# Contract fuzzing, longer than `make test` runs it: FUZZ_EXAMPLES random examples per operation
+# (plus schemathesis' coverage phase) against a local stack; the document is docs/openapi.json.
+fuzz: $(STAMP) $(NODE_STAMP) system-packages ## schemathesis against the local stack: make fuzz FUZZ_EXAMPLES=500
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(PY) -m pytest tests/contract/test_fuzz.py

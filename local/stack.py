@@ -193,12 +193,14 @@ class LocalStack:
             [deployment.physical_id(pool) for pool in pools],
             [deployment.physical_id(client) for client in clients],
         )
-        extra_routes = {}
+        from local.docs import docs_routes
+
+        extra_routes = docs_routes()  # GET /api/openapi.json and /api/docs (Swagger UI)
         if "IMAGES_BUCKET" in runtime.environment:
             extra_routes["/cdn/"] = self._cdn(runtime.environment["IMAGES_BUCKET"])
         self.gateway = LocalApiGateway(deployment, runtime, authorizer, stage=self.stage, extra_routes=extra_routes)
         self.gateway.start("127.0.0.1", self.port)
-        if extra_routes:
+        if "/cdn/" in extra_routes:
             # The local CloudFront: image URLs point at the gateway's /cdn/, which reads the bucket.
             runtime.environment["IMAGES_CDN_URL"] = os.environ["IMAGES_CDN_URL"] = f"{self.url}/cdn"
         self._stoppers.append(self.gateway.stop)
