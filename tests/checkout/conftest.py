@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.support.waiting import wait_until  # noqa: F401 - re-exported to the tests here
 
 ADDRESS = {"name": "Ada Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 PASSWORD = "Str0ng-Passw0rd!"
@@ -73,13 +74,6 @@ def wait_for_order(api: Api, order_id: str, statuses: tuple[str, ...], timeout: 
         time.sleep(0.1)
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 20, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from tests.inventory.stock_audit import audit
+from tests.support.waiting import wait_until  # noqa: F401 - re-exported to the fault tests
 
 # -- a server that goes away and comes back -----------------------------------------------------
 
@@ -255,13 +256,6 @@ def queue_depth(stack: Any, url: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 20, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 # -- invariants -----------------------------------------------------------------------------------
