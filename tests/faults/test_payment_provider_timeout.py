@@ -65,7 +65,9 @@ def test_a_provider_that_never_answers_cancels_the_order_and_releases_the_stock(
     assert calls[order_id] == 4
     assert cancelled["reason"] == "CHECKOUT_ERROR" and cancelled["payment"] is None
     assert order_ends_clean(local_stack, shopper, order_id, {sku: before}, seller) == []
-    assert shopper.get(f"/api/v1/payments/{payment_id_for(order_id)}").json()["data"]["status"] == "canceled"
+    payment = lambda: shopper.get(f"/api/v1/payments/{payment_id_for(order_id)}").json()["data"]  # noqa: E731
+    # RefundIfCaptured is the compensation's last step: CANCELLED and the stock come before it
+    assert wait_until(lambda: payment()["status"] == "canceled"), payment()
     # AND the cart keeps the line (unreserved), so the shopper can try again
     lines = shopper.get("/api/v1/cart").json()["data"]["items"]
     assert [(line["sku_id"], line["quantity"], line["reserved_until"]) for line in lines] == [(sku, 2, None)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from functions.orders import settlement
-from tests.checkout.conftest import checkout, pay, stock, wait_for_order
+from tests.checkout.conftest import checkout, pay, stock, wait_for_order, wait_until
 from tests.faults.conftest import (
     availability_problems,
     order_ends_clean,
@@ -116,6 +116,6 @@ def test_the_order_settler_crashing_on_a_cancelled_order_settles_it_on_the_retry
     assert wait_for_order(shopper, order_id, ("CANCELLED",))["reason"] == "CANCELLED_BY_CUSTOMER"
     assert order_ends_clean(local_stack, shopper, order_id, {sku: before}, seller) == []
     assert callers == ["functions.orders.cancel_order", "functions.orders.settle_orders", "functions.orders.settle_orders"]
-    payment = shopper.get(f"/api/v1/payments/{created.json()['data']['payment']['payment_id']}").json()["data"]
-    assert payment["status"] == "refunded"
+    payment = lambda: shopper.get(f"/api/v1/payments/{created.json()['data']['payment']['payment_id']}").json()["data"]  # noqa: E731
+    assert wait_until(lambda: payment()["status"] == "refunded"), payment()  # the refund follows the restock
     assert stock_problems(local_stack, [sku]) == []
