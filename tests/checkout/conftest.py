@@ -85,6 +85,9 @@ def bought(shopper, seller, stocked_product) -> Callable[..., tuple[dict, str]]:
         assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
         order = payable(shopper, checkout(shopper))
         pay(order["payment"]["payment_url"])
-        return wait_for_order(shopper, order["order_id"], ("CONFIRMED",)), sku
+        confirmed = wait_for_order(shopper, order["order_id"], ("CONFIRMED",))
+        # CommitStock is the step after ConfirmOrder: the checkout is through once the stock is sold
+        assert wait_until(lambda: stock(seller, sku)["on_hand"] == on_hand - quantity), stock(seller, sku)
+        return confirmed, sku
 
     return make
