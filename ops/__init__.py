@@ -2,5 +2,5 @@
 environment (AWS credentials, CATALOG_TABLE_NAME, SEARCH_URL, SEARCH_AUTH=sigv4):
 
   python -m ops.search_reindex                      rebuild the search index, zero downtime
-  python -m ops.replay_failures --queue-url URL     re-drive the search indexer's DLQ
+  python -m ops.replay_failures --queue-url URL     re-drive a stream consumer's DLQ through that consumer
 """

@@ -1,7 +1,11 @@
-"""Re-drive the on-failure queue (DLQ) of a search stream consumer: the catalog indexer's or the
-stock sync's (SearchIndexerFailureQueue / SearchStockSyncFailureQueue).
+"""Re-drive the on-failure queue (DLQ) of a DynamoDB stream consumer (`<Consumer>FailureQueue`:
+SearchIndexer, SearchStockSync, CatalogCacheInvalidator, or any other in infra/topology.py).
 
-    python -m ops.replay_failures --queue-url URL [--max-messages N]
+    python -m ops.replay_failures --queue-url URL [--consumer ID] [--max-messages N]
+
+The consumer is the one whose id the message's `requestContext.functionArn` names (CDK names a
+function after its construct id, e.g. `shop-dev-CatalogCacheInvalidatorF84E209B-1X2Y`), or
+`--consumer`. Its records are re-driven through that consumer's own handler, never another's.
 
 When a stream batch fails past the mapping's retries, Lambda sends an on-failure record to the
 queue. It holds no data, only where the batch was:
@@ -9,30 +13,35 @@ queue. It holds no data, only where the batch was:
 approximateArrivalOfFirstRecord, approximateArrivalOfLastRecord, batchSize}`. For each message:
 
 1. read those records again from the stream (GetShardIterator AT_SEQUENCE_NUMBER at the start,
-   GetRecords up to the end) and run them through the consumer's handler itself: stock items
-   (sk=STOCK) through the stock sync, anything else through the catalog indexer;
+   GetRecords up to the end) and run them through the consumer's handler itself (every consumer
+   is idempotent, so records it had already handled are harmless);
 2. **fallback, when the stream no longer has them**: DynamoDB Streams keep records for 24 hours
    and the queue keeps messages for up to 14 days, so the shard may be trimmed (or the stream
    replaced). The message names no product, so the products are found in the tables instead.
-   A catalog batch: every product whose `updated_at` lies in the batch's arrival window (+-2
-   minutes) is re-indexed from its current state (a product *hard*-deleted in that window is no
-   longer in the table and cannot be found; run `python -m ops.search_reindex` to drop such
-   leftovers). A stock batch (the stream is the INVENTORY_TABLE_NAME table's): the stock of
-   every live product is read again and merged (newer versions only);
-3. reconcile every catalog product touched with its current table state (versioned, so this
-   never overwrites anything newer). Tombstones already refuse stale records, but a reindex
-   only rebuilds tombstones for products still in the table; the table's version wins again;
+   - SearchIndexer: every product whose `updated_at` lies in the batch's arrival window (+-2
+     minutes) is re-indexed from its current state (a product *hard*-deleted in that window is
+     no longer in the table and cannot be found; run `python -m ops.search_reindex` to drop such
+     leftovers);
+   - SearchStockSync: the stock of every live product is read again and merged (newer versions
+     only);
+   - CatalogCacheInvalidator: the cached pages of the products changed in the window are
+     invalidated at their current version;
+   - any other consumer has no fallback: the message is kept and reported;
+3. SearchIndexer: reconcile every catalog product touched with its current table state
+   (versioned, so this never overwrites anything newer). Tombstones already refuse stale
+   records, but a reindex only rebuilds tombstones for products still in the table;
 4. delete the message only when all of that succeeded; otherwise it stays for the next run.
 
-Needs CATALOG_TABLE_NAME, INVENTORY_TABLE_NAME, SEARCH_URL (+ SEARCH_AUTH=sigv4), and
-permissions for sqs:ReceiveMessage/DeleteMessage on the queue, dynamodb:GetShardIterator/
-GetRecords on the stream, dynamodb:Scan/BatchGetItem on the catalog table, BatchGetItem on the
-inventory table, es:ESHttp* on the domain.
+Needs the consumer's own environment (for the search consumers CATALOG_TABLE_NAME,
+INVENTORY_TABLE_NAME, SEARCH_URL (+ SEARCH_AUTH=sigv4); for the cache invalidator CACHE_URL and
+CATALOG_TABLE_NAME), and permissions for sqs:ReceiveMessage/DeleteMessage on the queue,
+dynamodb:GetShardIterator/GetRecords on the stream, and what the consumer itself may do.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -42,13 +51,14 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from functions.search import indexer, stock_sync
-from functions.search.client import get_client
 from functions.search.documents import PRODUCT_PK_PREFIX, IndexAction, deserialize_image, from_item, is_product_key, is_stock_key
 from functions.search.mapping import ALIAS
+from infra.topology import all_stream_consumers
 from ops.search_reindex import ReindexFailed, get_products, refresh_stock, scan_products, write
 from shared.stream_records import to_lambda_record
 from shared.tables import error_code
+
+SEARCH_INDEXER, SEARCH_STOCK_SYNC, CACHE_INVALIDATOR = "SearchIndexer", "SearchStockSync", "CatalogCacheInvalidator"
 
 WINDOW_MARGIN = timedelta(minutes=2)
 MAX_EMPTY_READS = 5  # an open shard answers empty pages at its tip; stop after a few
@@ -74,9 +84,24 @@ class StreamBatch:
     complete: bool  # every record from start to end was read
 
 
+class SearchClient:
+    """The OpenSearch client, made on first use: replaying the cache invalidator's queue needs none."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def get(self) -> Any:
+        if self._client is None:
+            from functions.search.client import get_client
+
+            self._client = get_client()
+        return self._client
+
+
 def replay(
     queue_url: str,
     *,
+    consumer: str | None = None,
     max_messages: int = 1000,
     sqs: Any = None,
     streams: Any = None,
@@ -84,11 +109,13 @@ def replay(
     wait_seconds: int = 1,
     log: Log = print,
 ) -> ReplayReport:
+    """Re-drive up to `max_messages` messages of the queue; `consumer` (a StreamConsumer id)
+    overrides the consumer the messages name."""
     import boto3
 
     sqs = sqs or boto3.client("sqs")
     streams = streams or boto3.client("dynamodbstreams")
-    client = client or get_client()
+    search = SearchClient(client)
     report = ReplayReport()
     seen: set[str] = set()
     while report.messages < max_messages:
@@ -105,7 +132,7 @@ def replay(
             seen.add(message["MessageId"])
             report.messages += 1
             try:
-                _replay_message(message, streams, client, report, log)
+                _replay_message(message, consumer, streams, search, report, log)
             except Exception as exc:  # keep the message; report and go on with the others
                 report.kept += 1
                 report.errors.append(f"{message['MessageId']}: {type(exc).__name__}: {exc}")
@@ -116,36 +143,97 @@ def replay(
     return report
 
 
-def _replay_message(message: dict[str, Any], streams: Any, client: Any, report: ReplayReport, log: Log) -> None:
+def consumer_of(body: dict[str, Any], info: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """The StreamConsumer id whose function failed the batch: named by the on-failure record's
+    function ARN (the longest consumer id in the function's name). Records of a message without
+    one (written before it was read) are told apart by their keys: stock items went to the stock
+    sync, anything else to the catalog indexer."""
+    arn = str((body.get("requestContext") or {}).get("functionArn") or "")
+    name = arn.split(":")[6] if arn.count(":") >= 6 else arn
+    named = [c.id for c in all_stream_consumers() if c.id in name]
+    if named:
+        return max(named, key=len)
+    if arn:
+        raise ValueError(f"{arn} is no stream consumer of infra/topology.py; pass --consumer")
+    return SEARCH_STOCK_SYNC if _is_stock_batch(info, records) else SEARCH_INDEXER
+
+
+def handler_of(consumer: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    [path] = [c.handler for c in all_stream_consumers() if c.id == consumer] or [None]
+    if path is None:
+        raise ValueError(f"no stream consumer {consumer!r} in infra/topology.py")
+    module, _, attribute = path.rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _replay_message(
+    message: dict[str, Any], consumer: str | None, streams: Any, search: SearchClient, report: ReplayReport, log: Log
+) -> None:
     body = json.loads(message["Body"])
     info = body.get("DDBStreamBatchInfo") if isinstance(body, dict) else None
     if not isinstance(info, dict):
         raise ValueError("not a Lambda on-failure record for a DynamoDB stream (no DDBStreamBatchInfo)")
     batch = read_batch(streams, info)
-    stock = _is_stock_batch(info, batch.records)
+    consumer = consumer or consumer_of(body, info, batch.records)
     product_ids: set[str] = set()
     if batch.records:
-        handler = stock_sync.handler if stock else indexer.handler
-        response = handler({"Records": batch.records}, SimpleNamespace(function_name="ops.replay_failures", aws_request_id=message["MessageId"]))
-        failures = response.get("batchItemFailures") or []
+        handler = handler_of(consumer)
+        response = handler({"Records": batch.records}, _context(message["MessageId"]))
+        failures = (response or {}).get("batchItemFailures") or []
         if failures:
-            raise ReindexFailed(f"{len(failures)} of {len(batch.records)} records failed again")
+            raise ReindexFailed(f"{len(failures)} of {len(batch.records)} records failed again in {consumer}")
         report.records_redriven += len(batch.records)
         for record in batch.records:
             keys = deserialize_image(record["dynamodb"].get("Keys"))
             if is_product_key(keys):
                 product_ids.add(str(keys["pk"])[len(PRODUCT_PK_PREFIX) :])
-    if not batch.complete and stock:
+    if not batch.complete:
         report.fallbacks += 1
-        log(f"{message['MessageId']}: stock records unavailable; reading the stock of every live product again")
-        live = {item["product_id"]: [str(s["sku_id"]) for s in item.get("skus") or [] if s.get("sku_id")] for item in scan_products(active_only=True)}
-        report.stock_refreshed += refresh_stock(client, ALIAS, live)
-    elif not batch.complete:
-        report.fallbacks += 1
-        window = _arrival_window(info)
-        log(f"{message['MessageId']}: stream records unavailable; re-indexing products changed in {window or 'any time'}")
-        product_ids |= {item["product_id"] for item in scan_products(active_only=False, changed_between=window)}
-    report.products_reconciled += reconcile(client, product_ids)
+        product_ids |= _fallback(consumer, info, search, report, message["MessageId"], log)
+    if consumer == SEARCH_INDEXER:
+        report.products_reconciled += reconcile(search.get(), product_ids)
+
+
+def _context(request_id: str) -> SimpleNamespace:
+    """What a handler (and Powertools' inject_lambda_context) reads of Lambda's context object."""
+    return SimpleNamespace(
+        function_name="ops.replay_failures",
+        function_version="$LATEST",
+        invoked_function_arn="arn:aws:lambda:local:000000000000:function:ops.replay_failures",
+        memory_limit_in_mb=0,
+        aws_request_id=request_id,
+        log_group_name="",
+        log_stream_name="",
+        get_remaining_time_in_millis=lambda: 900_000,
+    )
+
+
+def _fallback(
+    consumer: str, info: dict[str, Any], search: SearchClient, report: ReplayReport, message_id: str, log: Log
+) -> set[str]:
+    """Recover a batch whose records the stream no longer has; returns the products to reconcile."""
+    if consumer == SEARCH_STOCK_SYNC:
+        log(f"{message_id}: stock records unavailable; reading the stock of every live product again")
+        live = {
+            item["product_id"]: [str(s["sku_id"]) for s in item.get("skus") or [] if s.get("sku_id")]
+            for item in scan_products(active_only=True)
+        }
+        report.stock_refreshed += refresh_stock(search.get(), ALIAS, live)
+        return set()
+    window = _arrival_window(info)
+    if consumer == SEARCH_INDEXER:
+        log(f"{message_id}: stream records unavailable; re-indexing products changed in {window or 'any time'}")
+        return {item["product_id"] for item in scan_products(active_only=False, changed_between=window)}
+    if consumer == CACHE_INVALIDATOR:
+        from functions.catalog.product_cache import invalidate
+
+        log(
+            f"{message_id}: stream records unavailable; invalidating the cached pages of products changed in {window or 'any time'}"
+        )
+        for item in scan_products(active_only=False, changed_between=window):
+            invalidate(item["product_id"], int(item.get("version", 0)))
+        return set()
+    raise ReindexFailed(f"the stream no longer has the records and {consumer} has no fallback; recover it by hand")
 
 
 def _is_stock_batch(info: dict[str, Any], records: list[dict[str, Any]]) -> bool:
@@ -208,7 +296,9 @@ def read_batch(streams: Any, info: dict[str, Any]) -> StreamBatch:
             if sequence == end:
                 iterator = None
                 break
-    complete = bool(records) and records[0]["dynamodb"]["SequenceNumber"] == start and records[-1]["dynamodb"]["SequenceNumber"] == end
+    complete = (
+        bool(records) and records[0]["dynamodb"]["SequenceNumber"] == start and records[-1]["dynamodb"]["SequenceNumber"] == end
+    )
     return StreamBatch(records, complete)
 
 
@@ -218,8 +308,9 @@ def _is_stream_gone(exc: Exception) -> bool:
 
 
 def _arrival_window(info: dict[str, Any]) -> tuple[datetime, datetime] | None:
-    first, last = info.get("approximateArrivalOfFirstRecord"), info.get("approximateArrivalOfLastRecord") or info.get(
-        "approximateArrivalOfFirstRecord"
+    first, last = (
+        info.get("approximateArrivalOfFirstRecord"),
+        info.get("approximateArrivalOfLastRecord") or info.get("approximateArrivalOfFirstRecord"),
     )
     if not first:
         return None  # no window: every product is reconciled
@@ -230,11 +321,18 @@ def _arrival_window(info: dict[str, Any]) -> tuple[datetime, datetime] | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.replay_failures", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--queue-url", required=True, help="the search indexer's on-failure SQS queue")
+    parser.add_argument("--queue-url", required=True, help="a stream consumer's on-failure SQS queue (<Consumer>FailureQueue)")
+    parser.add_argument("--consumer", help="the StreamConsumer id (infra/topology.py); default: the one each message names")
     parser.add_argument("--max-messages", type=int, default=1000)
     parser.add_argument("--wait-seconds", type=int, default=1, help="long-poll wait before deciding the queue is empty")
     args = parser.parse_args(argv)
-    report = replay(args.queue_url, max_messages=args.max_messages, wait_seconds=args.wait_seconds, log=lambda m: print(m, file=sys.stderr))
+    report = replay(
+        args.queue_url,
+        consumer=args.consumer,
+        max_messages=args.max_messages,
+        wait_seconds=args.wait_seconds,
+        log=lambda m: print(m, file=sys.stderr),
+    )
     print(json.dumps(asdict(report)))
     return 0 if not report.kept else 1
 

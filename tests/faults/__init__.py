@@ -21,7 +21,7 @@ the in-process handlers; stream deliveries by driving the poller (`streams` fixt
 |                                       | with OpenSearch down), search/test_replay.py (replay details)             |
 | The cache down                        | faults/test_cache_outage.py: pages and cart from DynamoDB, availability   |
 |                                       | converges on a cache that comes back with stale values; a price change    |
-|                                       | during a long outage (xfail: known bug, see the test)                     |
+|                                       | during a long outage, its parked invalidation replayed (ops.replay_failures)|
 |                                       | also: e2e/test_availability_cache.py (cache back empty, one BatchGetItem),|
 |                                       | e2e/test_product_cache.py (breaker), inventory/test_availability_projector|
 | The payment provider timing out       | faults/test_payment_provider_timeout.py: timeouts ridden out by the       |
