@@ -295,6 +295,7 @@ CATALOG = Service(
             f"{API_PREFIX}/products/{{product_id}}",
             "functions.catalog.update_product.handler",
             tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            cache=True,  # drops the cached page at once (product_cache.forget); the stream is the guarantee
             description="Partial update, SKU prices included (owning seller, admin).",
         ),
         Route(
@@ -302,6 +303,7 @@ CATALOG = Service(
             f"{API_PREFIX}/products/{{product_id}}",
             "functions.catalog.delete_product.handler",
             tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            cache=True,  # drops the cached page at once (product_cache.forget); the stream is the guarantee
             description="Soft delete (owning seller, admin).",
         ),
         Route(

@@ -19,8 +19,11 @@ MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a pag
 
 
 def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "category"
+    """Lowercase letters and digits joined by '-': accents dropped ("Café" -> "cafe"), other
+    scripts kept ("服装" stays "服装", not a shared fallback that makes sibling names clash)."""
+    letters = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    slug = "-".join(part for part in re.split(r"[\W_]+", unicodedata.normalize("NFC", letters).lower()) if part)
+    return slug or "category"
 
 
 def to_view(item: CategoryItem) -> dict[str, Any]:
@@ -72,9 +75,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
                 {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
             ) from exc
         if "slug" in failed:
-            raise AlreadyExists(
-                "A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}
-            ) from exc
+            raise AlreadyExists("A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}) from exc
         raise
     return to_view(item)
 

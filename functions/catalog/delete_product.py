@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.catalog.product_cache import forget
 from functions.catalog.products import delete_product
 from shared.http import create_app, no_content
 from shared.observability import logger
@@ -13,7 +14,8 @@ app = create_app(roles=("seller", "admin"))
 
 @app.delete("/api/v1/products/<product_id>")
 def delete(product_id: str):
-    delete_product(product_id, app.principal)
+    item = delete_product(product_id, app.principal)
+    forget(product_id, item.version)  # a GET right after the DELETE is a 404, not the cached page
     return no_content()
 
 

@@ -7,7 +7,13 @@ The braces are a hash tag: both keys of a product sit in one slot, as ElastiCach
 (cluster mode) requires for the MGET and WATCH/MULTI that read and write them together.
 
 A reader that fetched version 7 just before an update could write it back after the
-invalidation; the version key makes that stale copy a miss instead of serving it for 5 minutes.
+invalidation; the version key makes that stale copy a miss instead of serving it for 5 minutes,
+and the copy is only written if no newer version is known at that moment (one Lua script).
+
+Who invalidates (ADR 0016): the catalog stream, always (the guarantee: retried, parked on its
+DLQ, replayed); and the write handlers themselves, at once and best-effort (`forget`), so the
+writer's own next read (GET after PUT or DELETE) is never the cached old page. Both only drop
+the copy and raise the version: neither writes product data into the cache.
 """
 
 from __future__ import annotations
@@ -45,10 +51,34 @@ def get_or_load(product_id: str, load: Callable[[], dict[str, Any]]) -> tuple[di
     view = load()
     try:
         if latest is None or view["version"] >= int(latest):
-            redis.set(value_key, json.dumps({"version": view["version"], "view": view}), ex=TTL_SECONDS)
+            # checked again in the script: an invalidation may have raised the version meanwhile
+            redis.register_script(SET_IF_NOT_OLDER)(
+                keys=[value_key, version_key], args=[view["version"], json.dumps({"version": view["version"], "view": view}), TTL_SECONDS]
+            )
     except Exception as exc:  # noqa: BLE001
         cache.trip(exc)
     return view, False
+
+
+# KEYS: value, version; ARGV: the copy's version, the copy, its TTL. Writes the copy unless a
+# newer version has been recorded.
+SET_IF_NOT_OLDER = """
+local latest = redis.call('GET', KEYS[2])
+if latest and tonumber(latest) > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+def forget(product_id: str, version: int) -> None:
+    """The write handlers' invalidation right after their write: best-effort (a cache that is
+    down or tripped is skipped; the catalog stream invalidates anyway)."""
+    if cache.client() is None:
+        return
+    try:
+        invalidate(product_id, version)
+    except Exception as exc:  # noqa: BLE001 - the stream's invalidation is the guarantee
+        cache.trip(exc)
 
 
 def invalidate(product_id: str, version: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
-from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
+from functions.catalog.schemas import MAX_SKUS, CreateProductRequest, UpdateProductRequest
 from functions.catalog.skus import new_sku_id
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
@@ -39,7 +39,12 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
     count = int(item.rating_count or 0)
     skus = []
     for sku in item.skus or []:
-        view = {"sku_id": sku.sku_id, "options": dict(sku.options.as_dict()) if sku.options else {}, "price": int(sku.price), "currency": sku.currency}
+        view = {
+            "sku_id": sku.sku_id,
+            "options": dict(sku.options.as_dict()) if sku.options else {},
+            "price": int(sku.price),
+            "currency": sku.currency,
+        }
         if availability is not None:
             view["availability"] = availability.get(sku.sku_id, {"in_stock": False, "available": 0})
         skus.append(view)
@@ -155,21 +160,33 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
                 raise _field_error(f"body.skus.{index}.options", "a SKU with these options exists")
             new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency)
             skus[new.sku_id] = new
+    # The limit create enforces (CreateProductRequest), on the merged list. It is counted from the
+    # item this update read and written as a whole list under the condition that the item is still
+    # at that version, so a concurrent change (e.g. another update adding SKUs) fails the write
+    # (409) instead of growing the product past the limit.
+    if len(skus) > MAX_SKUS:
+        raise _field_error("body.skus", f"a product has at most {MAX_SKUS} SKUs: this change would make {len(skus)}")
     return list(skus.values())
 
 
-def delete_product(product_id: str, principal: Principal) -> None:
-    """Soft delete: the item stays (orders refer to it); reads and search stop showing it."""
+def delete_product(product_id: str, principal: Principal) -> ProductItem:
+    """Soft delete: the item stays (orders refer to it); reads and search stop showing it.
+    Returns the item as written (its new version)."""
     item = owned_product(product_id, principal)
     try:
         item.update(
-            actions=[ProductItem.status.set("DELETED"), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))],
+            actions=[
+                ProductItem.status.set("DELETED"),
+                ProductItem.version.add(1),
+                ProductItem.updated_at.set(datetime.now(UTC)),
+            ],
             condition=ProductItem.status == "ACTIVE",
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
             raise NotFound("No such product.") from exc
         raise
+    return item
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
@@ -190,24 +207,35 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
         return value
     except Exception:
-        raise ValidationError("The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}) from None
+        raise ValidationError(
+            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
+        ) from None
 
 
-def list_products(category: str | None, seller: str | None, limit: int, cursor: str | None) -> tuple[list[ProductItem], str | None]:
+def list_products(
+    category: str | None, seller: str | None, limit: int, cursor: str | None
+) -> tuple[list[ProductItem], str | None]:
     """Newest first, by category (gsi1) or seller (gsi2); one of them is required."""
     if category:
         index, key = ProductItem.by_category, f"CATEGORY#{category}"
     elif seller:
         index, key = ProductItem.by_seller, f"SELLER#{seller}"
     else:
-        raise ValidationError("Filter by category or seller.", {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]})
+        raise ValidationError(
+            "Filter by category or seller.",
+            {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
+        )
     items: list[ProductItem] = []
     start = decode_cursor(cursor)
     # Deleted products are filtered out, so a page may need more than one query.
     while True:
         results = index.query(
-            key, scan_index_forward=False, limit=limit - len(items), last_evaluated_key=start,
-            filter_condition=ProductItem.status == "ACTIVE", page_size=limit - len(items),
+            key,
+            scan_index_forward=False,
+            limit=limit - len(items),
+            last_evaluated_key=start,
+            filter_condition=ProductItem.status == "ACTIVE",
+            page_size=limit - len(items),
         )
         items += list(results)
         start = results.last_evaluated_key

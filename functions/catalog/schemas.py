@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
 
 from shared.money import Amount, CurrencyCode
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 OptionValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
 def _image_url(value: str) -> str:
     """https only, except on the stage's own image CDN (plain http on the local stack)."""
     cdn = os.environ.get("IMAGES_CDN_URL", "")
@@ -21,7 +33,75 @@ def _image_url(value: str) -> str:
 
 
 ImageUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]{3,500}$"), AfterValidator(_image_url)]
-AttributeValue = str | int | bool | list[str]
+
+
+# Product attributes are schemaless (per product type) but bounded, so that a product at every
+# limit at once (these, 5,000 characters of description, 50 SKUs with 5 options each, 10 images)
+# fits DynamoDB's 400 KB item size even in 4-byte UTF-8 characters: at most ~210 KB of
+# attributes (50 x (40 + 1,000) characters), ~310 KB in all (tests/catalog/test_products.py
+# builds that product); ~80 KB in ASCII.
+MAX_ATTRIBUTES = 50
+MAX_ATTRIBUTE_NAME = 40  # characters
+MAX_ATTRIBUTE_TEXT = 1000  # characters of a text value
+MAX_ATTRIBUTE_LIST = 10  # texts in a list value...
+MAX_ATTRIBUTE_LIST_ITEM = 100  # ...of at most this many characters each
+MAX_ATTRIBUTE_INT = 2**53 - 1  # exact in every JSON client, and within DynamoDB's 38 digits
+
+
+def _encodable(value: str) -> str:
+    """Refuse text that cannot be stored: a lone surrogate (e.g. "\\udb37", which JSON can
+    carry) has no UTF-8 encoding, so DynamoDB's write would fail (a 500, not a 400)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _attribute_kind(value: Any) -> str | None:
+    """Which kind of attribute value this is, so a bad one is reported against that kind only."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):  # a float is refused by `int` unless it is whole (e.g. 2.0)
+        return "int"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "list"
+    return None
+
+
+# Stripped, then at least one character: neither "" nor only whitespace.
+AttributeName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ATTRIBUTE_NAME), AfterValidator(_encodable)
+]
+AttributeText = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_TEXT), AfterValidator(_encodable)]
+AttributeListItem = Annotated[str, StringConstraints(max_length=MAX_ATTRIBUTE_LIST_ITEM), AfterValidator(_encodable)]
+AttributeValue = Annotated[
+    Annotated[AttributeText, Tag("str")]
+    | Annotated[int, Field(ge=-MAX_ATTRIBUTE_INT, le=MAX_ATTRIBUTE_INT), Tag("int")]
+    | Annotated[bool, Tag("bool")]
+    | Annotated[list[AttributeListItem], Field(max_length=MAX_ATTRIBUTE_LIST), Tag("list")],
+    Discriminator(
+        _attribute_kind,
+        custom_error_type="attribute_value",
+        custom_error_message="an attribute value is a text, an integer, true or false, or a list of texts",
+    ),
+]
+
+
+def _distinct_attribute_names(value: Any) -> Any:
+    """Names are stripped: refuse two that differ only in surrounding whitespace (one would be lost)."""
+    if isinstance(value, dict):
+        names = [name.strip() for name in value if isinstance(name, str)]
+        if len(set(names)) != len(names):
+            raise ValueError("two attribute names are the same once surrounding whitespace is removed")
+    return value
+
+
+Attributes = Annotated[
+    dict[AttributeName, AttributeValue], Field(max_length=MAX_ATTRIBUTES), BeforeValidator(_distinct_attribute_names)
+]
 CategoryId = Annotated[str, StringConstraints(pattern=r"^cat_[0-9A-HJKMNP-TV-Z]{26}$")]
 SkuId = Annotated[str, StringConstraints(pattern=r"^sku_[0-9A-HJKMNP-TV-Z]{30}$")]
 
@@ -51,7 +131,7 @@ class CreateProductRequest(_Body):
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
     brand: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
     category_id: CategoryId
-    attributes: Annotated[dict[Annotated[str, StringConstraints(max_length=40)], AttributeValue], Field(max_length=50)] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
     images: Annotated[list[ImageUrl], Field(max_length=10)] = Field(default_factory=list)
     skus: Annotated[list[NewSku], Field(min_length=1, max_length=MAX_SKUS)]
 
@@ -75,6 +155,6 @@ class UpdateProductRequest(_Body):
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = None
     brand: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)] | None = None
     category_id: CategoryId | None = None
-    attributes: Annotated[dict[Annotated[str, StringConstraints(max_length=40)], AttributeValue], Field(max_length=50)] | None = None
+    attributes: Attributes | None = None
     images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
     skus: Annotated[list[SkuChange], Field(min_length=1, max_length=MAX_SKUS)] | None = None

@@ -7,6 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.catalog.product_cache import forget
 from functions.catalog.products import to_view, update_product
 from functions.catalog.schemas import UpdateProductRequest
 from shared.http import create_app, ok
@@ -17,7 +18,9 @@ app = create_app(roles=("seller", "admin"))
 
 @app.put("/api/v1/products/<product_id>")
 def update(product_id: str, body: Annotated[UpdateProductRequest, Body()]):
-    return ok(app, to_view(update_product(product_id, body, app.principal)))
+    item = update_product(product_id, body, app.principal)
+    forget(product_id, item.version)  # the writer's next GET must not be the cached old page
+    return ok(app, to_view(item))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

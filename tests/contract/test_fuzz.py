@@ -18,7 +18,6 @@ draw: schemathesis' coverage phase only runs on tests without extra `given` argu
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import random
 
@@ -38,18 +37,25 @@ from tests.contract.conftest import FUZZ_STATS, load_document
 LONG_RUN = bool(os.environ.get("FUZZ_EXAMPLES"))
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 12)
 REQUEST_TIMEOUT = 15  # seconds: a hung handler fails the example instead of the suite
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
-CONFIG = schemathesis.Config.from_dict({
-    "phases": {
-        "examples": {"enabled": False},
-        "coverage": {"enabled": LONG_RUN},  # boundary values of every parameter: many requests, make fuzz only
-        "stateful": {"enabled": False},
-    },
-    # Auth is ours (real tokens per role), never generated.
-    "generation": {"with-security-parameters": False},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "phases": {
+            "examples": {"enabled": False},
+            "coverage": {"enabled": LONG_RUN},  # boundary values of every parameter: many requests, make fuzz only
+            "stateful": {"enabled": False},
+        },
+        # Auth is ours (real tokens per role), never generated.
+        "generation": {"with-security-parameters": False},
+    }
+)
 DOCUMENT = load_document()
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
@@ -74,22 +80,10 @@ def callers(route: Route) -> list[str]:
 
 def known_bug(case) -> bool:
     """Inputs of bugs reported and reproduced by test_known_bugs.py: the fuzzer skips them (so
-    it keeps looking for new ones) until the fix lands and that test's strict xfail says so."""
-    attributes = case.body.get("attributes") if isinstance(case.body, dict) else None
-    if isinstance(attributes, dict) and ("" in attributes or not _utf8(json.dumps(attributes, ensure_ascii=False))):
-        # a product attribute named "" (the item then breaks every read and the catalog stream),
-        # or a lone surrogate in an attribute value: 500, not 400. Never sent: it would poison
-        # the session stack for the tests after this one.
-        return True
+    it keeps looking for new ones) until the fix lands and that test's strict xfail says so.
+    None is open now (the last ones, attribute names "" and lone surrogates in attributes, are
+    refused with a 400)."""
     return False
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def real_value(name: str, method: str, path: str, world: dict[str, str]) -> str | None:

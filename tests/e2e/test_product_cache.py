@@ -79,3 +79,25 @@ def test_cache_down_serves_from_the_table_and_recovers(local_stack, seller, anon
     shared_cache.reset_breaker()
     anonymous.get(f"/api/v1/products/{pid}")
     assert redis.Redis.from_url(real_url).exists(f"product:{{{pid}}}")
+
+
+def test_the_writers_next_read_never_gets_the_cached_old_page_even_before_the_stream_runs(local_stack, seller, anonymous):
+    cache = redis.Redis.from_url(local_stack.cache.url, decode_responses=True)
+    product = seller.post("/api/v1/products", json=_tee(anonymous)).json()["data"]
+    pid, sku = product["product_id"], product["skus"][0]["sku_id"]
+    # GIVEN the page cached at price 1000, and the catalog stream held back (so only the write
+    # handlers themselves can invalidate)
+    _wait_for(lambda: anonymous.get(f"/api/v1/products/{pid}").json()["data"]["version"] == product["version"])
+    assert cache.exists(f"product:{{{pid}}}")
+    local_stack.poller.stop()
+    try:
+        # WHEN the seller changes the price  THEN the very next read shows it
+        changed = seller.request("PUT", f"/api/v1/products/{pid}", json={"skus": [{"sku_id": sku, "price": 900, "currency": "USD"}]})
+        assert changed.status_code == 200, changed.text
+        assert anonymous.get(f"/api/v1/products/{pid}").json()["data"]["skus"][0]["price"] == 900
+        # WHEN the seller deletes it  THEN the very next read is a 404, and it stays one
+        assert seller.request("DELETE", f"/api/v1/products/{pid}").status_code == 204
+        assert [anonymous.get(f"/api/v1/products/{pid}").status_code for _ in range(3)] == [404] * 3
+        assert int(cache.get(f"product:{{{pid}}}:version")) == product["version"] + 2
+    finally:
+        local_stack.poller.start()
