@@ -1,6 +1,14 @@
-"""The REST API: one Lambda per route, Cognito authorizer on every private route."""
+"""The REST API: one Lambda per route, Cognito authorizer on every private route.
+
+API Gateway's own answers (the authorizer's 401, an unknown route, throttling, integration
+failures) are gateway responses templated into the contract's error envelope
+(../shared/api-contract.md, shared/http.py), so a client reads every error the same way.
+"""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
@@ -11,6 +19,54 @@ from constructs import Construct
 from infra.config import StageConfig
 from infra.identity import ACCESS_TOKEN_SCOPE
 from infra.topology import Auth, Route
+
+# What a gateway response template may use (simple substitution only: API Gateway does not run
+# VTL on them). The local gateway (local/gateway.py) renders the same templates with these.
+REQUEST_ID = "$context.requestId"
+GATEWAY_MESSAGE = "$context.error.messageString"  # API Gateway's message, already a quoted JSON string
+
+
+@dataclass(frozen=True)
+class GatewayError:
+    """One of API Gateway's own answers, in the envelope with a stable code of the contract."""
+
+    type: apigw.ResponseType
+    status: str | None  # None: API Gateway's status for the error (DEFAULT_4XX / DEFAULT_5XX cover many)
+    code: str
+    message: str | None  # None: API Gateway's own message (e.g. which parameter is missing)
+
+    def template(self) -> str:
+        """The envelope as a gateway response template. `meta` has the request id only: without
+        VTL there is no way to write an ISO-8601 timestamp (`$context.requestTime` is CLF)."""
+        message = "@MESSAGE@" if self.message is None else self.message
+        body = {
+            "status": "error",
+            "error": {"code": self.code, "message": message, "details": {}},
+            "meta": {"request_id": REQUEST_ID},
+        }
+        return json.dumps(body, separators=(",", ":")).replace('"@MESSAGE@"', GATEWAY_MESSAGE)
+
+
+# Codes are the handlers' (shared/errors.py) wherever one means the same thing.
+GATEWAY_ERRORS: tuple[GatewayError, ...] = (
+    # The Cognito authorizer: no token, or a bad, expired or out-of-scope one.
+    GatewayError(apigw.ResponseType.UNAUTHORIZED, "401", "UNAUTHORIZED", "The access token is missing, invalid or expired."),
+    GatewayError(apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN", "Access denied."),
+    # What API Gateway answers for a path or method the API does not have ("Missing Authentication
+    # Token", 403): our convention is that unknown things are 404, as the handlers' own answer for
+    # an unknown route (shared/http.py). The API has no IAM-authorized methods, the other cause of it.
+    GatewayError(apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "NOT_FOUND", "No such resource."),
+    GatewayError(apigw.ResponseType.RESOURCE_NOT_FOUND, "404", "NOT_FOUND", "No such resource."),
+    GatewayError(apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "VALIDATION_ERROR", None),
+    GatewayError(apigw.ResponseType.BAD_REQUEST_BODY, "400", "VALIDATION_ERROR", None),
+    GatewayError(apigw.ResponseType.REQUEST_TOO_LARGE, "413", "REQUEST_TOO_LARGE", "The request is too large."),
+    GatewayError(apigw.ResponseType.THROTTLED, "429", "RATE_LIMITED", "Too many requests: slow down and retry."),
+    GatewayError(apigw.ResponseType.QUOTA_EXCEEDED, "429", "RATE_LIMITED", "The API key's quota for this period is used up."),
+    GatewayError(apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "SERVICE_UNAVAILABLE", "The request timed out; retry shortly."),
+    # Everything else API Gateway answers itself, with its own status.
+    GatewayError(apigw.ResponseType.DEFAULT_4_XX, None, "BAD_REQUEST", None),
+    GatewayError(apigw.ResponseType.DEFAULT_5_XX, None, "INTERNAL_ERROR", "Something went wrong on our side; retry later."),
+)
 
 
 class RestApi(Construct):
@@ -60,6 +116,16 @@ class RestApi(Construct):
         # Bodies are validated in the handlers (with field-level errors); this only stops
         # requests missing required parameters before they cost a Lambda invocation.
         self.validator = self.api.add_request_validator("ParamsValidator", validate_request_parameters=True)
+        # No CORS headers: the API configures no CORS (no preflight methods) and the handlers
+        # send none, so its gateway responses send none either. If CORS is added, add
+        # Access-Control-Allow-Origin here too (response_headers), or browsers hide these errors.
+        for error in GATEWAY_ERRORS:
+            self.api.add_gateway_response(
+                error.type.response_type,
+                type=error.type,
+                status_code=error.status,
+                templates={"application/json": error.template()},
+            )
 
     def add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)

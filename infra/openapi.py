@@ -48,9 +48,12 @@ The marketplace's public API (contract v1).
 
 * **Envelope.** Every JSON answer is enveloped: success `{"status": "success", "data": ..., "meta": {"request_id", "timestamp"}}`,
   error `{"status": "error", "error": {"code", "message", "details"}, "meta": {...}}`. Error codes are stable.
+  API Gateway's own answers use the same error envelope (`GatewayErrorEnvelope`, whose `meta` has the `request_id` only):
+  401 `UNAUTHORIZED` from the authorizer, 404 `NOT_FOUND` for a path or method the API does not have, 429 `RATE_LIMITED`
+  when throttled, 413 `REQUEST_TOO_LARGE`, 504 `SERVICE_UNAVAILABLE` on a timeout, other 5xx `INTERNAL_ERROR`.
 * **Auth.** `Authorization: Bearer <Cognito access token>` (from `POST /api/v1/auth/login`). Routes marked with the lock
   require it; cart routes accept it optionally (a guest uses the `X-Cart-Token` header instead). Without a token, or with
-  a bad one, API Gateway's authorizer answers 401 `{"message": "Unauthorized"}` before any handler runs.
+  a bad one, API Gateway's authorizer answers 401 `UNAUTHORIZED` before any handler runs.
 * **Money** is integer minor units plus `currency`. **Lists** take `limit` (default 20, max 100) and `cursor`, and answer
   `data.items` and `data.next_cursor`.
 * Generated from the handlers by `python -m infra.openapi`; do not edit by hand.
@@ -90,23 +93,27 @@ ORDER_STATUS = {"type": "string", "enum": ["PROCESSING", "PENDING_PAYMENT", "CON
 RATING = _obj({"average": {"type": ["number", "null"]}, "count": INTEGER})
 ERROR_CODE_PATTERN = "^[A-Z][A-Z0-9_]*$"
 
+ERROR = _obj({
+    "code": {"type": "string", "pattern": ERROR_CODE_PATTERN, "examples": ["VALIDATION_ERROR", "OUT_OF_STOCK"]},
+    "message": STRING,
+    "details": {"type": "object", "description": "Machine-readable specifics, e.g. `fields` for VALIDATION_ERROR."},
+})
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Meta": _obj({"request_id": STRING, "timestamp": TIMESTAMP}),
     "ErrorEnvelope": {
         **_obj(
-            {
-                "status": {"const": "error"},
-                "error": _obj({
-                    "code": {"type": "string", "pattern": ERROR_CODE_PATTERN, "examples": ["VALIDATION_ERROR", "OUT_OF_STOCK"]},
-                    "message": STRING,
-                    "details": {"type": "object", "description": "Machine-readable specifics, e.g. `fields` for VALIDATION_ERROR."},
-                }),
-                "meta": _ref("Meta"),
-            },
+            {"status": {"const": "error"}, "error": ERROR, "meta": _ref("Meta")},
             description="Every error the API answers (../shared/api-contract.md).",
         ),
     },
-    "GatewayError": _obj({"message": STRING}, description="API Gateway's own answer (its authorizer), not a handler's."),
+    # infra/api.py GATEWAY_ERRORS: gateway responses are templates without VTL, which cannot format a timestamp.
+    "GatewayErrorEnvelope": _obj(
+        {"status": {"const": "error"}, "error": ERROR, "meta": _ref("GatewayMeta")},
+        description="API Gateway's own answer (the authorizer's 401, an unknown route's 404, throttling, timeouts): the error "
+                    "envelope, its `meta` with the request id only.",
+    ),
+    "GatewayMeta": _obj({"request_id": STRING}),
     "SuccessEnvelope": _obj({"status": {"const": "success"}, "data": {}, "meta": _ref("Meta")},
                             description="Every success answer with a body; each operation names its `data` schema."),
     # identity
@@ -348,7 +355,7 @@ def _error_statuses(route: Route, operation: dict[str, Any], app: Any) -> dict[i
     if "requestBody" in operation or constrained:
         statuses[400] = ERROR_TEXT[400]
     if route.auth is Auth.USER:
-        statuses[401] = ERROR_TEXT[401] + " API Gateway's authorizer answers `{\"message\": \"Unauthorized\"}`."
+        statuses[401] = ERROR_TEXT[401] + " API Gateway's authorizer answers it, before the handler (`GatewayErrorEnvelope`)."
     elif route.auth is Auth.OPTIONAL:
         statuses[401] = "UNAUTHORIZED: a token was sent and it is invalid or expired (guests send none)."
     if getattr(app, "required_roles", None):
@@ -364,7 +371,7 @@ def _error_statuses(route: Route, operation: dict[str, Any], app: Any) -> dict[i
 def _error_response(route: Route, status: int, text: str) -> dict[str, Any]:
     schema: dict[str, Any] = _ref("ErrorEnvelope")
     if status == 401 and route.auth is Auth.USER:
-        schema = {"anyOf": [_ref("ErrorEnvelope"), _ref("GatewayError")]}
+        schema = {"anyOf": [_ref("ErrorEnvelope"), _ref("GatewayErrorEnvelope")]}
     return {"description": text, "content": {JSON_MEDIA: {"schema": schema}}}
 
 
@@ -521,7 +528,7 @@ def build_document() -> dict[str, Any]:
         }
     }
     # powertools' validation-error models and any unused ones go; the envelopes stay (for clients).
-    used = _referenced(document) | {"SuccessEnvelope", "ErrorEnvelope", "Meta"}
+    used = _referenced(document) | {"SuccessEnvelope", "ErrorEnvelope", "Meta", "GatewayErrorEnvelope", "GatewayMeta"}
     components["schemas"] = {name: schema for name, schema in components["schemas"].items() if name in used}
     document["tags"] = [{"name": service.name} for service in SERVICES if service.routes]
     document["servers"] = [{"url": "/", "description": "The host serving the API (the local stack sets its own URL)."}]

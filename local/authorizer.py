@@ -4,7 +4,9 @@ Same rule as the deployed authorizer (docs/decisions/0005-tokens.md), implemente
 shared/tokens.py (the cart's optional sign-in uses the same code): a route marked private
 needs `Authorization: Bearer <access token>` signed by the pool's key (RS256 only), unexpired,
 issued for the pool's app client, and carrying one of the method's authorization scopes.
-Anything else is 401 {"message": "Unauthorized"}, as API Gateway answers.
+Anything else is a 401 before any Lambda runs, answered as API Gateway answers it: with the
+template's UNAUTHORIZED gateway response (infra/api.py: the error envelope, code UNAUTHORIZED),
+which local/gateway.py renders.
 """
 
 from __future__ import annotations

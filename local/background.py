@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +47,33 @@ class BackgroundLoop:
             except Exception:
                 logger.exception("%s: tick failed", self.thread_name)
             self._stop.wait(self.seconds_until_next_tick())
+
+
+class PollingLoop(BackgroundLoop):
+    """A background loop over event source mappings (stream or queue): each consumer's `poll(flush)`
+    runs in turn under one lock, every `interval` seconds or on demand (`poll_once`, in tests)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.RLock()  # poll_once and the thread never interleave
+        self.consumers: dict[str, Any] = {}
+        super().__init__()
+
+    def poll_once(self, flush: bool = True) -> int:
+        """Poll every consumer once; returns how many records or messages were handed to functions
+        (handed over again on a retry, they count again, so 0 means nothing happened). With `flush`
+        (the default) partial batches do not wait for the batching window."""
+        delivered = 0
+        with self._lock:
+            for logical_id, consumer in self.consumers.items():
+                try:
+                    delivered += consumer.poll(flush)
+                except Exception:  # one broken consumer must not stop the others
+                    logger.exception("%s: polling failed", logical_id)
+        return delivered
+
+    def tick(self) -> None:
+        self.poll_once(flush=False)
+
+    def seconds_until_next_tick(self) -> float:
+        return self.interval

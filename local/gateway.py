@@ -3,6 +3,12 @@
 Routes are read from the synthesized template (AWS::ApiGateway::Resource/Method), never listed
 by hand, so what runs locally is what `cdk deploy` creates. Each request becomes the proxy
 event API Gateway would send and is handed to the same handler the template deploys.
+
+What API Gateway answers itself (an unknown route, the authorizer's 401, a handler that crashed)
+comes from the template's gateway responses (AWS::ApiGateway::GatewayResponse, infra/api.py):
+their status, headers and body template, rendered with the same simple substitutions API
+Gateway makes. A type the template does not configure falls back to its DEFAULT_4XX/DEFAULT_5XX
+response, then to API Gateway's own default ({"message": "..."}).
 """
 
 from __future__ import annotations
@@ -110,8 +116,86 @@ def routes_from_template(deployment: Deployment) -> list[ApiRoute]:
     return sorted(routes, key=lambda r: (r.resource_path.count("{"), -len(r.resource_path)))
 
 
-def _json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(payload), status=status, headers=headers or {}, content_type="application/json")
+# The answers API Gateway makes itself that the local gateway makes too: response type ->
+# (status, `$context.error.message`, x-amzn-ErrorType header), as when the API configures nothing.
+API_GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token", "MissingAuthenticationTokenException"),
+    "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
+    "AUTHORIZER_CONFIGURATION_ERROR": (500, "Internal server error", "AuthorizerConfigurationException"),
+    # A Lambda proxy integration whose function raised or answered malformed output: 502, and no
+    # type of its own (DEFAULT_5XX applies).
+    "DEFAULT_5XX": (502, "Internal server error", "InternalServerErrorException"),
+}
+# The gateway response template variables the local gateway renders (no VTL, as in API Gateway).
+TEMPLATE_VARIABLES = ("$context.requestId", "$context.error.message", "$context.error.messageString")
+_VARIABLE = re.compile(r"\$context(?:\.[A-Za-z]+)+")
+_HEADER_PARAMETER = "gatewayresponse.header."
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """An AWS::ApiGateway::GatewayResponse of the template."""
+
+    response_type: str
+    status_code: int | None  # None: the error's own status
+    headers: dict[str, str]
+    templates: dict[str, str]  # content type -> body template
+
+
+class GatewayResponses:
+    """API Gateway's own answers, as the template's gateway responses shape them."""
+
+    def __init__(self, responses: dict[str, GatewayResponse] | None = None) -> None:
+        self.responses = responses or {}
+        for response in self.responses.values():
+            for template in response.templates.values():
+                unknown = set(_VARIABLE.findall(template)) - set(TEMPLATE_VARIABLES)
+                if unknown:
+                    raise ValueError(
+                        f"gateway response {response.response_type} uses {sorted(unknown)}: the local gateway "
+                        f"renders only {', '.join(TEMPLATE_VARIABLES)} (teach local/gateway.py the others)"
+                    )
+
+    @classmethod
+    def from_template(cls, deployment: Deployment) -> GatewayResponses:
+        responses = {}
+        for logical_id, resource in deployment.resources_of_type("AWS::ApiGateway::GatewayResponse").items():
+            props = deployment.resolve(resource.get("Properties", {}))
+            headers = {}
+            for name, value in (props.get("ResponseParameters") or {}).items():
+                if not (name.startswith(_HEADER_PARAMETER) and len(value) >= 2 and value[0] == value[-1] == "'"):
+                    raise ValueError(f"{logical_id}: only static headers ('value') are supported locally, not {name}={value}")
+                headers[name.removeprefix(_HEADER_PARAMETER)] = value[1:-1]
+            status = props.get("StatusCode")
+            responses[props["ResponseType"]] = GatewayResponse(
+                response_type=props["ResponseType"],
+                status_code=int(status) if status else None,
+                headers=headers,
+                templates=dict(props.get("ResponseTemplates") or {}),
+            )
+        return cls(responses)
+
+    def answer(self, response_type: str, request_id: str) -> Response:
+        """What API Gateway answers for an error of `response_type` (one of API_GATEWAY_ERRORS)."""
+        default_status, message, error_type = API_GATEWAY_ERRORS[response_type]
+        family = "DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX"
+        configured = self.responses.get(response_type) or self.responses.get(family)
+        status = configured.status_code if configured and configured.status_code else default_status
+        headers = {"x-amzn-ErrorType": error_type, **(configured.headers if configured else {})}
+        if configured and configured.templates:
+            content_type = "application/json" if "application/json" in configured.templates else next(iter(configured.templates))
+            values = {
+                "$context.requestId": request_id,
+                "$context.error.message": message,
+                "$context.error.messageString": json.dumps(message),
+            }
+            body = _VARIABLE.sub(lambda found: values[found.group(0)], configured.templates[content_type])
+        else:
+            content_type, body = "application/json", json.dumps({"message": message}, separators=(",", ":"))
+        return Response(body, status=status, headers=headers, content_type=content_type)
+
+
+DEFAULT_GATEWAY_RESPONSES = GatewayResponses()  # an API that configures none
 
 
 class LocalApiGateway:
@@ -124,6 +208,7 @@ class LocalApiGateway:
         extra_routes: dict[str, Callable[[Request], Response]] | None = None,
     ) -> None:
         self.routes = routes_from_template(deployment)
+        self.gateway_responses = GatewayResponses.from_template(deployment)
         self.runtime = runtime
         self.authorizer = authorizer
         self.stage = stage
@@ -167,30 +252,37 @@ class LocalApiGateway:
         for prefix, extra in self.extra_routes.items():
             if request.path == prefix or (prefix.endswith("/") and request.path.startswith(prefix)):
                 return extra(request)
+        request_id = str(uuid.uuid4())
         matched = self.match(request.method, request.path)
         if matched is None:
-            # What API Gateway answers for a method/resource that does not exist.
-            return _json_response(403, {"message": "Missing Authentication Token"})
+            # A method or resource the API does not have.
+            return self.gateway_responses.answer("MISSING_AUTHENTICATION_TOKEN", request_id)
         route, path_parameters = matched
         claims = None
         if route.authorization_type == "COGNITO_USER_POOLS":
             if self.authorizer is None:
-                return _json_response(500, {"message": "No authorizer configured"})
+                log.error("%s %s: the route has a Cognito authorizer and the local gateway none", request.method, request.path)
+                return self.gateway_responses.answer("AUTHORIZER_CONFIGURATION_ERROR", request_id)
             try:
                 claims = self.authorizer.claims_for(request.headers.get("Authorization"), list(route.scopes))
             except AuthorizationFailed as exc:
                 log.info("401 %s %s: %s", request.method, request.path, exc)
-                return _json_response(401, {"message": "Unauthorized"})
-        event = self.proxy_event(request, route, path_parameters, claims)
+                return self.gateway_responses.answer("UNAUTHORIZED", request_id)
+        event = self.proxy_event(request, route, path_parameters, claims, request_id)
         try:
-            result = self.runtime.invoke(route.function_name, event, request_id=event["requestContext"]["requestId"])
+            result = self.runtime.invoke(route.function_name, event, request_id=request_id)
         except Exception:
             log.exception("handler %s raised", route.function_name)
-            return _json_response(502, {"message": "Internal server error"})
-        return self.to_http(result)
+            return self.gateway_responses.answer("DEFAULT_5XX", request_id)
+        return self.to_http(result, self.gateway_responses, request_id)
 
     def proxy_event(
-        self, request: Request, route: ApiRoute, path_parameters: dict[str, str], claims: dict[str, str] | None
+        self,
+        request: Request,
+        route: ApiRoute,
+        path_parameters: dict[str, str],
+        claims: dict[str, str] | None,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         raw = request.get_data()
         content_type = request.headers.get("Content-Type", "")
@@ -210,7 +302,7 @@ class LocalApiGateway:
         query = {key: values[-1] for key, values in request.args.lists()}
         multi_query = {key: values for key, values in request.args.lists()}
         now = datetime.now(UTC)
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         request_context: dict[str, Any] = {
             "resourceId": route.resource_path,
             "resourcePath": route.resource_path,
@@ -260,11 +352,11 @@ class LocalApiGateway:
         }
 
     @staticmethod
-    def to_http(result: Any) -> Response:
+    def to_http(result: Any, gateway_responses: GatewayResponses = DEFAULT_GATEWAY_RESPONSES, request_id: str = "") -> Response:
         if not isinstance(result, dict) or "statusCode" not in result:
             # API Gateway's answer to a malformed proxy response.
             log.error("malformed Lambda proxy response: %r", result)
-            return _json_response(502, {"message": "Internal server error"})
+            return gateway_responses.answer("DEFAULT_5XX", request_id or str(uuid.uuid4()))
         body = result.get("body") or ""
         data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
         response = Response(data, status=int(result["statusCode"]))

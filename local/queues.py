@@ -41,14 +41,13 @@ import base64
 import copy
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.background import BackgroundLoop
+from local.background import PollingLoop
 from local.cfn import REGION, Deployment, UnresolvableIntrinsic
 from local.streams import ESM_TYPE, matches_filter_criteria
 
@@ -332,7 +331,7 @@ class _Consumer:
         return sum(int(value) for value in attributes.values())
 
 
-class QueuePoller(BackgroundLoop):
+class QueuePoller(PollingLoop):
     """Runs every SQS event source mapping of a deployment against the local runtime.
 
     `deploy_queues` must have run first. `retry_delay` (whole seconds, as SQS takes them) is how
@@ -352,14 +351,12 @@ class QueuePoller(BackgroundLoop):
     ) -> None:
         if retry_delay < 0:
             raise ValueError(f"retry_delay must not be negative, not {retry_delay}")
+        super().__init__(interval)
         self.deployment = deployment
         self.runtime = runtime
-        self.interval = interval
         self.retry_delay = int(retry_delay)
         self._sqs_client = sqs_client
         self.history: deque[QueueInvocation] = deque(maxlen=HISTORY_SIZE)
-        self._lock = threading.RLock()  # poll_once and the thread never interleave
-        super().__init__()
         self.consumers: dict[str, _Consumer] = {}
         queue_urls = _queue_urls_by_arn(deployment)
         for logical_id in deployment.resources_of_type(ESM_TYPE):
@@ -395,22 +392,7 @@ class QueuePoller(BackgroundLoop):
         _, _, _, _, account, name = queue_arn.split(":", 5)
         return self.sqs_client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
-    # -- polling --------------------------------------------------------------------------
-    def poll_once(self, flush: bool = True) -> int:
-        """Process every message visible now; returns how many were handed to functions.
-
-        Failed messages come back after `retry_delay`, so they are retried by a later poll.
-        With `flush` (the default) partial batches do not wait for the batching window.
-        """
-        delivered = 0
-        with self._lock:
-            for logical_id, consumer in self.consumers.items():
-                try:
-                    delivered += consumer.poll(flush)
-                except Exception:  # one broken consumer must not stop the others
-                    logger.exception("%s: polling failed", logical_id)
-        return delivered
-
+    # -- polling (poll_once, tick: local.background.PollingLoop) --------------------------------
     def drain(self, timeout: float = 10.0) -> int:
         """Poll until every mapped queue is empty (retries and redrives included); returns how
         many messages were handed to functions. TimeoutError if messages remain after `timeout`."""
@@ -425,13 +407,6 @@ class QueuePoller(BackgroundLoop):
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"messages still queued after {timeout} s: {remaining}")
             time.sleep(0.05)
-
-    # -- background (local.background.BackgroundLoop) ------------------------------------------
-    def tick(self) -> None:
-        self.poll_once(flush=False)
-
-    def seconds_until_next_tick(self) -> float:
-        return self.interval
 
 
 def _queue_urls_by_arn(deployment: Deployment) -> dict[str, str]:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -48,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local.background import BackgroundLoop
+from local.background import PollingLoop
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
 from shared.stream_records import to_lambda_record
 
@@ -531,7 +530,7 @@ def _iso(epoch_seconds: float | None, millis: bool = False) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class StreamPoller(BackgroundLoop):
+class StreamPoller(PollingLoop):
     """Runs every DynamoDB-stream event source mapping of a deployment against the local runtime.
 
     `deploy_tables` must have run first (the mappings' EventSourceArn is the table's real
@@ -552,15 +551,13 @@ class StreamPoller(BackgroundLoop):
     ) -> None:
         import boto3
 
+        super().__init__(interval)
         self.deployment = deployment
         self.runtime = runtime
-        self.interval = interval
         self.streams_client = streams_client or boto3.client("dynamodbstreams")
         self._sqs_client = sqs_client
         self._sns_client = sns_client
         self._queue_urls: dict[str, str] = {}
-        self._lock = threading.RLock()  # poll_once and the thread never interleave
-        super().__init__()
         self.consumers: dict[str, _MappingConsumer] = {}
         for logical_id in deployment.resources_of_type(ESM_TYPE):
             try:
@@ -582,28 +579,7 @@ class StreamPoller(BackgroundLoop):
     def mappings(self) -> dict[str, StreamMapping]:
         return {logical_id: consumer.mapping for logical_id, consumer in self.consumers.items()}
 
-    # -- polling --------------------------------------------------------------------------
-    def poll_once(self, flush: bool = True) -> int:
-        """Process everything available now; returns how many records were handed to functions.
-
-        Records handed over again on a retry count again, so 0 means nothing happened.
-        With `flush` (the default) partial batches do not wait for the batching window.
-        """
-        delivered = 0
-        with self._lock:
-            for logical_id, consumer in self.consumers.items():
-                try:
-                    delivered += consumer.poll(flush)
-                except Exception:  # one broken consumer must not stop the others
-                    logger.exception("%s: polling failed", logical_id)
-        return delivered
-
-    # -- background (local.background.BackgroundLoop) ------------------------------------------
-    def tick(self) -> None:
-        self.poll_once(flush=False)
-
-    def seconds_until_next_tick(self) -> float:
-        return self.interval
+    # -- polling (poll_once, tick: local.background.PollingLoop) --------------------------------
 
     # -- destinations ---------------------------------------------------------------------
     def send_to_destination(self, destination_arn: str, message: str) -> None:

@@ -2,7 +2,8 @@
 
 Every private method carries the scope `aws.cognito.signin.user.admin`, so, as on API Gateway,
 it takes an access token of this API's app client, RS256-signed by the pool's key, unexpired and
-carrying the scope. Anything else is 401 `{"message": "Unauthorized"}` before any Lambda runs.
+carrying the scope. Anything else is 401 before any Lambda runs, in the error envelope with the
+code UNAUTHORIZED (the template's gateway response, infra/api.py).
 
 Forged tokens are signed with moto's own Cognito private key (the one every local pool signs
 with, shipped in moto's package resources) so that each forgery differs from a real token in
@@ -37,7 +38,6 @@ from local.authorizer import AuthorizationFailed
 
 PRIVATE = "/api/v1/categories"  # POST: signed-in admins only
 SCOPE = "aws.cognito.signin.user.admin"
-UNAUTHORIZED = {"message": "Unauthorized"}
 PASSWORD = "Intruder-Passw0rd!"
 
 MOTO_JWK = load_resource("cognitoidp/resources/jwks-private.json")
@@ -166,9 +166,12 @@ def _post_category(anonymous, authorization: str | None) -> tuple[Any, str]:
 
 def assert_rejected_before_the_handler(anonymous, invocations, create_function, authorization: str | None) -> None:
     response, name = _post_category(anonymous, authorization)
-    # THEN API Gateway's answer: 401 with its own body, not the envelope
+    # THEN API Gateway's answer: 401, in the error envelope (its UNAUTHORIZED gateway response)
     assert response.status_code == 401, response.text
-    assert response.json() == UNAUTHORIZED
+    body = response.json()
+    assert body["status"] == "error" and body["error"]["code"] == "UNAUTHORIZED", body
+    assert body["meta"]["request_id"]
+    assert response.headers["x-amzn-ErrorType"] == "UnauthorizedException"
     # AND the handler never ran, so nothing was created
     assert create_function not in invocations
     assert name not in _category_names(anonymous)
