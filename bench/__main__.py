@@ -22,6 +22,7 @@ def main() -> int:
     )
     sections = [header]
     try:
+        # search last: it stops the shared stack and resets moto for its 20,000-product catalog
         for module in (cold_start, sizes, authorizer, product_page, product_availability, reservations, checkout, search):
             section = module.report()
             print(section, "\n", flush=True)

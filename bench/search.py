@@ -299,8 +299,7 @@ def update_to_search() -> str:
     from local.seed import DEMO_USERS, sign_in
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    _reset_moto()
-    stack = shared_stack()
+    stack = shared_stack()  # no moto reset here: the shared stack lives in the same moto
     window = next(m.maximum_batching_window for lid, m in stack.poller.mappings.items() if lid.startswith("SearchIndexer"))
     token = sign_in(stack, DEMO_USERS[1][0], stack.demo_password)["AccessToken"]
     seller = requests.Session()
@@ -384,4 +383,10 @@ def update_to_search() -> str:
 
 
 def report() -> str:
-    return search_vs_scan() + "\n\n" + update_to_search()
+    from bench.stack import stop_shared_stack
+
+    # The shared stack first: search_vs_scan resets moto, which is process-wide, so it must run
+    # after every benchmark that uses the shared stack, and with that stack stopped.
+    update = update_to_search()
+    stop_shared_stack()
+    return search_vs_scan() + "\n\n" + update
