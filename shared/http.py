@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from shared.auth import Principal, require_role, require_user
-from shared.errors import DomainError, Unauthorized
+from shared.errors import DomainError, Unauthorized, ValidationError
 from shared.observability import logger
 
 JSON = "application/json"
@@ -75,6 +75,17 @@ def _as_json_request(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": headers, "multiValueHeaders": multi}
 
 
+def _require_json_body(event: dict[str, Any]) -> None:
+    """A body of any other media type is a 400 before the validator tries to parse it (found by
+    the contract fuzzer: multipart/form-data without a boundary made powertools raise a 500)."""
+    if not event.get("body"):
+        return
+    headers = event.get("headers") or {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if not content_type.strip().lower().startswith("application/json"):
+        raise ValidationError("The request body must be JSON (Content-Type: application/json).")
+
+
 class ShopResolver(APIGatewayRestResolver):
     """Checks the caller's role before anything else, so a forbidden caller learns nothing
     about the body's schema (powertools validates the body before route middlewares run)."""
@@ -91,6 +102,7 @@ class ShopResolver(APIGatewayRestResolver):
                 event = _with_verified_claims(event)
             if self.required_roles is not None:
                 require_role(event, *self.required_roles) if self.required_roles else require_user(event)
+            _require_json_body(event)
         except DomainError as exc:
             # Before routing there is no current event yet: answer in the proxy format directly.
             meta = _meta_for(((event.get("requestContext") or {}).get("requestId")) or "")

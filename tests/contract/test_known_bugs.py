@@ -27,7 +27,10 @@ def test_a_json_body_that_is_not_utf8_is_a_400(fuzz_users, api_schema, path):
     _is_validation_error(api_schema, response, "POST", path)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/xml", "application/octet-stream", "multipart/form-data", "multipart/form-data; boundary=x"],
+)
 def test_a_body_of_another_media_type_is_a_400(fuzz_users, api_schema, content_type):
     body = b'{"email": "a@example.com", "password": "x"}'
     response = fuzz_users["anonymous"].request("POST", "/api/v1/auth/login", data=body, headers={"Content-Type": content_type})
