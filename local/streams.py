@@ -579,8 +579,6 @@ class StreamPoller(PollingLoop):
     def mappings(self) -> dict[str, StreamMapping]:
         return {logical_id: consumer.mapping for logical_id, consumer in self.consumers.items()}
 
-    # -- polling (poll_once, tick: local.background.PollingLoop) --------------------------------
-
     # -- destinations ---------------------------------------------------------------------
     def send_to_destination(self, destination_arn: str, message: str) -> None:
         service = destination_arn.split(":")[2]

@@ -50,11 +50,11 @@ def get_or_load(product_id: str, load: Callable[[], dict[str, Any]]) -> tuple[di
         return load(), False
     view = load()
     try:
-        if latest is None or view["version"] >= int(latest):
-            # checked again in the script: an invalidation may have raised the version meanwhile
-            redis.register_script(SET_IF_NOT_OLDER)(
-                keys=[value_key, version_key], args=[view["version"], json.dumps({"version": view["version"], "view": view}), TTL_SECONDS]
-            )
+        # the version is compared in the script, at the moment of writing: an invalidation may
+        # have raised it since the MGET above
+        redis.register_script(SET_IF_NOT_OLDER)(
+            keys=[value_key, version_key], args=[view["version"], json.dumps({"version": view["version"], "view": view}), TTL_SECONDS]
+        )
     except Exception as exc:  # noqa: BLE001
         cache.trip(exc)
     return view, False

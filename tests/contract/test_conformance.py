@@ -5,7 +5,6 @@ infra/openapi.py are hand-written, so this keeps them truthful."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ import boto3
 import pytest
 
 from tests.contract.conftest import FUZZ_PASSWORD, FuzzApi, conforms
+from tests.support.waiting import eventually
 
 ADDRESS = {"name": "Conformance Customer", "line1": "2 Test Street", "city": "Testville", "postal_code": "12345", "country": "US"}
 
@@ -33,15 +33,6 @@ class Walk:
 @pytest.fixture
 def walk(api_schema) -> Walk:
     return Walk(api_schema)
-
-
-def _eventually(fetch, condition, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if condition(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.3)
 
 
 def test_identity_answers_conform(walk, fuzz_users):
@@ -77,7 +68,7 @@ def test_catalog_and_inventory_answers_conform(walk, fuzz_users, fuzz_world):
     walk(seller, "DELETE", f"/api/v1/products/{product_id}", item, status=204)
     # The page read above was cached; the catalog stream invalidates it (reported: for about a
     # poll interval a deleted product's page still answers 200).
-    gone = _eventually(lambda: anonymous.request("GET", f"/api/v1/products/{product_id}"), lambda r: r.status_code == 404)
+    gone = eventually(lambda: anonymous.request("GET", f"/api/v1/products/{product_id}"), lambda r: r.status_code == 404, timeout=30, interval=0.3)
     assert gone.status_code == 404 and conforms(walk.schema, gone, "GET", item)["error"]["code"] == "NOT_FOUND"
 
 
@@ -114,8 +105,8 @@ def test_checkout_payment_shipping_and_review_answers_conform(walk, fuzz_users, 
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     paid = walk(anonymous, "POST", f"/api/v1/sandbox/payments/{payment_id}", sandbox, status=200, json={"outcome": "succeeded"})["data"]
     assert paid["delivered"] is True, paid
-    confirmed = _eventually(lambda: customer.request("GET", f"/api/v1/orders/{order_id}").json()["data"],
-                            lambda data: data["status"] == "CONFIRMED")
+    confirmed = eventually(lambda: customer.request("GET", f"/api/v1/orders/{order_id}").json()["data"],
+                           lambda data: data["status"] == "CONFIRMED", timeout=30, interval=0.3)
     assert confirmed["status"] == "CONFIRMED", confirmed
     # the provider sends the event again: a duplicate, accepted
     client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")

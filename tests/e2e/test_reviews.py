@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -10,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import Api
+from tests.support.waiting import eventually
 
 PASSWORD = "Str0ng-Passw0rd!"
 SHOPPERS = 30
@@ -69,15 +69,6 @@ def shoppers(local_stack) -> list[tuple[str, Api]]:
         return list(pool.map(lambda i: _shopper(local_stack, i), range(SHOPPERS)))
 
 
-def _eventually(read, done, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
 def _review(rating: int = 4, **more) -> dict:
     return {"rating": rating, "title": "Great tee", "body": "Fits well.", **more}
 
@@ -99,7 +90,7 @@ def test_a_buyer_reviews_once_and_the_rating_moves(customer, customer_id, anonym
     assert review["review_id"].startswith("rev_") and review["user_id"] == customer_id
     assert (review["rating"], review["title"], review["body"]) == (4, "Great tee", "Fits well.")
     # (the version bump's stream record invalidates the cached page within moments)
-    page = _eventually(lambda: anonymous.get(f"/api/v1/products/{pid}").json()["data"], lambda p: p["rating"]["count"] == 1)
+    page = eventually(lambda: anonymous.get(f"/api/v1/products/{pid}").json()["data"], lambda p: p["rating"]["count"] == 1, timeout=10)
     assert page["rating"] == {"average": 4.0, "count": 1}
     assert page["version"] == product["version"] + 1
     assert datetime.fromisoformat(page["updated_at"]) >= datetime.fromisoformat(review["created_at"])
