@@ -10,9 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # infra.checkout loads aws_cdk
 
-from infra.checkout import STEPS  # noqa: E402
-from infra.notifications import SENDER_HANDLER  # noqa: E402
-from infra.topology import all_routes, all_scheduled_jobs, all_stream_consumers  # noqa: E402
+from infra.handlers import deployed_handlers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 7
@@ -30,17 +28,10 @@ def _import_ms(statement: str) -> float:
 
 
 def handler_modules() -> list[tuple[str, str]]:
-    """(module, what runs it) for every Python handler the stack deploys: API routes, stream
-    consumers, scheduled jobs, the notification queue's consumer and the checkout saga's steps
-    (the saga's steps share one module)."""
+    """(module, what runs it) for every Python handler the stack deploys (infra/handlers.py; the
+    saga's steps share one module)."""
     kinds: dict[str, str] = {}
-    for handler, kind in (
-        *((route.handler, "route") for route in all_routes()),
-        *((consumer.handler, "stream") for consumer in all_stream_consumers()),
-        *((job.handler, "schedule") for job in all_scheduled_jobs()),
-        (SENDER_HANDLER, "queue"),
-        *((f"functions.orders.saga.{step.handler}", "saga step") for step in STEPS.values()),
-    ):
+    for handler, kind in deployed_handlers():
         kinds.setdefault(handler.rsplit(".", 1)[0], kind)
     return list(kinds.items())
 

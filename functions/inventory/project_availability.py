@@ -46,6 +46,7 @@ class Change:
     insert: bool = False
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return partial_batch_response(event, context, project(event.get("Records") or []), "projected availability batch")
 

@@ -27,6 +27,7 @@ MAX_ENTRIES = 10  # PutEvents' limit per call
 MAX_REQUEST_BYTES = 256 * 1024  # PutEvents' limit per call, as EventBridge counts entry sizes
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return partial_batch_response(event, context, publish_records(event.get("Records") or []), "published order events")
 

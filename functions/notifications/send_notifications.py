@@ -36,6 +36,7 @@ class NoticesFailed(RuntimeError):
     """Some notices of a message were not sent; the message is retried for them."""
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     sender = get_sender()
     lease = lease_seconds(context)

@@ -41,6 +41,7 @@ def payment_window_seconds() -> int:
 # -- forward steps ------------------------------------------------------------------------------
 
 
+@logger.inject_lambda_context
 def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Snapshot the cart into the order, re-verifying every price against the catalog: a price
     that changed fails the checkout with the new prices (which the cart takes on, so the shopper
@@ -82,6 +83,7 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id}
 
 
+@logger.inject_lambda_context
 def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Move the cart's holds to the order, extended past the payment window."""
     from functions.inventory.orders import OrderLine, hold_for_order
@@ -100,6 +102,7 @@ def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id}
 
 
+@logger.inject_lambda_context
 def create_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """PROCESSING -> PENDING_PAYMENT, with the time the payment window closes."""
     from datetime import UTC, datetime
@@ -112,6 +115,7 @@ def create_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id}
 
 
+@logger.inject_lambda_context
 def create_payment_intent(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The order's one payment and its intent at the provider (both idempotent on the order)."""
     from functions.payments import store as payments
@@ -135,6 +139,7 @@ def create_payment_intent(event: dict[str, Any], context: Any) -> dict[str, Any]
     return {"order_id": order.order_id, "payment_id": payment.payment_id}
 
 
+@logger.inject_lambda_context
 def await_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Hand the task token to the payment; the webhook answers it. If the outcome (or a cancel)
     arrived before the token was stored, answer it now: nothing can arrive "too early"."""
@@ -151,6 +156,7 @@ def await_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"waiting": payment.payment_id}
 
 
+@logger.inject_lambda_context
 def confirm_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """PENDING_PAYMENT -> CONFIRMED (with the sellers' parts and the buyer's purchases). A
     cancellation that got there first wins: the saga compensates (and refunds)."""
@@ -165,6 +171,7 @@ def confirm_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id}
 
 
+@logger.inject_lambda_context
 def commit_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The order's holds become sales, only while the order is CONFIRMED."""
     from functions.inventory import holds
@@ -179,6 +186,7 @@ def commit_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id}
 
 
+@logger.inject_lambda_context
 def clear_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Take the bought quantities out of the cart (what was added since stays)."""
     from functions.cart import carts
@@ -217,6 +225,7 @@ def _failure(error: dict[str, Any]) -> dict[str, Any]:
     return {"code": REASONS.get(name, "CHECKOUT_ERROR"), "message": str(message)[:500] or name, "details": {}}
 
 
+@logger.inject_lambda_context
 def cancel_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The decision to undo: a checkout that never reached payment FAILS with its reason, one
     waiting for or past payment is CANCELLED. An order already there stays as it is."""
@@ -236,11 +245,13 @@ def cancel_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order_id": order.order_id, "status": order.status, "code": failure["code"]}
 
 
+@logger.inject_lambda_context
 def release_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settlement.return_stock(store.require(event["order_id"]))
     return {"order_id": event["order_id"]}
 
 
+@logger.inject_lambda_context
 def refund_if_captured(event: dict[str, Any], context: Any) -> dict[str, Any]:
     payment = settlement.refund(store.require(event["order_id"]))
     return {"order_id": event["order_id"], "payment_status": payment.status if payment else None}

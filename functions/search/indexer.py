@@ -23,12 +23,14 @@ from typing import Any
 
 from functions.search import mapping, writer
 from functions.search.documents import IndexAction, StockLevel, from_stream_record, merge_catalog, skus_to_read
+from shared.observability import logger
 from shared.stream_batches import apply_in_bulk, partial_batch_response
 
 OK = writer.OK  # an outcome: None = done, else the reason it failed
 StockReader = Callable[[list[str]], "dict[str, StockLevel]"]
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return partial_batch_response(event, context, index_records(event.get("Records") or []), "indexed catalog batch")
 

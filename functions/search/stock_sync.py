@@ -28,6 +28,7 @@ from shared.stream_batches import apply_in_bulk, partial_batch_response
 OK = writer.OK
 
 
+@logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return partial_batch_response(event, context, sync_records(event.get("Records") or []), "synced stock batch")
 

@@ -18,9 +18,20 @@ from functions.notifications.models import PENDING, SENT, NotificationItem
 from functions.notifications.order_events import from_stream_record
 from functions.notifications.outbox import read_outbox
 from functions.notifications.senders import OutboxSender
+from local.lambda_runtime import LambdaContext
 
 from .builders import ORDER_ID, eventbridge_message, order, status_change, stream_record
 from .conftest import Shop
+
+
+def publisher_context() -> LambdaContext:
+    return LambdaContext("OrderEventsPublisher", 256, 60, "req-1")
+
+
+def sender_context() -> LambdaContext:
+    """A fresh invocation's context: its remaining time counts from now."""
+    return LambdaContext("NotificationSender", 512, 30, "req-1")
+
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_FAILURES = {"batchItemFailures": []}
@@ -34,7 +45,7 @@ def _confirmed(shop: Shop, order_id: str = ORDER_ID, version: int = 3) -> dict[s
 
 def _publish_and_receive(shop: Shop, *records: dict[str, Any]) -> dict[str, Any]:
     """Publish stream records, then the queue's messages as the sender's SQS event."""
-    assert publish_order_events.handler({"Records": list(records)}, None) == NO_FAILURES
+    assert publish_order_events.handler({"Records": list(records)}, publisher_context()) == NO_FAILURES
     return shop.sqs_event(shop.receive())
 
 
@@ -80,7 +91,7 @@ def test_status_changes_land_in_the_notification_queue_and_the_rest_do_not(shop:
     ]
 
     # WHEN the publisher handles it
-    response = publish_order_events.handler({"Records": records}, None)
+    response = publish_order_events.handler({"Records": records}, publisher_context())
 
     # THEN every record succeeded, and exactly the two status changes reached the queue through
     # the bus's rule, as EventBridge events with their detail
@@ -102,7 +113,7 @@ def test_refused_entries_and_untranslatable_records_are_the_batch_item_failures(
     _spy_on_events(monkeypatch, refuse=("ord_1:3",))
 
     # WHEN the publisher handles the batch
-    response = publish_order_events.handler({"Records": records}, None)
+    response = publish_order_events.handler({"Records": records}, publisher_context())
 
     # THEN exactly the refused and the broken records are reported, by sequence number
     sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
@@ -128,7 +139,7 @@ def test_a_failed_put_events_call_fails_only_its_own_records(shop: Shop, monkeyp
     spy.put_events = throttle_first_call  # type: ignore[method-assign]
 
     # WHEN the publisher handles the batch
-    response = publish_order_events.handler({"Records": records}, None)
+    response = publish_order_events.handler({"Records": records}, publisher_context())
 
     # THEN the calls had 10 and 2 entries; the first call's 10 records failed, the last 2 were published
     assert spy.calls == [10, 2]
@@ -141,7 +152,7 @@ def test_events_go_out_in_calls_of_at_most_ten(shop: Shop, monkeypatch: pytest.M
     records = [status_change("PENDING_PAYMENT", "CONFIRMED", 3, order_id=f"ord_{n:02d}") for n in range(23)]
     spy = _spy_on_events(monkeypatch)
     # WHEN the publisher handles it
-    response = publish_order_events.handler({"Records": records}, None)
+    response = publish_order_events.handler({"Records": records}, publisher_context())
     # THEN three PutEvents calls (10, 10, 3) carried all of them to the queue
     assert response == NO_FAILURES
     assert spy.calls == [10, 10, 3]
@@ -153,7 +164,7 @@ def test_the_sample_stream_batch_publishes_its_confirmation(shop: Shop) -> None:
     event = json.loads((ROOT / "events" / "notifications" / "publish_order_events.json").read_text())
     # WHEN the publisher handles it
     # THEN it succeeds and the queue holds the one confirmation
-    assert publish_order_events.handler(event, None) == NO_FAILURES
+    assert publish_order_events.handler(event, publisher_context()) == NO_FAILURES
     assert [json.loads(m["Body"])["detail-type"] for m in shop.receive()] == ["order.confirmed"]
 
 
@@ -165,7 +176,7 @@ def test_a_confirmation_reaches_the_buyer_and_each_seller_with_only_their_lines(
     event = _publish_and_receive(shop, _confirmed(shop))
 
     # WHEN the sender handles the queue's message
-    response = send_notifications.handler(event, None)
+    response = send_notifications.handler(event, sender_context())
 
     # THEN the outbox holds the buyer's confirmation and one notice per seller, at their emails
     assert response == NO_FAILURES
@@ -200,7 +211,7 @@ def test_the_same_message_delivered_twice_is_sent_once(shop: Shop) -> None:
     assert first["Records"][0]["messageId"] != second["Records"][0]["messageId"]
 
     # WHEN the sender gets the first message twice, then the second message
-    responses = [send_notifications.handler(event, None) for event in (first, first, second)]
+    responses = [send_notifications.handler(event, sender_context()) for event in (first, first, second)]
 
     # THEN every delivery succeeds and each of the three notices was sent exactly once
     assert responses == [NO_FAILURES] * 3
@@ -223,7 +234,7 @@ def test_a_failing_send_reports_the_message_and_the_next_delivery_sends_only_wha
     monkeypatch.setattr(OutboxSender, "send", failing_for_seller_b)
 
     # WHEN the sender handles the batch
-    response = send_notifications.handler(event, None)
+    response = send_notifications.handler(event, sender_context())
 
     # THEN only ord_a's message is a batch item failure; its other notices went out anyway
     assert response == {"batchItemFailures": [{"itemIdentifier": by_order["ord_a"]}]}
@@ -235,7 +246,7 @@ def test_a_failing_send_reports_the_message_and_the_next_delivery_sends_only_wha
     # WHEN the mail server is back and the queue redelivers that message
     monkeypatch.setattr(OutboxSender, "send", real_send)
     redelivery = {"Records": [r for r in event["Records"] if r["messageId"] == by_order["ord_a"]]}
-    response = send_notifications.handler(redelivery, None)
+    response = send_notifications.handler(redelivery, sender_context())
 
     # THEN it succeeds, seller B's notice is sent, and nothing was sent twice
     assert response == NO_FAILURES
@@ -252,7 +263,7 @@ def test_a_notice_another_attempt_is_sending_is_left_to_it(shop: Shop) -> None:
     deliveries.claim(f"{ORDER_ID}:3", BUYER_CONFIRMATION, shop.users["buyer"], ORDER_ID, lease_seconds=60)
 
     # WHEN the same message is handled here too
-    response = send_notifications.handler(event, None)
+    response = send_notifications.handler(event, sender_context())
 
     # THEN the message fails (to come back later) and the buyer's confirmation was not sent here
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
@@ -265,7 +276,7 @@ def test_a_notice_left_pending_by_a_crashed_attempt_is_sent_after_its_lease(shop
     deliveries.claim(f"{ORDER_ID}:3", BUYER_CONFIRMATION, shop.users["buyer"], ORDER_ID, lease_seconds=-1)
 
     # WHEN the queue delivers the message again
-    response = send_notifications.handler(event, None)
+    response = send_notifications.handler(event, sender_context())
 
     # THEN this attempt takes the notice over and sends it
     assert response == NO_FAILURES
@@ -281,7 +292,7 @@ def test_a_cancellation_tells_the_buyer_why(shop: Shop) -> None:
     event = _publish_and_receive(shop, record)
 
     # WHEN the sender handles it
-    assert send_notifications.handler(event, None) == NO_FAILURES
+    assert send_notifications.handler(event, sender_context()) == NO_FAILURES
 
     # THEN only the buyer is told, with the reason and the total
     [message] = read_outbox(ORDER_ID)
@@ -296,7 +307,7 @@ def test_a_recipient_without_an_account_is_skipped_not_retried(shop: Shop) -> No
     event = shop.sqs_event([eventbridge_message("order.shipped", from_stream_record(record)["detail"])])
 
     # WHEN the sender handles it (twice: a retry must not try again either)
-    responses = [send_notifications.handler(event, None) for _ in range(2)]
+    responses = [send_notifications.handler(event, sender_context()) for _ in range(2)]
 
     # THEN the message is done, nothing is in the outbox, and the notice is recorded as skipped
     assert responses == [NO_FAILURES, NO_FAILURES]
@@ -310,7 +321,7 @@ def test_an_event_nobody_is_told_about_is_done(shop: Shop) -> None:
     event = shop.sqs_event([eventbridge_message("order.delivered", {"event_id": "ord_9:9", "order_id": "ord_9"})])
     # WHEN the sender handles it
     # THEN it succeeds and sends nothing
-    assert send_notifications.handler(event, None) == NO_FAILURES
+    assert send_notifications.handler(event, sender_context()) == NO_FAILURES
     assert read_outbox() == []
 
 
@@ -319,7 +330,7 @@ def test_an_unreadable_message_is_a_batch_item_failure(shop: Shop) -> None:
     good = _publish_and_receive(shop, _confirmed(shop))["Records"][0]
     bad = {**good, "messageId": "broken", "body": "not json"}
     # WHEN the sender handles both
-    response = send_notifications.handler({"Records": [bad, good]}, None)
+    response = send_notifications.handler({"Records": [bad, good]}, sender_context())
     # THEN only the unreadable one fails (the queue parks it after 5 receives)
     assert response == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
     assert len(read_outbox(ORDER_ID)) == 3
@@ -335,7 +346,7 @@ def test_with_ses_the_mail_goes_through_ses_and_the_table_keeps_only_its_id(shop
     event = _publish_and_receive(shop, _confirmed(shop))
 
     # WHEN the sender handles a confirmation
-    response = send_notifications.handler(event, None)
+    response = send_notifications.handler(event, sender_context())
     ses.delete_email_identity(EmailIdentity=domain)
 
     # THEN SES sent the three mails from that address
@@ -357,7 +368,7 @@ def test_an_unknown_sender_setting_fails_the_invocation(shop: Shop, monkeypatch:
     # WHEN the sender is invoked
     # THEN it raises (Lambda retries the whole batch; mail never silently goes nowhere)
     with pytest.raises(RuntimeError, match="NOTIFICATION_SENDER"):
-        send_notifications.handler(event, None)
+        send_notifications.handler(event, sender_context())
 
 
 def test_the_sample_sqs_batch_is_processed(shop: Shop) -> None:
@@ -369,15 +380,13 @@ def test_the_sample_sqs_batch_is_processed(shop: Shop) -> None:
         text = text.replace(placeholder, shop.users[name])
     # WHEN the sender handles it
     # THEN it succeeds and the buyer and both sellers have their mail
-    assert send_notifications.handler(json.loads(text), None) == NO_FAILURES
+    assert send_notifications.handler(json.loads(text), sender_context()) == NO_FAILURES
     assert len(read_outbox("ord_01KAXYZ0000000000000000001")) == 3
 
 
 def test_a_claim_is_leased_for_as_long_as_the_invocation_can_run() -> None:
     # GIVEN a Lambda context of a function with a 30 s timeout, and no context at all
-    from local.lambda_runtime import LambdaContext
-
-    context = LambdaContext("NotificationSender", 512, 30, "req-1")
+    context = sender_context()
     # WHEN the lease of a claim is computed
     # THEN it covers the invocation's remaining time plus a margin; without a context, a default
     assert 30 < send_notifications.lease_seconds(context) <= 30 + send_notifications.LEASE_MARGIN_SECONDS
