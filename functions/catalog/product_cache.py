@@ -12,8 +12,8 @@ and the copy is only written if no newer version is known at that moment (one Lu
 
 Who invalidates (ADR 0016): the catalog stream, always (the guarantee: retried, parked on its
 DLQ, replayed); and the write handlers themselves, at once and best-effort (`forget`), so the
-writer's own next read (GET after PUT or DELETE) is never the cached old page. Both only drop
-the copy and raise the version: neither writes product data into the cache.
+writer's own next read (GET after PUT or DELETE) is never the cached old page. Both only raise
+the version and drop a copy older than it: neither writes product data into the cache.
 """
 
 from __future__ import annotations
@@ -82,8 +82,11 @@ def forget(product_id: str, version: int) -> None:
 
 
 def invalidate(product_id: str, version: int) -> None:
-    """Record that `version` exists and drop the cached copy. Raises if the cache is down (the
-    stream consumer reports the record as failed, and it is retried)."""
+    """Record that `version` exists and drop a cached copy older than it. A copy already at that
+    version stays: the stream's record of a write reaches the cache after the writer's own
+    `forget` and usually after the next reader cached the new page, and dropping it would make
+    every write cost a second miss. Raises if the cache is down (the stream consumer reports the
+    record as failed, and it is retried)."""
     if not os.environ.get("CACHE_URL"):
         return  # no cache configured: nothing can be stale
     redis = cache.cache_client_ignoring_breaker()
@@ -91,16 +94,24 @@ def invalidate(product_id: str, version: int) -> None:
     with redis.pipeline() as pipe:
         while True:
             try:
-                pipe.watch(version_key)
-                current = pipe.get(version_key)
+                pipe.watch(version_key, value_key)  # a reader writing a copy meanwhile: decide again
+                current, cached = pipe.get(version_key), pipe.get(value_key)
                 pipe.multi()
                 if current is None or int(current) < version:  # never move the version backwards
                     pipe.set(version_key, version, ex=VERSION_TTL_SECONDS)
-                pipe.delete(value_key)
+                if cached is not None and _copy_version(cached) < version:
+                    pipe.delete(value_key)
                 pipe.execute()
                 return
             except _watch_error():
                 continue
+
+
+def _copy_version(raw: str | bytes) -> int:
+    try:
+        return int(json.loads(raw)["version"])
+    except (ValueError, KeyError, TypeError):
+        return -1  # unreadable: older than anything
 
 
 def _watch_error() -> type[Exception]:

@@ -41,6 +41,26 @@ def test_second_read_is_a_cache_hit_and_a_price_change_shows_on_the_next_read(lo
     assert int(cache.get(f"product:{{{pid}}}:version")) == product["version"] + 1
 
 
+def test_the_streams_record_of_the_cached_version_keeps_the_copy_and_a_newer_one_drops_it(local_stack, seller, anonymous):
+    from functions.catalog.product_cache import invalidate
+
+    cache = redis.Redis.from_url(local_stack.cache.url, decode_responses=True)
+    product = seller.post("/api/v1/products", json=_tee(anonymous)).json()["data"]
+    pid, version = product["product_id"], product["version"]
+    # GIVEN a new product's page cached at its version, and the stream's record of the creation seen
+    anonymous.get(f"/api/v1/products/{pid}")
+    _wait_for(lambda: cache.get(f"product:{{{pid}}}:version") == str(version))
+    anonymous.get(f"/api/v1/products/{pid}")
+    assert cache.exists(f"product:{{{pid}}}")
+    # WHEN the same record is delivered again (or arrives late)  THEN the current copy stays
+    invalidate(pid, version)
+    assert cache.exists(f"product:{{{pid}}}")
+    # WHEN a newer version is recorded  THEN the copy is dropped and the version raised
+    invalidate(pid, version + 1)
+    assert not cache.exists(f"product:{{{pid}}}")
+    assert cache.get(f"product:{{{pid}}}:version") == str(version + 1)
+
+
 def test_a_stale_copy_written_after_the_invalidation_is_never_served(local_stack, seller, anonymous):
     import json
 
