@@ -72,6 +72,19 @@ def function_groups() -> list[FunctionGroup]:
     return chunked
 
 
+def alerts_topic(scope: Construct, config: StageConfig, stack_name: str, email: str | None) -> sns.Topic:
+    """The one topic every alarm notifies (alarm and OK), with `email` subscribed if given (the
+    address confirms the subscription from the email AWS sends)."""
+    # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
+    key = kms.Key(scope, "AlertsKey", enable_key_rotation=True, removal_policy=config.removal_policy,
+                  description=f"Encrypts the {stack_name} alerts topic")
+    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(scope, "Alerts", display_name=f"{stack_name} alerts", master_key=key, enforce_ssl=True)
+    if email:
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+    return topic
+
+
 def emf_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
     """A metric the handlers emit through shared/metrics.py (namespace Shop, dimension service)."""
     return cloudwatch.Metric(
@@ -108,14 +121,7 @@ class Monitoring(Construct):
         self.config = config
         self.stack = watched or Stack.of(self)
         self.alarms: list[cloudwatch.Alarm] = []
-        # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
-        key = kms.Key(self, "AlertsKey", enable_key_rotation=True, removal_policy=config.removal_policy,
-                      description=f"Encrypts the {self.stack.stack_name} alerts topic")
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        self.topic = sns.Topic(self, "Alerts", display_name=f"{self.stack.stack_name} alerts", master_key=key, enforce_ssl=True)
-        email = alarm_email or config.alarm_email
-        if email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        self.topic = alerts_topic(self, config, self.stack.stack_name, alarm_email or config.alarm_email)
         self._action = actions.SnsAction(self.topic)
 
         self.queue_alarms = [self._queue_alarm(queue) for queue in self._queues()]
