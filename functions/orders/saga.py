@@ -47,7 +47,7 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     that changed fails the checkout with the new prices (which the cart takes on, so the shopper
     sees them and can check out again)."""
     from functions.cart import carts
-    from functions.catalog.skus import lookup
+    from functions.catalog import prices
 
     order = store.require(event["order_id"])
     if order.status != PROCESSING or order.items:
@@ -55,7 +55,12 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cart = carts.load(carts.CartRef(order.cart_id, f"user:{order.user_id}"))
     if not cart.lines:
         raise CheckoutRejected("CART_EMPTY", "The cart is empty.")
-    infos = lookup(list(cart.lines))
+    try:
+        # verified now: a last-known price is never charged (ADR 0027). Fails fast (timeout
+        # budget, circuit breaker) and is not retried: POST /orders answers 503 at once.
+        infos = prices.verified(list(cart.lines))
+    except prices.CatalogUnavailable as exc:
+        raise CheckoutRejected(exc.code, exc.message, exc.details) from None
     missing = sorted(set(cart.lines) - set(infos))
     if missing:
         raise CheckoutRejected("SKU_UNAVAILABLE", "Some items are no longer sold; remove them from the cart.", {"sku_ids": missing})
