@@ -39,9 +39,10 @@ BUDGETS: dict[str, Budget] = {
     "cognito-idp": Budget(connect_seconds=0.5, read_seconds=3.0, attempts=2),  # sign-in hashes passwords: slower
     "s3": Budget(connect_seconds=0.5, read_seconds=2.0, attempts=2),
     # off the request path (the notification sender): more patience, the queue retries anyway
-    "ses": Budget(connect_seconds=1.0, read_seconds=5.0, attempts=3),
+    "sesv2": Budget(connect_seconds=1.0, read_seconds=5.0, attempts=3),
     "events": Budget(connect_seconds=1.0, read_seconds=5.0, attempts=3),
 }
+OTHER = Budget(connect_seconds=1.0, read_seconds=5.0, attempts=3)  # a service not listed above
 
 
 def scale() -> float:
@@ -49,7 +50,7 @@ def scale() -> float:
 
 
 def budget(service: str) -> Budget:
-    found = BUDGETS[service]
+    found = BUDGETS.get(service, OTHER)
     factor = scale()
     return Budget(found.connect_seconds * factor, found.read_seconds * factor, found.attempts)
 
