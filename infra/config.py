@@ -38,6 +38,7 @@ class StageConfig:
     alarm_api_p99_latency_ms: int = 3000
     alarm_lambda_errors: int = 1  # errors per function group per 5 minutes
     alarm_notification_age_seconds: int = 900  # the oldest undelivered notification
+    alarm_checkout_failed_ratio: float = 0.5  # refusals are failed executions too: alarm on the share
     alarm_availability_degraded_ratio: float = 0.5  # pages reading stock from the table
     alarm_product_cache_hit_ratio: float = 0.8  # below this, the product cache is not doing its job (target 0.95)
     # Bulkhead (docs/decisions/0027-checkout-resilience.md): reserved concurrency per checkout-path

@@ -39,12 +39,13 @@ from constructs import Construct
 from infra.checkout import STEPS
 from infra.config import StageConfig
 from infra.topology import SERVICES, all_scheduled_jobs, all_stream_consumers
-from shared.metrics import AVAILABILITY_READS, NAMESPACE, PRODUCT_CACHE_READS, SERVICE_DIMENSION
+from shared.metrics import AVAILABILITY_READS, CHECKOUT_COMPENSATIONS, NAMESPACE, PRODUCT_CACHE_READS, SERVICE_DIMENSION
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
 MAX_METRICS_PER_ALARM = 10  # CloudWatch: an alarm's metric math may use at most 10 metrics
 PRODUCT_CACHE_MIN_READS = 100  # fewer reads in 5 minutes say nothing about the hit ratio
+CHECKOUT_MIN_EXECUTIONS = 10  # likewise for the share of failed checkouts
 NOTIFICATION_SENDER_ID = "NotificationSender"  # built by infra/notifications.py
 
 
@@ -129,8 +130,15 @@ class Monitoring(Construct):
         self.function_alarms = [alarm for group in function_groups() for alarm in self._function_group_alarms(group)]
         self.api_alarms = self._api_alarms(api)
         self.state_machine_alarms = [
-            self._alarm("CheckoutExecutionsFailed", state_machine.metric_failed(period=FIVE_MINUTES, statistic="Sum"), 1,
-                        "A checkout saga execution failed (not a refusal: refusals end Compensated only after a step failed)."),
+            # Every refused checkout (out of stock, price changed, payment declined) ends in the
+            # Compensated Fail state too (ADR 0014): the count alone would page on business as usual.
+            self._alarm("CheckoutExecutionsFailed", checkout_failed_share(state_machine), config.alarm_checkout_failed_ratio,
+                        f"More than {config.alarm_checkout_failed_ratio:.0%} of checkout executions failed "
+                        f"(with at least {CHECKOUT_MIN_EXECUTIONS} started in 5 minutes).",
+                        comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=2, datapoints_to_alarm=2),
+            self._alarm("CheckoutStepsFailed", emf_metric(CHECKOUT_COMPENSATIONS, Cause="failed"), 1,
+                        "A checkout was undone because a saga step failed all its retries (not a refusal): see the "
+                        "execution's history and the CheckoutSaga error alarms."),
             self._alarm("CheckoutExecutionsTimedOut", state_machine.metric_timed_out(period=FIVE_MINUTES, statistic="Sum"), 1,
                         "A checkout saga execution ran past the state machine's timeout."),
         ]
@@ -298,6 +306,13 @@ class Monitoring(Construct):
 def availability_degraded_ratio() -> cloudwatch.MathExpression:
     return _ratio("degraded", {"degraded": emf_metric(AVAILABILITY_READS, Mode="degraded"),
                                "hit": emf_metric(AVAILABILITY_READS, Mode="hit")}, "Availability degraded share")
+
+
+def checkout_failed_share(state_machine: sfn.StateMachine) -> cloudwatch.MathExpression:
+    metrics = {"failed": state_machine.metric_failed(period=FIVE_MINUTES, statistic="Sum"),
+               "started": state_machine.metric_started(period=FIVE_MINUTES, statistic="Sum")}
+    expression = f"IF(FILL(started, 0) >= {CHECKOUT_MIN_EXECUTIONS}, FILL(failed, 0) / FILL(started, 0), 0)"
+    return cloudwatch.MathExpression(expression=expression, using_metrics=metrics, period=FIVE_MINUTES, label="Checkout failed share")
 
 
 def product_cache_hit_ratio() -> cloudwatch.MathExpression:

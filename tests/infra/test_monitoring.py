@@ -16,7 +16,7 @@ from infra.config import stage_config
 from infra.handlers import deployed_handlers
 from infra.monitoring import MAX_METRICS_PER_ALARM, alerts_topic, function_groups
 from infra.topology import all_stream_consumers
-from shared.metrics import AVAILABILITY_READS, PRODUCT_CACHE_READS
+from shared.metrics import AVAILABILITY_READS, CHECKOUT_COMPENSATIONS, PRODUCT_CACHE_READS
 
 from .conftest import Synth
 
@@ -144,6 +144,18 @@ def test_the_api_and_the_checkout_state_machine_are_alarmed(monitored: Monitored
     [machine] = synth.of_type("AWS::StepFunctions::StateMachine")
     for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
         assert len(monitored.alarms_watching(metric, StateMachineArn={"Ref": machine})) == 1, metric
+    # refusals end as failed executions too (ADR 0014): failures are alarmed as a share of those started
+    [failed] = monitored.alarms_watching("ExecutionsFailed", StateMachineArn={"Ref": machine})
+    assert monitored.alarms_watching("ExecutionsStarted", StateMachineArn={"Ref": machine}) == [failed]
+    # and a checkout undone because a step failed all its retries, from the saga's own metric
+    assert len(monitored.alarms_watching(CHECKOUT_COMPENSATIONS, Cause="failed", service="shop")) == 1
+
+
+def test_the_saga_counts_as_refusals_exactly_the_errors_the_state_machine_never_retries() -> None:
+    from functions.orders.saga import BUSINESS_OUTCOMES
+    from infra.checkout import NOT_RETRIED
+
+    assert BUSINESS_OUTCOMES == set(NOT_RETRIED)
 
 
 def test_the_read_models_degraded_mode_and_the_product_cache_hit_ratio_are_alarmed_from_the_handlers_metrics(monitored: Monitored) -> None:
