@@ -103,9 +103,11 @@ def verified(sku_ids: list[str]) -> dict[str, SkuInfo]:
     if not _breaker.allow():
         metrics.count(PRICE_LOOKUPS, "Result", "unavailable")
         raise CatalogUnavailable()
+    from botocore.exceptions import BotoCoreError, ClientError  # loaded already: the catalog client is botocore's
+
     try:
         found = lookup(sku_ids)
-    except Exception as exc:  # noqa: BLE001 - timeouts, throttling, 5xx: the catalog is not answering
+    except (BotoCoreError, ClientError) as exc:  # timeouts, connection errors, throttling, 5xx (a bug still raises)
         _breaker.failed(exc)
         metrics.count(PRICE_LOOKUPS, "Result", "unavailable")
         raise CatalogUnavailable() from exc

@@ -81,3 +81,11 @@ def test_an_iterator_age_alarm_in_a_nested_stack_covers_the_stream_consumer():
 
     # THEN it counts
     assert _errors(build) == []
+
+
+def test_the_real_app_runs_the_alarm_aspect_and_passes_it(dev):
+    # GIVEN the real app as app.py builds it  THEN the aspect is applied, and the synth succeeded (no error)
+    applied = [aspect for aspect in cdk.Aspects.of(dev.app).all if isinstance(aspect, EveryQueueAndStreamConsumerHasAnAlarm)]
+    assert len(applied) == 1
+    errors = assertions.Annotations.from_stack(dev.stack).find_error("*", assertions.Match.string_like_regexp("alarm"))
+    assert errors == []
