@@ -35,7 +35,8 @@ SHED, PASS, PROBE, MISSING, REBUILD = "shed", "pass", "probe", "missing", "rebui
 OFF = "off"  # no gate for this request (switched off, no cache, breaker open, cache error)
 DEFAULT_PROBE_SECONDS = 1.0
 
-# KEYS[1] the watermark, KEYS[2] the SKU's availability key, KEYS[3] the SKU's probe token.
+# KEYS[1] the watermark, KEYS[2] the SKU's availability key, KEYS[3] its probe token, KEYS[4] its
+# rebuild token (one request per window does each).
 # ARGV[1] now (epoch ms), ARGV[2] how old the watermark may be (ms), ARGV[3] probe window (ms).
 GATE_SCRIPT = """
 local mark = tonumber(redis.call('GET', KEYS[1]) or '')
@@ -48,7 +49,7 @@ if value then
   version, available = string.match(value, '^(%d+)|([^|]*)')
 end
 if not version then
-  if redis.call('SET', KEYS[3], '1', 'PX', ARGV[3], 'NX') then
+  if redis.call('SET', KEYS[4], '1', 'PX', ARGV[3], 'NX') then
     return 'rebuild'
   end
   return 'missing'
@@ -64,8 +65,8 @@ return 'shed'
 """
 
 
-def probe_key(sku_id: str) -> str:
-    return f"{{avail}}:gate-probe:{sku_id}"  # the {avail} slot: one script over all three keys
+def probe_key(sku_id: str, purpose: str = "probe") -> str:
+    return f"{{avail}}:gate-{purpose}:{sku_id}"  # the {avail} slot: one script over all its keys
 
 
 def probe_seconds() -> float:
@@ -85,7 +86,7 @@ def verdict(sku_id: str) -> str:
         return OFF
     try:
         answer = redis.register_script(GATE_SCRIPT)(
-            keys=[availability.WATERMARK_KEY, availability.sku_key(sku_id), probe_key(sku_id)],
+            keys=[availability.WATERMARK_KEY, availability.sku_key(sku_id), probe_key(sku_id), probe_key(sku_id, "rebuild")],
             args=[int(time.time() * 1000), int(availability.stale_after_seconds() * 1000), max(1, int(probe_seconds() * 1000))],
         )
     except Exception as exc:  # noqa: BLE001 - the gate is an optimisation: no cache, no gate
