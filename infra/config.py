@@ -26,6 +26,15 @@ class StageConfig:
     cache_max_data_gb: int = 1
     cache_max_ecpu_per_second: int = 5000
     login_max_failures: int = 5  # per email per minute, then a growing lock-out
+    # Hoarding limits (docs/decisions/0025): new guest carts per client IP per minute (the WAF
+    # rule of infra/waf.py; WAF's minimum is 10), and how long a guest cart may hold stock in
+    # total, renewals included (2 x the reservation TTL).
+    guest_carts_per_address_per_minute: int = 20
+    guest_max_hold_seconds: int = 1800
+    # Addresses the guest-cart rule does not count: load generators playing many shoppers from one
+    # address. dev: the local machine (the suite, make bench and make load run from 127.0.0.1; the
+    # hoarding test comes from other loopback addresses). Loopback never reaches a deployed WAF.
+    load_generator_cidrs: tuple[str, ...] = ()
     # sandbox: this API's own payment page (no provider account needed); stripe: PaymentIntents,
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"
@@ -42,6 +51,7 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=100,
         log_level="DEBUG",
         auto_confirm_sign_up=True,
+        load_generator_cidrs=("127.0.0.1/32",),
     ),
     "prod": StageConfig(
         name="prod",

@@ -134,7 +134,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "CategoryTree": {"type": "array", "items": _ref("CategoryNode"), "description": "Roots sorted by name, each with its children."},
     "ProductSku": _obj(
-        {"sku_id": STRING, "options": OPTIONS, "price": MONEY, "currency": CURRENCY},
+        {"sku_id": STRING, "options": OPTIONS, "price": MONEY, "currency": CURRENCY, "max_per_cart": INTEGER},
         {"availability": _obj({"in_stock": BOOLEAN, "available": INTEGER}, description="On the product page only.")},
     ),
     "Product": _obj(
@@ -308,9 +308,14 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
     },
     ("PUT", "/api/v1/inventory/{sku_id}"): {409: "CONFLICT: below what is reserved (`details.reserved`).",
                                             503: "SERVICE_UNAVAILABLE: the stock is very busy; retry."},
-    ("POST", "/api/v1/cart/items"): {409: "OUT_OF_STOCK: `details {sku_id, requested, available}`; the cart is unchanged.",
-                                     503: "SERVICE_UNAVAILABLE: busy; retry."},
-    ("PUT", "/api/v1/cart/items/{sku_id}"): {409: "OUT_OF_STOCK: the increase is not available.", 503: "SERVICE_UNAVAILABLE: busy; retry."},
+    ("POST", "/api/v1/cart/items"): {
+        409: "OUT_OF_STOCK: `details {sku_id, requested, available}`; QUANTITY_LIMIT_EXCEEDED: more than the SKU's "
+             "`max_per_cart` (`details {sku_id, max_per_cart, in_cart, requested}`); HOLD_TIME_EXCEEDED: a guest cart past "
+             "its maximum hold time (sign in); the cart is unchanged.",
+        429: "RATE_LIMITED: too many new guest carts from this address this minute (a tokenless, anonymous add); sign in or retry.",
+        503: "SERVICE_UNAVAILABLE: busy; retry."},
+    ("PUT", "/api/v1/cart/items/{sku_id}"): {409: "OUT_OF_STOCK: the increase is not available; QUANTITY_LIMIT_EXCEEDED; HOLD_TIME_EXCEEDED.",
+                                            503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("DELETE", "/api/v1/cart/items/{sku_id}"): {503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("DELETE", "/api/v1/cart"): {503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("GET", "/api/v1/search"): {503: "SERVICE_UNAVAILABLE: search is down; retry shortly."},

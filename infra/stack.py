@@ -22,6 +22,7 @@ from infra.schedules import add_scheduled_job
 from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
 from infra.topology import NOTIFICATIONS_TABLE, SERVICES
+from infra.waf import ApiFirewall
 
 
 class BackendStack(Stack):
@@ -50,6 +51,7 @@ class BackendStack(Stack):
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
             "LOGIN_MAX_FAILURES": str(config.login_max_failures),
+            "GUEST_MAX_HOLD_SECONDS": str(config.guest_max_hold_seconds),
             "SEARCH_URL": search.endpoint_url,
             "SEARCH_AUTH": "sigv4",
             "IMAGES_BUCKET": images.bucket.bucket_name,
@@ -75,6 +77,7 @@ class BackendStack(Stack):
         CheckoutSaga(self, "Checkout", config, factory)
 
         api = RestApi(self, "Http", config, identity.user_pool)
+        ApiFirewall(self, "Firewall", config, api.api)
         for service in SERVICES:
             for route in service.routes:
                 function = factory.create(

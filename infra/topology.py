@@ -410,8 +410,10 @@ CART = Service(
     routes=(
         Route("GET", f"{API_PREFIX}/cart", "functions.cart.get_cart.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="The cart: a guest's (X-Cart-Token) or the signed-in user's."),
+        # cache: the admission gate (functions/inventory/gate.py) sheds sold-out SKUs there.
         Route("POST", f"{API_PREFIX}/cart/items", "functions.cart.add_item.handler", auth=Auth.OPTIONAL,
-              tables=_CART_TABLES, description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
+              tables=_CART_TABLES, cache=True,
+              description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
         Route("PUT", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.update_item.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="Change a line's quantity; the hold moves by the difference."),
         Route("DELETE", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.remove_item.handler", auth=Auth.OPTIONAL,

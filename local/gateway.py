@@ -31,6 +31,7 @@ from werkzeug.wrappers import Request, Response
 from local.authorizer import AuthorizationFailed, CognitoAuthorizer
 from local.cfn import ACCOUNT_ID, Deployment
 from local.lambda_runtime import LambdaRuntime
+from local.waf import WebAcl
 
 log = logging.getLogger("local.gateway")
 
@@ -209,6 +210,7 @@ class LocalApiGateway:
     ) -> None:
         self.routes = routes_from_template(deployment)
         self.gateway_responses = GatewayResponses.from_template(deployment)
+        self.web_acl = WebAcl.from_template(deployment)  # the stage's WAF rules (local/waf.py)
         self.runtime = runtime
         self.authorizer = authorizer
         self.stage = stage
@@ -252,6 +254,9 @@ class LocalApiGateway:
         for prefix, extra in self.extra_routes.items():
             if request.path == prefix or (prefix.endswith("/") and request.path.startswith(prefix)):
                 return extra(request)
+        blocked = self.web_acl.blocked(request, self.source_ip(request))  # WAF answers before API Gateway
+        if blocked is not None:
+            return blocked
         request_id = str(uuid.uuid4())
         matched = self.match(request.method, request.path)
         if matched is None:
@@ -275,6 +280,11 @@ class LocalApiGateway:
             log.exception("handler %s raised", route.function_name)
             return self.gateway_responses.answer("DEFAULT_5XX", request_id)
         return self.to_http(result, self.gateway_responses, request_id)
+
+    @staticmethod
+    def source_ip(request: Request) -> str:
+        """The client's address as API Gateway and WAF see it: the connection's peer, never a header."""
+        return request.remote_addr or "127.0.0.1"
 
     def proxy_event(
         self,
@@ -317,7 +327,7 @@ class LocalApiGateway:
             "requestTimeEpoch": int(time.time() * 1000),
             "requestId": request_id,
             "identity": {
-                "sourceIp": request.remote_addr or "127.0.0.1",
+                "sourceIp": self.source_ip(request),
                 "userAgent": request.headers.get("User-Agent", ""),
                 "accountId": None,
                 "caller": None,

@@ -65,6 +65,7 @@ class SkuAttribute(MapAttribute):
     options = MapAttribute()  # {"size": "M", "color": "blue"}
     price = NumberAttribute()  # minor units
     currency = UnicodeAttribute()
+    max_per_cart = NumberAttribute(null=True)  # absent: DEFAULT_MAX_PER_CART
 
 
 class _ByCategory(GlobalSecondaryIndex):

@@ -10,7 +10,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
-from functions.catalog.schemas import MAX_SKUS, CreateProductRequest, UpdateProductRequest
+from functions.catalog.schemas import DEFAULT_MAX_PER_CART, MAX_SKUS, CreateProductRequest, UpdateProductRequest
 from functions.catalog.skus import new_sku_id
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
@@ -44,6 +44,7 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
             "options": dict(sku.options.as_dict()) if sku.options else {},
             "price": int(sku.price),
             "currency": sku.currency,
+            "max_per_cart": max_per_cart(sku),
         }
         if availability is not None:
             view["availability"] = availability.get(sku.sku_id, {"in_stock": False, "available": 0})
@@ -65,8 +66,12 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
     }
 
 
-def _sku(sku_id: str, options: dict[str, str], price: int, currency: str) -> SkuAttribute:
-    return SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency)
+def max_per_cart(sku: SkuAttribute) -> int:
+    return int(sku.max_per_cart) if sku.max_per_cart is not None else DEFAULT_MAX_PER_CART
+
+
+def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> SkuAttribute:
+    return SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
 
 
 def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> ProductItem:
@@ -85,7 +90,7 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         category_path=category_path(request.category_id),
         attributes=request.attributes,
         images=request.images,
-        skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency) for s in request.skus],
+        skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency, s.max_per_cart) for s in request.skus],
         created_at=now,
         updated_at=now,
         gsi1pk=f"CATEGORY#{request.category_id}",
@@ -151,14 +156,16 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
             if change.sku_id not in skus:
                 raise _field_error(f"body.skus.{index}.sku_id", "no such SKU on this product")
             old = skus[change.sku_id]
-            skus[change.sku_id] = _sku(old.sku_id, old.options.as_dict() if old.options else {}, change.price, change.currency)
+            limit = change.max_per_cart if change.max_per_cart is not None else max_per_cart(old)
+            skus[change.sku_id] = _sku(old.sku_id, old.options.as_dict() if old.options else {}, change.price, change.currency, limit)
         else:
             if change.options is None:
                 raise _field_error(f"body.skus.{index}.options", "a new SKU needs its options")
             existing = {tuple(sorted((s.options.as_dict() if s.options else {}).items())) for s in skus.values()}
             if tuple(sorted(change.options.items())) in existing:
                 raise _field_error(f"body.skus.{index}.options", "a SKU with these options exists")
-            new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency)
+            new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency,
+                       change.max_per_cart or DEFAULT_MAX_PER_CART)
             skus[new.sku_id] = new
     # The limit create enforces (CreateProductRequest), on the merged list. It is counted from the
     # item this update read and written as a whole list under the condition that the item is still

@@ -16,6 +16,8 @@ from shared.tables import connection
 
 SKU_ID_PATTERN = re.compile(r"^sku_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{4})$")
 MAX_BATCH = 100
+# How many units of one SKU one cart may hold unless its seller set `max_per_cart` (Saleor's default).
+DEFAULT_MAX_PER_CART = 50
 
 
 def new_sku_id(product_id: str) -> str:
@@ -40,6 +42,7 @@ class SkuInfo:
     price: int
     currency: str
     image: str | None
+    max_per_cart: int = DEFAULT_MAX_PER_CART  # units one cart may hold
 
 
 def lookup(sku_ids: list[str]) -> dict[str, SkuInfo]:
@@ -84,5 +87,6 @@ def _skus_of(item: dict[str, Any], wanted: dict[str, set[str]]) -> dict[str, Sku
                 price=int(sku["price"]),
                 currency=sku["currency"],
                 image=images[0] if images else None,
+                max_per_cart=int(sku.get("max_per_cart") or DEFAULT_MAX_PER_CART),
             )
     return result
