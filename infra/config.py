@@ -25,7 +25,10 @@ class StageConfig:
     # ElastiCache Serverless ceilings (infra/cache.py): what a runaway writer can cost at most.
     cache_max_data_gb: int = 1
     cache_max_ecpu_per_second: int = 5000
-    login_max_failures: int = 5  # per email per minute, then a growing lock-out
+    # Sign-in failures a minute before a growing lock-out (ADR 0020): per email from one client
+    # address, and per client address over all emails (looser: offices and carrier NAT share one).
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
     # sandbox: this API's own payment page (no provider account needed); stripe: PaymentIntents,
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"

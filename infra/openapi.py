@@ -142,7 +142,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "product_id": STRING, "title": STRING, "description": STRING, "brand": STRING, "category_id": STRING,
             "attributes": {"type": "object"}, "images": {"type": "array", "items": STRING},
             "seller": _obj({"id": STRING, "name": NULLABLE_STRING}), "rating": RATING,
-            "skus": {"type": "array", "items": _ref("ProductSku")}, "version": INTEGER,
+            "skus": {"type": "array", "items": _ref("ProductSku")}, "free": BOOLEAN, "version": INTEGER,
             "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
         }
     ),

@@ -50,6 +50,7 @@ class BackendStack(Stack):
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
             "LOGIN_MAX_FAILURES": str(config.login_max_failures),
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": str(config.login_max_failures_per_address),
             "SEARCH_URL": search.endpoint_url,
             "SEARCH_AUTH": "sigv4",
             "IMAGES_BUCKET": images.bucket.bucket_name,

@@ -185,7 +185,7 @@ IDENTITY = Service(
             "functions.identity.login.handler",
             auth=Auth.PUBLIC,
             tables=((IDENTITY_TABLE, Access.READ_WRITE),),
-            description="Sign in with email and password; throttled per email and per IP.",
+            description="Sign in with email and password; throttled per email + client address and per client address.",
         ),
         Route(
             "POST",
@@ -214,7 +214,7 @@ IDENTITY = Service(
             "GET",
             f"{API_PREFIX}/users/{{user_id}}",
             "functions.identity.get_user.handler",
-            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            tables=((IDENTITY_TABLE, Access.READ),),  # a read never writes (no profile made on the fly)
             user_pool_actions=("cognito-idp:AdminGetUser",),
             description="A user's profile: the user themself or an admin (anyone else: 404).",
         ),

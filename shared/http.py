@@ -20,6 +20,36 @@ from shared.errors import DomainError, Unauthorized, ValidationError
 from shared.observability import logger
 
 JSON = "application/json"
+# No documented bound needs more digits than this (the widest is 2**53 - 1, 16 digits): a longer
+# integer is refused while parsing, before Python converts it (past ~4,300 digits that conversion
+# itself raises, which was a 500) and before any handler sees it.
+MAX_INTEGER_DIGITS = 20
+
+
+class _OutOfBounds(ValidationError):
+    pass
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _OutOfBounds(
+            f"The request body has an integer of more than {MAX_INTEGER_DIGITS} digits.",
+            {"fields": [{"field": "body", "message": "integer out of bounds", "type": "int_too_large"}]},
+        )
+    return int(literal)
+
+
+def _no_constant(name: str) -> float:
+    # NaN and Infinity are not JSON (RFC 8259), though Python's parser accepts them.
+    raise _OutOfBounds(
+        f"The request body has {name}, which is not a JSON number.",
+        {"fields": [{"field": "body", "message": f"{name} is not a number", "type": "json_invalid"}]},
+    )
+
+
+def parse_json_body(body: str | bytes) -> Any:
+    """The body parser of every handler: standard JSON with integers bounded at the edge."""
+    return json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
 
 
 def _meta(app: APIGatewayRestResolver) -> dict[str, str]:
@@ -91,7 +121,7 @@ class ShopResolver(APIGatewayRestResolver):
     about the body's schema (powertools validates the body before route middlewares run)."""
 
     def __init__(self, roles: tuple[str, ...] | None, optional_sign_in: bool = False) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json_body)
         self.required_roles = roles
         self.optional_sign_in = optional_sign_in
 

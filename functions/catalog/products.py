@@ -11,7 +11,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
 from functions.catalog.schemas import MAX_SKUS, CreateProductRequest, UpdateProductRequest
-from functions.catalog.skus import new_sku_id
+from functions.catalog.skus import ZeroPrice, check_prices, new_sku_id
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
@@ -59,6 +59,7 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
         "seller": {"id": item.seller_id, "name": item.seller_name},
         "rating": {"average": round(int(item.rating_sum or 0) / count, 2) if count else None, "count": count},
         "skus": skus,
+        "free": bool(item.free),
         "version": int(item.version),
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
@@ -70,6 +71,7 @@ def _sku(sku_id: str, options: dict[str, str], price: int, currency: str) -> Sku
 
 
 def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> ProductItem:
+    check_prices([sku.price for sku in request.skus], request.free)
     now = datetime.now(UTC)
     product_id = new_prefixed_id("prd")
     sort_key = f"{now.isoformat()}#{product_id}"
@@ -86,6 +88,7 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         attributes=request.attributes,
         images=request.images,
         skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency) for s in request.skus],
+        free=request.free,
         created_at=now,
         updated_at=now,
         gsi1pk=f"CATEGORY#{request.category_id}",
@@ -128,8 +131,14 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             ProductItem.category_path.set(category_path(changes.category_id)),
             ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
         ]
+    free = changes.free if "free" in provided and changes.free is not None else bool(item.free)
+    check_prices([change.price for change in changes.skus or []], free)
+    skus = _merged_skus(item, changes) if "skus" in provided and changes.skus is not None else list(item.skus or [])
+    _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
-        actions.append(ProductItem.skus.set(_merged_skus(item, changes)))
+        actions.append(ProductItem.skus.set(skus))
+    if free != bool(item.free):
+        actions.append(ProductItem.free.set(free))
     try:
         # Optimistic: the write applies only to the version we read, so two editors never
         # silently undo each other (the loser gets 409 and re-reads).
@@ -139,6 +148,19 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             raise Conflict("The product changed meanwhile; read it again and retry.") from exc
         raise
     return item
+
+
+def _check_unchanged_prices(skus: list[SkuAttribute], free: bool) -> None:
+    """The SKUs this update leaves as they were must fit a change of `free` too (the changed ones
+    were checked against the request, with their own field errors)."""
+    prices = [int(sku.price) for sku in skus]
+    if free and any(prices):
+        raise _field_error("body.free", "a free product's SKUs cost 0: set their prices to 0 in the same request")
+    if not free and 0 in prices:
+        raise ZeroPrice(
+            'A price of 0 is only for products marked free ("free": true).',
+            {"fields": [{"field": "body.free", "message": "SKUs priced 0 need the product marked free", "type": "zero_price"}]},
+        )
 
 
 def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAttribute]:
