@@ -33,6 +33,9 @@ class StageConfig:
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"
     notification_from_address: str = "orders@example.com"
+    # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
+    # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 STAGES: dict[str, StageConfig] = {
@@ -45,6 +48,7 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=100,
         log_level="DEBUG",
         auto_confirm_sign_up=True,
+        cors_allowed_origins=("http://localhost:5173",),  # a storefront's dev server (Vite's default port)
     ),
     "prod": StageConfig(
         name="prod",
@@ -55,6 +59,7 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=2000,
         cache_max_data_gb=5,
         cache_max_ecpu_per_second=50000,
+        cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
     ),
 }
 

@@ -58,6 +58,7 @@ class Route:
     cache: bool = False  # reads the read-model cache (the function then runs in the VPC)
     checkout: tuple[str, ...] = ()  # on the checkout state machine: "start" (executions), "respond" (task tokens)
     payment_secrets: bool = False  # reads the payment provider's secrets (webhook signing, API key)
+    cursors: bool = False  # paginates: signs and verifies list cursors (the cursor secret, shared/cursors.py)
     description: str = ""
 
     @property
@@ -279,6 +280,7 @@ CATALOG = Service(
             "functions.catalog.list_products.handler",
             auth=Auth.PUBLIC,
             tables=((CATALOG_TABLE, Access.READ),),
+            cursors=True,
             description="Products of a category or a seller, newest first.",
         ),
         Route(
@@ -320,6 +322,7 @@ CATALOG = Service(
             "functions.catalog.list_reviews.handler",
             auth=Auth.PUBLIC,
             tables=((CATALOG_TABLE, Access.READ),),
+            cursors=True,
             description="A product's reviews, newest first.",
         ),
         Route(
@@ -430,6 +433,7 @@ SEARCH = Service(
             "functions.search.search.handler",
             auth=Auth.PUBLIC,
             search=Access.READ,
+            cursors=True,
             description="Full-text product search with filters, facets, sort and cursor pagination.",
         ),
         Route(
@@ -455,14 +459,14 @@ ORDERS = Service(
               tables=((ORDERS_TABLE, Access.READ_WRITE),), checkout=("start",),
               description="Check out the cart (Idempotency-Key): one saga execution per key."),
         Route("GET", f"{API_PREFIX}/orders", "functions.orders.list_orders.handler",
-              tables=((ORDERS_TABLE, Access.READ),), description="The signed-in user's orders, newest first."),
+              tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="The signed-in user's orders, newest first."),
         Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "functions.orders.get_order.handler",
               tables=((ORDERS_TABLE, Access.READ),), description="An order with its status history (owner, admin)."),
         Route("PUT", f"{API_PREFIX}/orders/{{order_id}}/cancel", "functions.orders.cancel_order.handler",
               tables=_SETTLE_TABLES, checkout=("respond",), payment_secrets=True,
               description="Cancel before shipping: stock back, refund if paid (owner, admin)."),
         Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
-              tables=((ORDERS_TABLE, Access.READ),), description="Confirmed orders containing the seller's items."),
+              tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="Confirmed orders containing the seller's items."),
         Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
               tables=((ORDERS_TABLE, Access.READ_WRITE),), description="Ship the seller's part of an order."),
     ),

@@ -126,6 +126,9 @@ class ShopResolver(APIGatewayRestResolver):
         self.optional_sign_in = optional_sign_in
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return _with_cors(self._resolve_event(event, context), event)
+
+    def _resolve_event(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = _as_json_request(event)
         try:
             if self.optional_sign_in:
@@ -144,6 +147,20 @@ class ShopResolver(APIGatewayRestResolver):
     def principal(self) -> Principal:
         """The signed-in caller (only on apps created with roles=...)."""
         return require_user(self.current_event.raw_event)
+
+
+def _with_cors(result: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Every answer, success or error, with the CORS headers for the request's Origin (shared/cors.py)."""
+    from shared.cors import response_headers
+
+    extra = response_headers(event.get("headers"))
+    if not extra or not isinstance(result, dict):
+        return result
+    if "multiValueHeaders" in result:
+        result["multiValueHeaders"] = {**(result.get("multiValueHeaders") or {}), **{k: [v] for k, v in extra.items()}}
+    else:
+        result["headers"] = {**(result.get("headers") or {}), **extra}
+    return result
 
 
 def _with_verified_claims(event: dict[str, Any]) -> dict[str, Any]:

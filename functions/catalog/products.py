@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +10,7 @@ from pynamodb.exceptions import UpdateError
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
 from functions.catalog.schemas import MAX_SKUS, CreateProductRequest, UpdateProductRequest
 from functions.catalog.skus import ZeroPrice, check_prices, new_sku_id
+from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
@@ -211,27 +210,25 @@ def delete_product(product_id: str, principal: Principal) -> ProductItem:
     return item
 
 
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
+def encode_cursor(partition: str, last_key: dict[str, Any] | None) -> str | None:
+    """A signed cursor (shared/cursors.py) of the list of `partition` (CATEGORY#.../SELLER#...)."""
+    return cursors.encode("products", partition, last_key) if last_key else None
 
 
 _CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def decode_cursor(partition: str, cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        # Only what this API wrote: a table key plus one index key, all strings (a forged key
-        # would otherwise reach DynamoDB as ExclusiveStartKey and fail there).
-        assert isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4
-        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
-        return value
-    except Exception:
-        raise ValidationError(
-            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
-        ) from None
+    value = cursors.decode("products", partition, cursor)
+    # Signed by us, and still only what this code writes: a table key plus one index key, all
+    # strings (anything else would reach DynamoDB as ExclusiveStartKey and fail there).
+    if not (isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4) or not all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values()
+    ):
+        raise cursors.InvalidCursor()
+    return value
 
 
 def list_products(
@@ -248,7 +245,7 @@ def list_products(
             {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
         )
     items: list[ProductItem] = []
-    start = decode_cursor(cursor)
+    start = decode_cursor(key, cursor)
     # Deleted products are filtered out, so a page may need more than one query.
     while True:
         results = index.query(
@@ -262,4 +259,4 @@ def list_products(
         items += list(results)
         start = results.last_evaluated_key
         if len(items) >= limit or not start:
-            return items, encode_cursor(start)
+            return items, encode_cursor(key, start)

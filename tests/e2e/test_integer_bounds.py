@@ -20,6 +20,7 @@ HUGE = "9" * 5000
         ("seller", "/api/v1/products", '{"title": "t", "skus": [{"price": ' + HUGE + ', "currency": "USD"}]}'),
         ("seller", "/api/v1/products", '{"title": "t", "skus": [{"price": 123456789012345678901, "currency": "USD"}]}'),
     ],
+    ids=["login-password", "guest-cart-quantity", "cart-negative-quantity", "product-price", "product-price-21-digits"],
 )
 def test_a_huge_integer_in_a_body_is_a_400(request, caller, path, body):
     api = request.getfixturevalue(caller)
@@ -39,7 +40,8 @@ def test_nan_and_infinity_are_not_json_numbers(customer, constant):
 
 @pytest.mark.parametrize(
     "path",
-    [
+    ids=["search-price_min", "search-limit", "products-limit", "orders-limit"],
+    argvalues=[
         f"/api/v1/search?price_min={HUGE}",
         f"/api/v1/search?limit={HUGE}",
         f"/api/v1/products?category=cat_x&limit={HUGE}",
