@@ -25,7 +25,10 @@ class StageConfig:
     # ElastiCache Serverless ceilings (infra/cache.py): what a runaway writer can cost at most.
     cache_max_data_gb: int = 1
     cache_max_ecpu_per_second: int = 5000
-    login_max_failures: int = 5  # per email per minute, then a growing lock-out
+    # Sign-in failures a minute before a growing lock-out (ADR 0020): per email from one client
+    # address, and per client address over all emails (looser: offices and carrier NAT share one).
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
     # Hoarding limits (docs/decisions/0025): new guest carts per client IP per minute (the WAF
     # rule of infra/waf.py; WAF's minimum is 10), and how long a guest cart may hold stock in
     # total, renewals included (2 x the reservation TTL).
@@ -39,6 +42,9 @@ class StageConfig:
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"
     notification_from_address: str = "orders@example.com"
+    # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
+    # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 STAGES: dict[str, StageConfig] = {
@@ -52,6 +58,7 @@ STAGES: dict[str, StageConfig] = {
         log_level="DEBUG",
         auto_confirm_sign_up=True,
         load_generator_cidrs=("127.0.0.1/32",),
+        cors_allowed_origins=("http://localhost:5173",),  # a storefront's dev server (Vite's default port)
     ),
     "prod": StageConfig(
         name="prod",
@@ -62,6 +69,7 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=2000,
         cache_max_data_gb=5,
         cache_max_ecpu_per_second=50000,
+        cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
     ),
 }
 

@@ -9,6 +9,7 @@ All categories share one partition: the tree is small, read whole, and cached.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -113,6 +114,7 @@ class ProductItem(Model):
     attributes = MapAttribute(default=dict)  # schemaless, per product type
     images = ListAttribute(of=UnicodeAttribute, default=list)
     skus = ListAttribute(of=SkuAttribute, default=list)
+    free = BooleanAttribute(default=False)  # marked free by its seller: its SKUs' price is 0
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | DELETED (soft delete)
     version = NumberAttribute(default=1)
     rating_sum = NumberAttribute(default=0)

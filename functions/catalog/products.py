@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +9,8 @@ from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
 from functions.catalog.schemas import DEFAULT_MAX_PER_CART, MAX_SKUS, CreateProductRequest, UpdateProductRequest
-from functions.catalog.skus import new_sku_id
+from functions.catalog.skus import ZeroPrice, check_prices, new_sku_id
+from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
@@ -60,6 +59,7 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
         "seller": {"id": item.seller_id, "name": item.seller_name},
         "rating": {"average": round(int(item.rating_sum or 0) / count, 2) if count else None, "count": count},
         "skus": skus,
+        "free": bool(item.free),
         "version": int(item.version),
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
@@ -75,6 +75,7 @@ def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit:
 
 
 def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> ProductItem:
+    check_prices([sku.price for sku in request.skus], request.free)
     now = datetime.now(UTC)
     product_id = new_prefixed_id("prd")
     sort_key = f"{now.isoformat()}#{product_id}"
@@ -91,6 +92,7 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         attributes=request.attributes,
         images=request.images,
         skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency, s.max_per_cart) for s in request.skus],
+        free=request.free,
         created_at=now,
         updated_at=now,
         gsi1pk=f"CATEGORY#{request.category_id}",
@@ -133,8 +135,14 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             ProductItem.category_path.set(category_path(changes.category_id)),
             ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
         ]
+    free = changes.free if "free" in provided and changes.free is not None else bool(item.free)
+    check_prices([change.price for change in changes.skus or []], free)
+    skus = _merged_skus(item, changes) if "skus" in provided and changes.skus is not None else list(item.skus or [])
+    _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
-        actions.append(ProductItem.skus.set(_merged_skus(item, changes)))
+        actions.append(ProductItem.skus.set(skus))
+    if free != bool(item.free):
+        actions.append(ProductItem.free.set(free))
     try:
         # Optimistic: the write applies only to the version we read, so two editors never
         # silently undo each other (the loser gets 409 and re-reads).
@@ -144,6 +152,19 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             raise Conflict("The product changed meanwhile; read it again and retry.") from exc
         raise
     return item
+
+
+def _check_unchanged_prices(skus: list[SkuAttribute], free: bool) -> None:
+    """The SKUs this update leaves as they were must fit a change of `free` too (the changed ones
+    were checked against the request, with their own field errors)."""
+    prices = [int(sku.price) for sku in skus]
+    if free and any(prices):
+        raise _field_error("body.free", "a free product's SKUs cost 0: set their prices to 0 in the same request")
+    if not free and 0 in prices:
+        raise ZeroPrice(
+            'A price of 0 is only for products marked free ("free": true).',
+            {"fields": [{"field": "body.free", "message": "SKUs priced 0 need the product marked free", "type": "zero_price"}]},
+        )
 
 
 def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAttribute]:
@@ -196,27 +217,25 @@ def delete_product(product_id: str, principal: Principal) -> ProductItem:
     return item
 
 
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
+def encode_cursor(partition: str, last_key: dict[str, Any] | None) -> str | None:
+    """A signed cursor (shared/cursors.py) of the list of `partition` (CATEGORY#.../SELLER#...)."""
+    return cursors.encode("products", partition, last_key) if last_key else None
 
 
 _CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def decode_cursor(partition: str, cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        # Only what this API wrote: a table key plus one index key, all strings (a forged key
-        # would otherwise reach DynamoDB as ExclusiveStartKey and fail there).
-        assert isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4
-        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
-        return value
-    except Exception:
-        raise ValidationError(
-            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
-        ) from None
+    value = cursors.decode("products", partition, cursor)
+    # Signed by us, and still only what this code writes: a table key plus one index key, all
+    # strings (anything else would reach DynamoDB as ExclusiveStartKey and fail there).
+    if not (isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4) or not all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values()
+    ):
+        raise cursors.InvalidCursor()
+    return value
 
 
 def list_products(
@@ -233,7 +252,7 @@ def list_products(
             {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
         )
     items: list[ProductItem] = []
-    start = decode_cursor(cursor)
+    start = decode_cursor(key, cursor)
     # Deleted products are filtered out, so a page may need more than one query.
     while True:
         results = index.query(
@@ -247,4 +266,4 @@ def list_products(
         items += list(results)
         start = results.last_evaluated_key
         if len(items) >= limit or not start:
-            return items, encode_cursor(start)
+            return items, encode_cursor(key, start)

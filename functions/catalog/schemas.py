@@ -140,6 +140,8 @@ class CreateProductRequest(_Body):
     attributes: Attributes = Field(default_factory=dict)
     images: Annotated[list[ImageUrl], Field(max_length=10)] = Field(default_factory=list)
     skus: Annotated[list[NewSku], Field(min_length=1, max_length=MAX_SKUS)]
+    # A price of 0 is a typo unless the seller says the product is free (then every SKU is 0).
+    free: bool = False
 
     @model_validator(mode="after")
     def _skus_are_distinct(self) -> CreateProductRequest:
@@ -165,3 +167,4 @@ class UpdateProductRequest(_Body):
     attributes: Attributes | None = None
     images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
     skus: Annotated[list[SkuChange], Field(min_length=1, max_length=MAX_SKUS)] | None = None
+    free: bool | None = None

@@ -5,19 +5,20 @@ sees the connection's peer address, not anything the client writes in a header."
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 
-class _FromAddress(HTTPAdapter):
-    def __init__(self, address: str) -> None:
-        self.address = address
+class SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, source_address: str) -> None:
+        self.source_address = source_address
         super().__init__(pool_maxsize=64)
 
-    def init_poolmanager(self, *args, **kwargs):  # noqa: ANN002, ANN003 - requests' signature
-        kwargs["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kwargs)
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.source_address, 0)
+        super().init_poolmanager(*args, **kwargs)
 
 
 def fresh_loopback_address() -> str:
@@ -25,10 +26,10 @@ def fresh_loopback_address() -> str:
     return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 
-def session_from(address: str, token: str | None = None) -> requests.Session:
+def session_from(source_address: str, token: str | None = None) -> requests.Session:
+    """A session whose connections come from `source_address`."""
     session = requests.Session()
-    adapter = _FromAddress(address)
-    session.mount("http://", adapter)
+    session.mount("http://", SourceAddressAdapter(source_address))
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     return session
