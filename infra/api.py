@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra import cors
 from infra.config import StageConfig
 from infra.identity import ACCESS_TOKEN_SCOPE
 from infra.topology import Auth, Route
@@ -116,20 +117,27 @@ class RestApi(Construct):
         # Bodies are validated in the handlers (with field-level errors); this only stops
         # requests missing required parameters before they cost a Lambda invocation.
         self.validator = self.api.add_request_validator("ParamsValidator", validate_request_parameters=True)
-        # No CORS headers: the API configures no CORS (no preflight methods) and the handlers
-        # send none, so its gateway responses send none either. If CORS is added, add
-        # Access-Control-Allow-Origin here too (response_headers), or browsers hide these errors.
+        # CORS (infra/cors.py): the gateway's own errors carry the allowed origin too, when the
+        # stage has one (they cannot branch on the request's Origin), or browsers hide them.
+        self.cors_origins = config.cors_allowed_origins
+        cors.check_origins(self.cors_origins)
+        error_headers = {name: f"'{value}'" for name, value in cors.gateway_response_headers(self.cors_origins).items()}
         for error in GATEWAY_ERRORS:
             self.api.add_gateway_response(
                 error.type.response_type,
                 type=error.type,
                 status_code=error.status,
+                response_headers=error_headers or None,
                 templates={"application/json": error.template()},
             )
+        self._methods: dict[str, tuple[apigw.IResource, list[str]]] = {}  # path -> (resource, methods)
 
     def add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
-        integration = apigw.LambdaIntegration(function, proxy=True)
+        self._methods.setdefault(route.path, (resource, []))[1].append(route.method)
+        # No test-invoke permission (the console's "Test" button) per method: it doubled the
+        # stack's Lambda permissions, and CloudFormation allows 500 resources per stack.
+        integration = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
         if route.auth is not Auth.USER:  # public, or optional (the handler verifies a token if sent)
             return resource.add_method(route.method, integration, request_validator=self.validator)
         return resource.add_method(
@@ -140,3 +148,10 @@ class RestApi(Construct):
             authorization_scopes=[ACCESS_TOKEN_SCOPE],
             request_validator=self.validator,
         )
+
+    def add_cors_preflights(self) -> None:
+        """After every route: an OPTIONS method per resource with routes (none without origins)."""
+        if not self.cors_origins:
+            return
+        for resource, methods in self._methods.values():
+            cors.add_preflight(resource, methods, self.cors_origins)

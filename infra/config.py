@@ -25,7 +25,19 @@ class StageConfig:
     # ElastiCache Serverless ceilings (infra/cache.py): what a runaway writer can cost at most.
     cache_max_data_gb: int = 1
     cache_max_ecpu_per_second: int = 5000
-    login_max_failures: int = 5  # per email per minute, then a growing lock-out
+    # Sign-in failures a minute before a growing lock-out (ADR 0020): per email from one client
+    # address, and per client address over all emails (looser: offices and carrier NAT share one).
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
+    # Hoarding limits (docs/decisions/0025): new guest carts per client IP per minute (the WAF
+    # rule of infra/waf.py; WAF's minimum is 10), and how long a guest cart may hold stock in
+    # total, renewals included (2 x the reservation TTL).
+    guest_carts_per_address_per_minute: int = 20
+    guest_max_hold_seconds: int = 1800
+    # Addresses the guest-cart rule does not count: load generators playing many shoppers from one
+    # address. dev: the local machine (the suite, make bench and make load run from 127.0.0.1; the
+    # hoarding test comes from other loopback addresses). Loopback never reaches a deployed WAF.
+    load_generator_cidrs: tuple[str, ...] = ()
     # sandbox: this API's own payment page (no provider account needed); stripe: PaymentIntents,
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"
@@ -45,6 +57,9 @@ class StageConfig:
     # function, by construct id. Reserved = guaranteed AND capped: a browse spike cannot starve
     # checkout, and checkout cannot exhaust the account's pool. Empty = the shared pool (dev).
     reserved_concurrency: tuple[tuple[str, int], ...] = ()
+    # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
+    # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
+    cors_allowed_origins: tuple[str, ...] = ()
 
 
 # The checkout path's functions (POST /orders, the cart it reads, the saga steps up to the
@@ -71,6 +86,8 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=100,
         log_level="DEBUG",
         auto_confirm_sign_up=True,
+        load_generator_cidrs=("127.0.0.1/32",),
+        cors_allowed_origins=("http://localhost:5173",),  # a storefront's dev server (Vite's default port)
     ),
     "prod": StageConfig(
         name="prod",
@@ -82,6 +99,7 @@ STAGES: dict[str, StageConfig] = {
         cache_max_data_gb=5,
         cache_max_ecpu_per_second=50000,
         reserved_concurrency=CHECKOUT_BULKHEAD,
+        cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
     ),
 }
 

@@ -55,6 +55,8 @@ class FunctionFactory:
         # payments-only layer (the stripe SDK) when the stage's provider needs it.
         self.payment_secrets: list = []
         self.payment_layers: list[lambda_.ILayerVersion] = []
+        # Set by the stack: the key that signs list cursors (infra/cursors.py).
+        self.cursor_secret = None
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
     def create(
@@ -70,6 +72,7 @@ class FunctionFactory:
         description: str = "",
         payment_secrets: bool = False,
         environment: dict[str, str] | None = None,
+        cursors: bool = False,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self.scope,
@@ -89,7 +92,7 @@ class FunctionFactory:
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**self._environment(cache), **(environment or {})},
+            environment={**self._environment(cache), **self._cursor_environment(cursors), **(environment or {})},
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
@@ -114,7 +117,19 @@ class FunctionFactory:
         if payment_secrets:
             for secret in self.payment_secrets:
                 secret.grant_read(function)
+        if cursors:
+            # Least privilege: only the functions that paginate can read the signing key.
+            self.cursor_secret.grant_read(function)
+            if search or cache:  # in the VPC: Secrets Manager through its endpoint
+                self.network.secrets_manager_endpoint.connections.allow_default_port_from(function)
         return function
+
+    def _cursor_environment(self, cursors: bool) -> dict[str, str]:
+        if not cursors:
+            return {}
+        if self.cursor_secret is None:
+            raise ValueError("a function that paginates needs the stack's cursor secret (FunctionFactory.cursor_secret)")
+        return {"CURSOR_SECRET_ARN": self.cursor_secret.secret_arn}
 
     def _environment(self, cache: bool) -> dict[str, str]:
         """The stage's variables; CACHE_URL (rediss://, ElastiCache Serverless) only for the

@@ -39,11 +39,6 @@ ACKNOWLEDGED: list[tuple[str, str]] = [
         "contract's envelope; API Gateway models would duplicate that and answer in another shape.",
     ),
     (
-        "AwsSolutions::AwsSolutions-APIG3",
-        "A WAF web ACL is account/organisation infrastructure attached at the edge per "
-        "environment; this stack sets stage throttling and per-login rate limits itself.",
-    ),
-    (
         "AwsSolutions::AwsSolutions-APIG4",
         "Only the routes marked Auth.PUBLIC in infra/topology.py (catalog browsing, sign-up, "
         "login, webhooks verified by signature) and Auth.OPTIONAL (the cart, open to guests; a token, "

@@ -2,8 +2,9 @@
 
 Isolated subnets only: no NAT gateway, no internet route. What runs here reaches the OpenSearch
 domain and the cache through their security groups, and DynamoDB through a gateway endpoint
-(free, no data-processing charge). A function that needs any other AWS API (Cognito, SQS, Step
-Functions...) must stay out of the VPC or get an interface endpoint first.
+(free, no data-processing charge), and Secrets Manager through an interface endpoint (the cursor
+secret). A function that needs any other AWS API (Cognito, SQS, Step Functions...) must stay out
+of the VPC or get an interface endpoint first.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ class Network(Construct):
             "DynamoDbEndpoint",
             service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
             subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)],
+        )
+
+        # The search function signs its cursors with a key from Secrets Manager (shared/cursors.py):
+        # an interface endpoint, reachable only from the security groups that are let in
+        # (infra/functions.py: functions granted the cursor secret), not the whole VPC.
+        self.secrets_manager_endpoint = self.vpc.add_interface_endpoint(
+            "SecretsManagerEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+            subnets=self.isolated_subnets,
+            private_dns_enabled=True,
+            open=False,
         )
 
     @property

@@ -134,7 +134,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "CategoryTree": {"type": "array", "items": _ref("CategoryNode"), "description": "Roots sorted by name, each with its children."},
     "ProductSku": _obj(
-        {"sku_id": STRING, "options": OPTIONS, "price": MONEY, "currency": CURRENCY},
+        {"sku_id": STRING, "options": OPTIONS, "price": MONEY, "currency": CURRENCY, "max_per_cart": INTEGER},
         {"availability": _obj({"in_stock": BOOLEAN, "available": INTEGER}, description="On the product page only.")},
     ),
     "Product": _obj(
@@ -142,7 +142,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "product_id": STRING, "title": STRING, "description": STRING, "brand": STRING, "category_id": STRING,
             "attributes": {"type": "object"}, "images": {"type": "array", "items": STRING},
             "seller": _obj({"id": STRING, "name": NULLABLE_STRING}), "rating": RATING,
-            "skus": {"type": "array", "items": _ref("ProductSku")}, "version": INTEGER,
+            "skus": {"type": "array", "items": _ref("ProductSku")}, "free": BOOLEAN, "version": INTEGER,
             "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
         }
     ),
@@ -294,26 +294,34 @@ SUCCESS: dict[tuple[str, str], dict[int, tuple[str, str | None, dict[str, Any]]]
 }
 
 # Errors beyond the ones derived from the route (see _error_statuses), with what they mean there.
+ERROR_TEXT_400 = "VALIDATION_ERROR: the body, a parameter or a header is invalid (`details.fields`), or the body is not JSON."
 ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/api/v1/auth/register"): {409: "EMAIL_TAKEN"},
     ("POST", "/api/v1/auth/confirm"): {409: "INVALID_STATE: already confirmed."},
     ("POST", "/api/v1/auth/login"): {401: "UNAUTHORIZED: wrong email or password.",
-                                     429: "RATE_LIMITED: too many failed sign-ins (per email and per IP); `details.retry_after_seconds`."},
+                                     429: "RATE_LIMITED: too many failed sign-ins (per email from this client address, or per address); `details.retry_after_seconds`."},
     ("POST", "/api/v1/auth/refresh"): {401: "UNAUTHORIZED: the refresh token is not valid."},
     ("GET", "/api/v1/users/me"): {404: "NOT_FOUND: the account no longer exists."},
     ("PUT", "/api/v1/users/me"): {404: "NOT_FOUND: the account no longer exists."},
     ("POST", "/api/v1/categories"): {409: "ALREADY_EXISTS: a sibling has this name."},
-    ("POST", "/api/v1/products"): {404: "NOT_FOUND: the seller's account no longer exists."},
-    ("PUT", "/api/v1/products/{product_id}"): {409: "CONFLICT: the product changed meanwhile; read it again."},
+    ("POST", "/api/v1/products"): {400: ERROR_TEXT_400 + " ZERO_PRICE: a price of 0 on a product not marked `free`.",
+                                   404: "NOT_FOUND: the seller's account no longer exists."},
+    ("PUT", "/api/v1/products/{product_id}"): {400: ERROR_TEXT_400 + " ZERO_PRICE: a price of 0 on a product not marked `free`.",
+                                               409: "CONFLICT: the product changed meanwhile; read it again."},
     ("POST", "/api/v1/products/{product_id}/reviews"): {
         403: "FORBIDDEN: only a buyer with a confirmed order of the product may review it (never its seller).",
         409: "ALREADY_EXISTS: one review per buyer; CONFLICT: busy, retry.",
     },
     ("PUT", "/api/v1/inventory/{sku_id}"): {409: "CONFLICT: below what is reserved (`details.reserved`).",
                                             503: "SERVICE_UNAVAILABLE: the stock is very busy; retry."},
-    ("POST", "/api/v1/cart/items"): {409: "OUT_OF_STOCK: `details {sku_id, requested, available}`; the cart is unchanged.",
-                                     503: "SERVICE_UNAVAILABLE: busy; retry. CATALOG_UNAVAILABLE: the SKU cannot be looked up now; retry."},
-    ("PUT", "/api/v1/cart/items/{sku_id}"): {409: "OUT_OF_STOCK: the increase is not available.", 503: "SERVICE_UNAVAILABLE: busy; retry."},
+    ("POST", "/api/v1/cart/items"): {
+        409: "OUT_OF_STOCK: `details {sku_id, requested, available}`; QUANTITY_LIMIT_EXCEEDED: more than the SKU's "
+             "`max_per_cart` (`details {sku_id, max_per_cart, in_cart, requested}`); HOLD_TIME_EXCEEDED: a guest cart past "
+             "its maximum hold time (sign in); the cart is unchanged.",
+        429: "RATE_LIMITED: too many new guest carts from this address this minute (a tokenless, anonymous add); sign in or retry.",
+        503: "SERVICE_UNAVAILABLE: busy; retry. CATALOG_UNAVAILABLE: the SKU cannot be looked up now; retry."},
+    ("PUT", "/api/v1/cart/items/{sku_id}"): {409: "OUT_OF_STOCK: the increase is not available; QUANTITY_LIMIT_EXCEEDED; HOLD_TIME_EXCEEDED.",
+                                            503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("DELETE", "/api/v1/cart/items/{sku_id}"): {503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("DELETE", "/api/v1/cart"): {503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("GET", "/api/v1/search"): {503: "SERVICE_UNAVAILABLE: search is down; retry shortly."},
@@ -338,7 +346,7 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
 }
 
 ERROR_TEXT = {
-    400: "VALIDATION_ERROR: the body, a parameter or a header is invalid (`details.fields`), or the body is not JSON.",
+    400: ERROR_TEXT_400,
     401: "UNAUTHORIZED: no valid access token.",
     403: "FORBIDDEN: the caller's role may not do this.",
     404: "NOT_FOUND: no such resource (another user's looks the same).",
@@ -359,6 +367,8 @@ def _error_statuses(route: Route, operation: dict[str, Any], app: Any) -> dict[i
     )
     if "requestBody" in operation or constrained:
         statuses[400] = ERROR_TEXT[400]
+    if route.cursors:
+        statuses[400] = ERROR_TEXT[400] + " INVALID_CURSOR: a `cursor` this list did not hand out (shared/cursors.py)."
     if route.auth is Auth.USER:
         statuses[401] = ERROR_TEXT[401] + " API Gateway's authorizer answers it, before the handler (`GatewayErrorEnvelope`)."
     elif route.auth is Auth.OPTIONAL:

@@ -11,6 +11,7 @@ from infra.bulkhead import apply_bulkhead
 from infra.cache import ReadModelCache
 from infra.checkout import CheckoutSaga, grant_checkout, state_machine_arn
 from infra.config import StageConfig
+from infra.cursors import CursorSecret
 from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
@@ -24,6 +25,7 @@ from infra.schedules import add_scheduled_job
 from infra.search import SearchDomain
 from infra.streams import attach_stream_consumer
 from infra.topology import NOTIFICATIONS_TABLE, SERVICES
+from infra.waf import ApiFirewall
 
 
 class BackendStack(Stack):
@@ -52,11 +54,14 @@ class BackendStack(Stack):
             "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
             "AUTO_CONFIRM_SIGN_UP": "true" if config.auto_confirm_sign_up else "false",
             "LOGIN_MAX_FAILURES": str(config.login_max_failures),
+            "GUEST_MAX_HOLD_SECONDS": str(config.guest_max_hold_seconds),
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": str(config.login_max_failures_per_address),
             "SEARCH_URL": search.endpoint_url,
             "SEARCH_AUTH": "sigv4",
             "IMAGES_BUCKET": images.bucket.bucket_name,
             "IMAGES_CDN_URL": images.cdn_url,
             "CHECKOUT_STATE_MACHINE_ARN": state_machine_arn(self),
+            "CORS_ALLOWED_ORIGINS": ",".join(config.cors_allowed_origins),
             **payments.environment,
         }
         for service in SERVICES:
@@ -66,6 +71,7 @@ class BackendStack(Stack):
             self, config, layer, tables, environment, identity.user_pool, search, images, network, cache
         )
         factory.payment_secrets = payments.secrets
+        factory.cursor_secret = CursorSecret(self, "Cursors", config).secret
         if config.payment_provider == "stripe":
             from infra.layer import PaymentsLayer
 
@@ -77,12 +83,13 @@ class BackendStack(Stack):
         saga = CheckoutSaga(self, "Checkout", config, factory)
 
         api = RestApi(self, "Http", config, identity.user_pool)
+        ApiFirewall(self, "Firewall", config, api.api)
         for service in SERVICES:
             for route in service.routes:
                 function = factory.create(
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
                     images=route.images, cache=route.cache, description=route.description,
-                    payment_secrets=route.payment_secrets,
+                    payment_secrets=route.payment_secrets, cursors=route.cursors,
                 )
                 grant_checkout(function, self, route.checkout)
                 api.add_route(route, function)
@@ -97,6 +104,7 @@ class BackendStack(Stack):
                 attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
             for job in service.scheduled_jobs:
                 add_scheduled_job(self, job, factory)
+        api.add_cors_preflights()
 
         apply_bulkhead(self, config)
         # Last: it alarms on every queue and function built above (infra/monitoring.py).

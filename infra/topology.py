@@ -58,6 +58,7 @@ class Route:
     cache: bool = False  # reads the read-model cache (the function then runs in the VPC)
     checkout: tuple[str, ...] = ()  # on the checkout state machine: "start" (executions), "respond" (task tokens)
     payment_secrets: bool = False  # reads the payment provider's secrets (webhook signing, API key)
+    cursors: bool = False  # paginates: signs and verifies list cursors (the cursor secret, shared/cursors.py)
     description: str = ""
 
     @property
@@ -185,7 +186,7 @@ IDENTITY = Service(
             "functions.identity.login.handler",
             auth=Auth.PUBLIC,
             tables=((IDENTITY_TABLE, Access.READ_WRITE),),
-            description="Sign in with email and password; throttled per email and per IP.",
+            description="Sign in with email and password; throttled per email + client address and per client address.",
         ),
         Route(
             "POST",
@@ -214,7 +215,7 @@ IDENTITY = Service(
             "GET",
             f"{API_PREFIX}/users/{{user_id}}",
             "functions.identity.get_user.handler",
-            tables=((IDENTITY_TABLE, Access.READ_WRITE),),
+            tables=((IDENTITY_TABLE, Access.READ),),  # a read never writes (no profile made on the fly)
             user_pool_actions=("cognito-idp:AdminGetUser",),
             description="A user's profile: the user themself or an admin (anyone else: 404).",
         ),
@@ -279,6 +280,7 @@ CATALOG = Service(
             "functions.catalog.list_products.handler",
             auth=Auth.PUBLIC,
             tables=((CATALOG_TABLE, Access.READ),),
+            cursors=True,
             description="Products of a category or a seller, newest first.",
         ),
         Route(
@@ -320,6 +322,7 @@ CATALOG = Service(
             "functions.catalog.list_reviews.handler",
             auth=Auth.PUBLIC,
             tables=((CATALOG_TABLE, Access.READ),),
+            cursors=True,
             description="A product's reviews, newest first.",
         ),
         Route(
@@ -410,8 +413,10 @@ CART = Service(
     routes=(
         Route("GET", f"{API_PREFIX}/cart", "functions.cart.get_cart.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="The cart: a guest's (X-Cart-Token) or the signed-in user's."),
+        # cache: the admission gate (functions/inventory/gate.py) sheds sold-out SKUs there.
         Route("POST", f"{API_PREFIX}/cart/items", "functions.cart.add_item.handler", auth=Auth.OPTIONAL,
-              tables=_CART_TABLES, description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
+              tables=_CART_TABLES, cache=True,
+              description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
         Route("PUT", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.update_item.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="Change a line's quantity; the hold moves by the difference."),
         Route("DELETE", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.remove_item.handler", auth=Auth.OPTIONAL,
@@ -430,6 +435,7 @@ SEARCH = Service(
             "functions.search.search.handler",
             auth=Auth.PUBLIC,
             search=Access.READ,
+            cursors=True,
             description="Full-text product search with filters, facets, sort and cursor pagination.",
         ),
         Route(
@@ -455,14 +461,14 @@ ORDERS = Service(
               tables=((ORDERS_TABLE, Access.READ_WRITE),), checkout=("start",),
               description="Check out the cart (Idempotency-Key): one saga execution per key."),
         Route("GET", f"{API_PREFIX}/orders", "functions.orders.list_orders.handler",
-              tables=((ORDERS_TABLE, Access.READ),), description="The signed-in user's orders, newest first."),
+              tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="The signed-in user's orders, newest first."),
         Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "functions.orders.get_order.handler",
               tables=((ORDERS_TABLE, Access.READ),), description="An order with its status history (owner, admin)."),
         Route("PUT", f"{API_PREFIX}/orders/{{order_id}}/cancel", "functions.orders.cancel_order.handler",
               tables=_SETTLE_TABLES, checkout=("respond",), payment_secrets=True,
               description="Cancel before shipping: stock back, refund if paid (owner, admin)."),
         Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
-              tables=((ORDERS_TABLE, Access.READ),), description="Confirmed orders containing the seller's items."),
+              tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="Confirmed orders containing the seller's items."),
         Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
               tables=((ORDERS_TABLE, Access.READ_WRITE),), description="Ship the seller's part of an order."),
     ),

@@ -200,11 +200,14 @@ class Shopper(ApiUser):
     def browse_category(self) -> None:
         if not self.leaf_categories:
             return
+        category = random.choice(self.leaf_categories)
         data = self.call("GET", f"{API}/products", "/api/v1/products",
-                         params={"category": random.choice(self.leaf_categories), "limit": random.choice([12, 20, 40])})
+                         params={"category": category, "limit": random.choice([12, 20, 40])})
         self.remember([item["product_id"] for item in data["items"]])
         if data.get("next_cursor") and random.random() < 0.3:
-            more = self.call("GET", f"{API}/products", "/api/v1/products", params={"cursor": data["next_cursor"], "limit": 20})
+            # A cursor pages on the list it came from: the same category (shared/cursors.py)
+            more = self.call("GET", f"{API}/products", "/api/v1/products",
+                             params={"category": category, "cursor": data["next_cursor"], "limit": 20})
             self.remember([item["product_id"] for item in more["items"]])
 
     def search(self) -> None:

@@ -2,7 +2,9 @@
 
 Routes are read from the synthesized template (AWS::ApiGateway::Resource/Method), never listed
 by hand, so what runs locally is what `cdk deploy` creates. Each request becomes the proxy
-event API Gateway would send and is handed to the same handler the template deploys.
+event API Gateway would send and is handed to the same handler the template deploys. CORS
+preflights (OPTIONS on MOCK integrations, infra/cors.py) are answered from the template's
+integration responses, as API Gateway answers them.
 
 What API Gateway answers itself (an unknown route, the authorizer's 401, a handler that crashed)
 comes from the template's gateway responses (AWS::ApiGateway::GatewayResponse, infra/api.py):
@@ -31,6 +33,7 @@ from werkzeug.wrappers import Request, Response
 from local.authorizer import AuthorizationFailed, CognitoAuthorizer
 from local.cfn import ACCOUNT_ID, Deployment
 from local.lambda_runtime import LambdaRuntime
+from local.waf import WebAcl
 
 log = logging.getLogger("local.gateway")
 
@@ -83,14 +86,19 @@ def _function_in(value: Any, deployment: Deployment) -> str | None:
     return None
 
 
+def _path_of(reference: Any, resources: dict[str, Any]) -> str:
+    """The resource path of an AWS::ApiGateway::Method's ResourceId."""
+    if isinstance(reference, dict) and "Ref" in reference and reference["Ref"] in resources:
+        props = resources[reference["Ref"]]["Properties"]
+        return _path_of(props["ParentId"], resources).rstrip("/") + "/" + props["PathPart"]
+    return "/"  # GetAtt <RestApi>.RootResourceId
+
+
 def routes_from_template(deployment: Deployment) -> list[ApiRoute]:
     resources = deployment.resources_of_type("AWS::ApiGateway::Resource")
 
     def path_of(reference: Any) -> str:
-        if isinstance(reference, dict) and "Ref" in reference and reference["Ref"] in resources:
-            props = resources[reference["Ref"]]["Properties"]
-            return path_of(props["ParentId"]).rstrip("/") + "/" + props["PathPart"]
-        return "/"  # GetAtt <RestApi>.RootResourceId
+        return _path_of(reference, resources)
 
     routes = []
     for logical_id, method in deployment.resources_of_type("AWS::ApiGateway::Method").items():
@@ -114,6 +122,54 @@ def routes_from_template(deployment: Deployment) -> list[ApiRoute]:
         )
     # Literal segments win over {params}, as in API Gateway.
     return sorted(routes, key=lambda r: (r.resource_path.count("{"), -len(r.resource_path)))
+
+
+_RESPONSE_HEADER = "method.response.header."
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """An OPTIONS method on a MOCK integration (infra/cors.py): API Gateway answers it itself."""
+
+    resource_path: str
+    pattern: re.Pattern[str]
+    status_code: int
+    headers: dict[str, str]  # static ones
+    allowed_origins: tuple[str, ...]  # Access-Control-Allow-Origin echoes these only
+
+    def answer(self, origin: str | None) -> Response:
+        headers = dict(self.headers)
+        if origin in self.allowed_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+        return Response(b"", status=self.status_code, headers=headers)
+
+
+def preflights_from_template(deployment: Deployment) -> list[Preflight]:
+    """The template's OPTIONS mock methods, as infra/cors.py writes them (anything else: an error)."""
+    from infra.cors import origins_of_template
+
+    resources = deployment.resources_of_type("AWS::ApiGateway::Resource")
+    preflights = []
+    for logical_id, method in deployment.resources_of_type("AWS::ApiGateway::Method").items():
+        props = method["Properties"]
+        integration = props.get("Integration", {})
+        if props.get("HttpMethod") != "OPTIONS" or integration.get("Type") != "MOCK":
+            continue
+        (response,) = integration.get("IntegrationResponses") or [{}]
+        headers = {}
+        for name, value in (response.get("ResponseParameters") or {}).items():
+            if not (name.startswith(_RESPONSE_HEADER) and len(value) >= 2 and value[0] == value[-1] == "'"):
+                raise ValueError(f"{logical_id}: only static headers ('value') are supported locally, not {name}={value}")
+            headers[name.removeprefix(_RESPONSE_HEADER)] = value[1:-1]
+        resource_path = _path_of(props["ResourceId"], resources)
+        preflights.append(Preflight(
+            resource_path=resource_path,
+            pattern=_path_pattern(resource_path),
+            status_code=int(response["StatusCode"]),
+            headers=headers,
+            allowed_origins=origins_of_template((response.get("ResponseTemplates") or {})["application/json"]),
+        ))
+    return sorted(preflights, key=lambda p: (p.resource_path.count("{"), -len(p.resource_path)))
 
 
 # The answers API Gateway makes itself that the local gateway makes too: response type ->
@@ -208,7 +264,9 @@ class LocalApiGateway:
         extra_routes: dict[str, Callable[[Request], Response]] | None = None,
     ) -> None:
         self.routes = routes_from_template(deployment)
+        self.preflights = preflights_from_template(deployment)
         self.gateway_responses = GatewayResponses.from_template(deployment)
+        self.web_acl = WebAcl.from_template(deployment)  # the stage's WAF rules (local/waf.py)
         self.runtime = runtime
         self.authorizer = authorizer
         self.stage = stage
@@ -252,7 +310,14 @@ class LocalApiGateway:
         for prefix, extra in self.extra_routes.items():
             if request.path == prefix or (prefix.endswith("/") and request.path.startswith(prefix)):
                 return extra(request)
+        blocked = self.web_acl.blocked(request, self.source_ip(request))  # WAF answers before API Gateway
+        if blocked is not None:
+            return blocked
         request_id = str(uuid.uuid4())
+        if request.method == "OPTIONS":
+            preflight = next((p for p in self.preflights if p.pattern.match(request.path)), None)
+            if preflight is not None:
+                return preflight.answer(request.headers.get("Origin"))
         matched = self.match(request.method, request.path)
         if matched is None:
             # A method or resource the API does not have.
@@ -275,6 +340,11 @@ class LocalApiGateway:
             log.exception("handler %s raised", route.function_name)
             return self.gateway_responses.answer("DEFAULT_5XX", request_id)
         return self.to_http(result, self.gateway_responses, request_id)
+
+    @staticmethod
+    def source_ip(request: Request) -> str:
+        """The client's address as API Gateway and WAF see it: the connection's peer, never a header."""
+        return request.remote_addr or "127.0.0.1"
 
     def proxy_event(
         self,
@@ -317,7 +387,7 @@ class LocalApiGateway:
             "requestTimeEpoch": int(time.time() * 1000),
             "requestId": request_id,
             "identity": {
-                "sourceIp": request.remote_addr or "127.0.0.1",
+                "sourceIp": self.source_ip(request),
                 "userAgent": request.headers.get("User-Agent", ""),
                 "accountId": None,
                 "caller": None,

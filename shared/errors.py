@@ -49,6 +49,18 @@ class OutOfStock(Conflict):
     code = "OUT_OF_STOCK"
 
 
+class QuantityLimitExceeded(Conflict):
+    """More of a SKU than one cart may hold (the SKU's `max_per_cart`)."""
+
+    code = "QUANTITY_LIMIT_EXCEEDED"
+
+
+class HoldTimeExceeded(Conflict):
+    """A guest cart has held stock for the longest total time a guest may (sign in to go on)."""
+
+    code = "HOLD_TIME_EXCEEDED"
+
+
 class InvalidState(Conflict):
     code = "INVALID_STATE"
 

@@ -20,6 +20,36 @@ from shared.errors import DomainError, Unauthorized, ValidationError
 from shared.observability import logger
 
 JSON = "application/json"
+# No documented bound needs more digits than this (the widest is 2**53 - 1, 16 digits): a longer
+# integer is refused while parsing, before Python converts it (past ~4,300 digits that conversion
+# itself raises, which was a 500) and before any handler sees it.
+MAX_INTEGER_DIGITS = 20
+
+
+class _OutOfBounds(ValidationError):
+    pass
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _OutOfBounds(
+            f"The request body has an integer of more than {MAX_INTEGER_DIGITS} digits.",
+            {"fields": [{"field": "body", "message": "integer out of bounds", "type": "int_too_large"}]},
+        )
+    return int(literal)
+
+
+def _no_constant(name: str) -> float:
+    # NaN and Infinity are not JSON (RFC 8259), though Python's parser accepts them.
+    raise _OutOfBounds(
+        f"The request body has {name}, which is not a JSON number.",
+        {"fields": [{"field": "body", "message": f"{name} is not a number", "type": "json_invalid"}]},
+    )
+
+
+def parse_json_body(body: str | bytes) -> Any:
+    """The body parser of every handler: standard JSON with integers bounded at the edge."""
+    return json.loads(body, parse_int=_bounded_int, parse_constant=_no_constant)
 
 
 def _meta(app: APIGatewayRestResolver) -> dict[str, str]:
@@ -91,11 +121,14 @@ class ShopResolver(APIGatewayRestResolver):
     about the body's schema (powertools validates the body before route middlewares run)."""
 
     def __init__(self, roles: tuple[str, ...] | None, optional_sign_in: bool = False) -> None:
-        super().__init__(enable_validation=True)
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json_body)
         self.required_roles = roles
         self.optional_sign_in = optional_sign_in
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return _with_cors(self._resolve_event(event, context), event)
+
+    def _resolve_event(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = _as_json_request(event)
         try:
             if self.optional_sign_in:
@@ -114,6 +147,20 @@ class ShopResolver(APIGatewayRestResolver):
     def principal(self) -> Principal:
         """The signed-in caller (only on apps created with roles=...)."""
         return require_user(self.current_event.raw_event)
+
+
+def _with_cors(result: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Every answer, success or error, with the CORS headers for the request's Origin (shared/cors.py)."""
+    from shared.cors import response_headers
+
+    extra = response_headers(event.get("headers"))
+    if not extra or not isinstance(result, dict):
+        return result
+    if "multiValueHeaders" in result:
+        result["multiValueHeaders"] = {**(result.get("multiValueHeaders") or {}), **{k: [v] for k, v in extra.items()}}
+    else:
+        result["headers"] = {**(result.get("headers") or {}), **extra}
+    return result
 
 
 def _with_verified_claims(event: dict[str, Any]) -> dict[str, Any]:

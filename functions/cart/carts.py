@@ -24,9 +24,9 @@ from typing import Any
 
 from functions.catalog import prices
 from functions.catalog.skus import SkuInfo
-from functions.inventory import holds
+from functions.inventory import gate, holds
 from functions.inventory.holds import HoldChange
-from shared.errors import NotFound, OutOfStock, ServiceUnavailable, ValidationError
+from shared.errors import HoldTimeExceeded, NotFound, OutOfStock, QuantityLimitExceeded, ServiceUnavailable, ValidationError
 from shared.tables import connection, is_condition_failure
 
 MAX_LINE_QUANTITY = 50
@@ -38,6 +38,12 @@ MAX_ATTEMPTS = 8
 
 def _table() -> str:
     return os.environ["CART_TABLE_NAME"]
+
+
+def guest_max_hold_seconds() -> int:
+    """How long a guest cart may hold stock in total, renewals included (env GUEST_MAX_HOLD_SECONDS;
+    docs/decisions/0025): past it the holds lapse and a guest must sign in to reserve again."""
+    return int(os.environ.get("GUEST_MAX_HOLD_SECONDS") or 2 * holds.reservation_ttl_seconds())
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class Cart:
     exists: bool = False
     version: int = 0
     lines: dict[str, Line] = field(default_factory=dict)
+    holds_until: int | None = None  # a guest cart: no hold of it may last past this (epoch s)
 
 
 def _key(cart_id: str, sort_key: str) -> dict[str, Any]:
@@ -99,6 +106,8 @@ def load(ref: CartRef) -> Cart:
         return cart  # no cart (or an expired one): its leftover lines are not part of anything
     cart.exists = True
     cart.version = int(header["version"]["N"])
+    if "holds_until" in header:
+        cart.holds_until = int(header["holds_until"]["N"])
     for item in items:
         if item["sk"]["S"].startswith("LINE#") and int(item["expires_at"]["N"]) > now:
             line = Line(
@@ -118,7 +127,15 @@ def load(ref: CartRef) -> Cart:
 
 
 def add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool = False) -> Cart:
-    """must_exist: the caller named this cart (a guest token), so it must be there already."""
+    """must_exist: the caller named this cart (a guest token), so it must be there already.
+
+    The admission gate answers first: a SKU the stream says is sold out is a 409 before any
+    DynamoDB call (functions/inventory/gate.py); otherwise the transaction decides."""
+    with gate.admission(sku_id, quantity):
+        return _add(ref, sku_id, quantity, must_exist)
+
+
+def _add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool) -> Cart:
     info = _live_sku(sku_id)
 
     def change(cart: Cart) -> dict[str, int]:
@@ -129,6 +146,7 @@ def add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool = False) -> C
                 f"A cart line holds at most {MAX_LINE_QUANTITY}.",
                 {"fields": [{"field": "body.quantity", "message": f"the line would hold {total}; at most {MAX_LINE_QUANTITY}"}]},
             )
+        _check_limit(info, line.quantity if line else 0, total)
         if line is None and len(cart.lines) >= MAX_LINES:
             raise ValidationError(f"A cart holds at most {MAX_LINES} different items.", {"max_lines": MAX_LINES})
         other = next((existing.currency for existing in cart.lines.values() if existing.currency != info.currency), None)
@@ -143,9 +161,17 @@ def add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool = False) -> C
 
 
 def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:
+    infos, uncertain = prices.current_or_last_known([sku_id])
+    info = infos.get(sku_id)  # None: gone from the catalog (the line may still shrink), or unknown right now
+
     def change(cart: Cart) -> dict[str, int]:
         if sku_id not in cart.lines:
             raise NotFound("This item is not in the cart.")
+        if info is not None:
+            _check_limit(info, cart.lines[sku_id].quantity, quantity)
+        elif sku_id in uncertain and quantity > cart.lines[sku_id].quantity:
+            # its max_per_cart cannot be checked: shrinking is fine, growing waits for the catalog
+            raise prices.CatalogUnavailable("The catalog cannot be reached to check this item's limit; retry shortly.")
         return {sku_id: quantity}
 
     return _mutate(ref, change, None, requested={sku_id: quantity}, must_exist=True)
@@ -166,6 +192,15 @@ def clear(ref: CartRef) -> None:
             raise NotFound("No such cart.")
         return  # a user without a cart: already empty
     _mutate(ref, lambda cart: {sku: 0 for sku in cart.lines}, None, must_exist=True)
+
+
+def _check_limit(info: SkuInfo, in_cart: int, total: int) -> None:
+    """A line may hold at most the SKU's `max_per_cart` (a shrinking line is always allowed)."""
+    if total > info.max_per_cart and total > in_cart:
+        raise QuantityLimitExceeded(
+            f"One cart may hold at most {info.max_per_cart} of this item.",
+            {"sku_id": info.sku_id, "max_per_cart": info.max_per_cart, "in_cart": in_cart, "requested": total - in_cart},
+        )
 
 
 def _live_sku(sku_id: str) -> SkuInfo:
@@ -199,6 +234,17 @@ def _mutate(
         now = int(time.time())
         hold_expiry = now + holds.reservation_ttl_seconds()
         cart_expiry = now + ref.lifetime_seconds
+        holds_until = None
+        if ref.is_guest:
+            # A guest's holds never outlive the cart's hold window, however often it renews them.
+            holds_until = cart.holds_until if cart.exists and cart.holds_until else now + guest_max_hold_seconds()
+            hold_expiry = min(hold_expiry, holds_until)
+            if holds_until <= now and any(quantity > (cart.lines[sku].quantity if sku in cart.lines else 0)
+                                          for sku, quantity in targets.items()):
+                raise HoldTimeExceeded(
+                    "This guest cart has held stock for the longest time a guest may; sign in to reserve more.",
+                    {"held_until": _iso(holds_until)},
+                )
         changes = [
             HoldChange(ref.cart_id, sku, quantity, hold_expiry, requested=(requested or {}).get(sku))
             for sku, quantity in targets.items()
@@ -210,7 +256,7 @@ def _mutate(
             for sku, line in cart.lines.items()
             if sku not in targets
         ]
-        also = _cart_writes(cart, targets, infos or {}, cart_expiry) + (extra(cart) if extra else [])
+        also = _cart_writes(cart, targets, infos or {}, cart_expiry, holds_until) + (extra(cart) if extra else [])
         try:
             holds.apply(changes, also=also)
         except holds.ConcurrentChange:
@@ -219,7 +265,9 @@ def _mutate(
     raise ServiceUnavailable("The cart is changing too fast; try again.")
 
 
-def _cart_writes(cart: Cart, targets: dict[str, int], infos: dict[str, SkuInfo], expires_at: int) -> list[dict[str, Any]]:
+def _cart_writes(
+    cart: Cart, targets: dict[str, int], infos: dict[str, SkuInfo], expires_at: int, holds_until: int | None = None
+) -> list[dict[str, Any]]:
     table = _table()
     ref = cart.ref
     now = str(int(time.time() * 1000))
@@ -232,6 +280,11 @@ def _cart_writes(cart: Cart, targets: dict[str, int], infos: dict[str, SkuInfo],
             ":owner": {"S": ref.owner}, ":next": {"N": str(cart.version + 1)}, ":exp": {"N": str(expires_at)}, ":now": {"N": now},
         },
     }
+    if holds_until is not None:
+        # set once, when the guest cart starts (a cart from before the limit gets one now)
+        header_update["UpdateExpression"] += (
+            ", holds_until = if_not_exists(holds_until, :hu)" if cart.exists else ", holds_until = :hu")
+        header_update["ExpressionAttributeValues"][":hu"] = {"N": str(holds_until)}
     if cart.exists:
         header_update["ConditionExpression"] = "version = :version"
         header_update["ExpressionAttributeValues"][":version"] = {"N": str(cart.version)}
@@ -322,7 +375,7 @@ def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
     if info is None or (existing is None and len(user_cart.lines) >= MAX_LINES):
         holds.apply([release_guest], also=guest_writes)  # gone from the catalog, or no room: drop it
         return
-    target = min((existing.quantity if existing else 0) + line.quantity, MAX_LINE_QUANTITY)
+    target = min((existing.quantity if existing else 0) + line.quantity, MAX_LINE_QUANTITY, info.max_per_cart)
     expires_at = int(time.time()) + user.lifetime_seconds
     user_writes = _cart_writes(user_cart, {sku_id: target}, {sku_id: info}, expires_at)
     hold_expiry = int(time.time()) + holds.reservation_ttl_seconds()

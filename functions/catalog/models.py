@@ -9,6 +9,7 @@ All categories share one partition: the tree is small, read whole, and cached.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -65,6 +66,7 @@ class SkuAttribute(MapAttribute):
     options = MapAttribute()  # {"size": "M", "color": "blue"}
     price = NumberAttribute()  # minor units
     currency = UnicodeAttribute()
+    max_per_cart = NumberAttribute(null=True)  # absent: DEFAULT_MAX_PER_CART
 
 
 class _ByCategory(GlobalSecondaryIndex):
@@ -112,6 +114,7 @@ class ProductItem(Model):
     attributes = MapAttribute(default=dict)  # schemaless, per product type
     images = ListAttribute(of=UnicodeAttribute, default=list)
     skus = ListAttribute(of=SkuAttribute, default=list)
+    free = BooleanAttribute(default=False)  # marked free by its seller: its SKUs' price is 0
     status = UnicodeAttribute(default="ACTIVE")  # ACTIVE | DELETED (soft delete)
     version = NumberAttribute(default=1)
     rating_sum = NumberAttribute(default=0)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
-from functions.catalog.schemas import MAX_SKUS, CreateProductRequest, UpdateProductRequest
-from functions.catalog.skus import new_sku_id
+from functions.catalog.schemas import DEFAULT_MAX_PER_CART, MAX_SKUS, CreateProductRequest, UpdateProductRequest
+from functions.catalog.skus import ZeroPrice, check_prices, new_sku_id
+from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
@@ -44,6 +43,7 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
             "options": dict(sku.options.as_dict()) if sku.options else {},
             "price": int(sku.price),
             "currency": sku.currency,
+            "max_per_cart": max_per_cart(sku),
         }
         if availability is not None:
             view["availability"] = availability.get(sku.sku_id, {"in_stock": False, "available": 0})
@@ -59,17 +59,23 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
         "seller": {"id": item.seller_id, "name": item.seller_name},
         "rating": {"average": round(int(item.rating_sum or 0) / count, 2) if count else None, "count": count},
         "skus": skus,
+        "free": bool(item.free),
         "version": int(item.version),
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
     }
 
 
-def _sku(sku_id: str, options: dict[str, str], price: int, currency: str) -> SkuAttribute:
-    return SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency)
+def max_per_cart(sku: SkuAttribute) -> int:
+    return int(sku.max_per_cart) if sku.max_per_cart is not None else DEFAULT_MAX_PER_CART
+
+
+def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> SkuAttribute:
+    return SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
 
 
 def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> ProductItem:
+    check_prices([sku.price for sku in request.skus], request.free)
     now = datetime.now(UTC)
     product_id = new_prefixed_id("prd")
     sort_key = f"{now.isoformat()}#{product_id}"
@@ -85,7 +91,8 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         category_path=category_path(request.category_id),
         attributes=request.attributes,
         images=request.images,
-        skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency) for s in request.skus],
+        skus=[_sku(new_sku_id(product_id), s.options, s.price, s.currency, s.max_per_cart) for s in request.skus],
+        free=request.free,
         created_at=now,
         updated_at=now,
         gsi1pk=f"CATEGORY#{request.category_id}",
@@ -128,8 +135,14 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             ProductItem.category_path.set(category_path(changes.category_id)),
             ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
         ]
+    free = changes.free if "free" in provided and changes.free is not None else bool(item.free)
+    check_prices([change.price for change in changes.skus or []], free)
+    skus = _merged_skus(item, changes) if "skus" in provided and changes.skus is not None else list(item.skus or [])
+    _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
-        actions.append(ProductItem.skus.set(_merged_skus(item, changes)))
+        actions.append(ProductItem.skus.set(skus))
+    if free != bool(item.free):
+        actions.append(ProductItem.free.set(free))
     try:
         # Optimistic: the write applies only to the version we read, so two editors never
         # silently undo each other (the loser gets 409 and re-reads).
@@ -139,6 +152,19 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
             raise Conflict("The product changed meanwhile; read it again and retry.") from exc
         raise
     return item
+
+
+def _check_unchanged_prices(skus: list[SkuAttribute], free: bool) -> None:
+    """The SKUs this update leaves as they were must fit a change of `free` too (the changed ones
+    were checked against the request, with their own field errors)."""
+    prices = [int(sku.price) for sku in skus]
+    if free and any(prices):
+        raise _field_error("body.free", "a free product's SKUs cost 0: set their prices to 0 in the same request")
+    if not free and 0 in prices:
+        raise ZeroPrice(
+            'A price of 0 is only for products marked free ("free": true).',
+            {"fields": [{"field": "body.free", "message": "SKUs priced 0 need the product marked free", "type": "zero_price"}]},
+        )
 
 
 def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAttribute]:
@@ -151,14 +177,16 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
             if change.sku_id not in skus:
                 raise _field_error(f"body.skus.{index}.sku_id", "no such SKU on this product")
             old = skus[change.sku_id]
-            skus[change.sku_id] = _sku(old.sku_id, old.options.as_dict() if old.options else {}, change.price, change.currency)
+            limit = change.max_per_cart if change.max_per_cart is not None else max_per_cart(old)
+            skus[change.sku_id] = _sku(old.sku_id, old.options.as_dict() if old.options else {}, change.price, change.currency, limit)
         else:
             if change.options is None:
                 raise _field_error(f"body.skus.{index}.options", "a new SKU needs its options")
             existing = {tuple(sorted((s.options.as_dict() if s.options else {}).items())) for s in skus.values()}
             if tuple(sorted(change.options.items())) in existing:
                 raise _field_error(f"body.skus.{index}.options", "a SKU with these options exists")
-            new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency)
+            new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency,
+                       change.max_per_cart or DEFAULT_MAX_PER_CART)
             skus[new.sku_id] = new
     # The limit create enforces (CreateProductRequest), on the merged list. It is counted from the
     # item this update read and written as a whole list under the condition that the item is still
@@ -189,27 +217,25 @@ def delete_product(product_id: str, principal: Principal) -> ProductItem:
     return item
 
 
-def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(last_key).encode()).decode() if last_key else None
+def encode_cursor(partition: str, last_key: dict[str, Any] | None) -> str | None:
+    """A signed cursor (shared/cursors.py) of the list of `partition` (CATEGORY#.../SELLER#...)."""
+    return cursors.encode("products", partition, last_key) if last_key else None
 
 
 _CURSOR_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"}
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def decode_cursor(partition: str, cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        # Only what this API wrote: a table key plus one index key, all strings (a forged key
-        # would otherwise reach DynamoDB as ExclusiveStartKey and fail there).
-        assert isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4
-        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
-        return value
-    except Exception:
-        raise ValidationError(
-            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
-        ) from None
+    value = cursors.decode("products", partition, cursor)
+    # Signed by us, and still only what this code writes: a table key plus one index key, all
+    # strings (anything else would reach DynamoDB as ExclusiveStartKey and fail there).
+    if not (isinstance(value, dict) and {"pk", "sk"} <= set(value) <= _CURSOR_KEYS and len(value) == 4) or not all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values()
+    ):
+        raise cursors.InvalidCursor()
+    return value
 
 
 def list_products(
@@ -226,7 +252,7 @@ def list_products(
             {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
         )
     items: list[ProductItem] = []
-    start = decode_cursor(cursor)
+    start = decode_cursor(key, cursor)
     # Deleted products are filtered out, so a page may need more than one query.
     while True:
         results = index.query(
@@ -240,4 +266,4 @@ def list_products(
         items += list(results)
         start = results.last_evaluated_key
         if len(items) >= limit or not start:
-            return items, encode_cursor(start)
+            return items, encode_cursor(key, start)

@@ -14,8 +14,6 @@ stream record carry the new rating to the search index and the cache.
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 import time
 from datetime import UTC, datetime
@@ -28,8 +26,9 @@ from pynamodb.transactions import TransactWrite
 from functions.catalog.models import ProductItem, ReviewerClaim, ReviewItem
 from functions.catalog.products import get_product
 from functions.orders import purchases
+from shared import cursors
 from shared.auth import Principal
-from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound, ValidationError
+from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
 from shared.tables import connection
 
@@ -119,25 +118,23 @@ def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, token: str) ->
         )
 
 
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode()
+def _encode_cursor(product_id: str, sort_key: str) -> str:
+    return cursors.encode("reviews", product_id, sort_key)
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        sort_key = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]
-        assert isinstance(sort_key, str) and sort_key.startswith(ReviewItem.SORT_PREFIX)
-        return sort_key
-    except Exception:
-        raise ValidationError("The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}) from None
+def _decode_cursor(product_id: str, cursor: str) -> str:
+    sort_key = cursors.decode("reviews", product_id, cursor)
+    if not (isinstance(sort_key, str) and sort_key.startswith(ReviewItem.SORT_PREFIX)):
+        raise cursors.InvalidCursor()
+    return sort_key
 
 
 def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[ReviewItem], str | None]:
-    """Newest first. The cursor holds only the last review's sort key (the partition is the
-    product's), so a cursor from another product's list cannot point this query elsewhere."""
+    """Newest first. The cursor holds only the last review's sort key, signed for this product's
+    list (shared/cursors.py), so a cursor of another product's list is refused."""
     get_product(product_id)  # 404 for unknown and deleted products
     pk = ProductItem.key(product_id)
-    start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(cursor)}} if cursor else None
+    start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
     # One more than asked: a next page is promised only when one exists.
     results = ReviewItem.query(
         pk,
@@ -149,5 +146,5 @@ def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[
     )
     items = list(results)
     if len(items) > limit:
-        return items[:limit], _encode_cursor(items[limit - 1].sk)
+        return items[:limit], _encode_cursor(product_id, items[limit - 1].sk)
     return items, None

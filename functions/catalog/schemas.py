@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from functions.catalog.skus import DEFAULT_MAX_PER_CART
 from shared.money import Amount, CurrencyCode
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -106,6 +107,10 @@ CategoryId = Annotated[str, StringConstraints(pattern=r"^cat_[0-9A-HJKMNP-TV-Z]{
 SkuId = Annotated[str, StringConstraints(pattern=r"^sku_[0-9A-HJKMNP-TV-Z]{30}$")]
 
 MAX_SKUS = 50
+# A seller lowers a SKU's `max_per_cart` for a flash sale, so a few carts cannot take the whole
+# stock (docs/decisions/0025).
+MaxPerCart = Annotated[int, Field(ge=1, le=DEFAULT_MAX_PER_CART, strict=True,
+                                  description=f"units one cart may hold, 1..{DEFAULT_MAX_PER_CART} (default {DEFAULT_MAX_PER_CART})")]
 
 
 class _Body(BaseModel):
@@ -116,6 +121,7 @@ class NewSku(_Body):
     options: Annotated[dict[OptionName, OptionValue], Field(max_length=5)] = Field(default_factory=dict)
     price: Amount
     currency: CurrencyCode
+    max_per_cart: MaxPerCart = DEFAULT_MAX_PER_CART
 
 
 def _check_skus(skus: list[NewSku]) -> None:
@@ -134,6 +140,8 @@ class CreateProductRequest(_Body):
     attributes: Attributes = Field(default_factory=dict)
     images: Annotated[list[ImageUrl], Field(max_length=10)] = Field(default_factory=list)
     skus: Annotated[list[NewSku], Field(min_length=1, max_length=MAX_SKUS)]
+    # A price of 0 is a typo unless the seller says the product is free (then every SKU is 0).
+    free: bool = False
 
     @model_validator(mode="after")
     def _skus_are_distinct(self) -> CreateProductRequest:
@@ -148,6 +156,7 @@ class SkuChange(_Body):
     options: Annotated[dict[OptionName, OptionValue], Field(max_length=5)] | None = None
     price: Amount
     currency: CurrencyCode
+    max_per_cart: MaxPerCart | None = None  # None: keep the SKU's limit (a new SKU: the default)
 
 
 class UpdateProductRequest(_Body):
@@ -158,3 +167,4 @@ class UpdateProductRequest(_Body):
     attributes: Attributes | None = None
     images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
     skus: Annotated[list[SkuChange], Field(min_length=1, max_length=MAX_SKUS)] | None = None
+    free: bool | None = None

@@ -11,17 +11,45 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import ValidationError
 from shared.ids import ULID_PATTERN, new_id
 from shared.tables import connection
 
 SKU_ID_PATTERN = re.compile(r"^sku_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{4})$")
 MAX_BATCH = 100
+# How many units of one SKU one cart may hold unless its seller set `max_per_cart` (Saleor's default).
+DEFAULT_MAX_PER_CART = 50
 
 
 def new_sku_id(product_id: str) -> str:
     ulid = product_id.removeprefix("prd_")
     assert ULID_PATTERN.match(ulid), product_id
     return f"sku_{ulid}{new_id()[-4:]}"  # a ULID's last 4 characters are random
+
+
+class ZeroPrice(ValidationError):
+    """A price of 0 on a product not marked free: far likelier a mistake than a gift."""
+
+    code = "ZERO_PRICE"
+
+
+def check_prices(prices: list[int], free: bool) -> None:
+    """A free product's SKUs all cost 0; any other product's SKUs all cost more than 0.
+    `prices` in the order of the request's `skus` (field errors name their index)."""
+    if free:
+        priced = [index for index, price in enumerate(prices) if price != 0]
+        if priced:
+            raise ValidationError(
+                "A product marked free has a price of 0 on every SKU.",
+                {"fields": [{"field": f"body.skus.{i}.price", "message": "must be 0 on a free product", "type": "invalid"} for i in priced]},
+            )
+        return
+    zero = [index for index, price in enumerate(prices) if price == 0]
+    if zero:
+        raise ZeroPrice(
+            'A price of 0 is only for products marked free ("free": true).',
+            {"fields": [{"field": f"body.skus.{i}.price", "message": "0 on a product not marked free", "type": "zero_price"} for i in zero]},
+        )
 
 
 def product_id_of(sku_id: str) -> str | None:
@@ -40,6 +68,7 @@ class SkuInfo:
     price: int
     currency: str
     image: str | None
+    max_per_cart: int = DEFAULT_MAX_PER_CART  # units one cart may hold
 
 
 def lookup(sku_ids: list[str]) -> dict[str, SkuInfo]:
@@ -84,5 +113,6 @@ def _skus_of(item: dict[str, Any], wanted: dict[str, set[str]]) -> dict[str, Sku
                 price=int(sku["price"]),
                 currency=sku["currency"],
                 image=images[0] if images else None,
+                max_per_cart=int(sku.get("max_per_cart") or DEFAULT_MAX_PER_CART),
             )
     return result

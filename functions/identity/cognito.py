@@ -107,10 +107,16 @@ def refresh(refresh_token: str) -> dict[str, Any]:
 
 def get_user(username: str) -> dict[str, str] | None:
     """The user's attributes (email, name, ...), or None if there is no such user."""
+    found = describe_user(username)
+    return found["attributes"] if found else None
+
+
+def describe_user(username: str) -> dict[str, Any] | None:
+    """{"attributes": {...}, "created_at": datetime} of the user, or None if there is none."""
     try:
         result = _client().admin_get_user(UserPoolId=_pool(), Username=username)
     except Exception as exc:
         if error_code(exc) == "UserNotFoundException":
             return None
         raise
-    return {a["Name"]: a["Value"] for a in result.get("UserAttributes", [])}
+    return {"attributes": {a["Name"]: a["Value"] for a in result.get("UserAttributes", [])}, "created_at": result.get("UserCreateDate")}

@@ -1,4 +1,5 @@
-"""POST /api/v1/auth/login: tokens for email + password, throttled per email and per IP."""
+"""POST /api/v1/auth/login: tokens for email + password, throttled per email + client address and
+per client address (functions/identity/throttle.py, ADR 0020)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,17 @@ app = create_app()
 
 @app.post("/api/v1/auth/login")
 def login(body: Annotated[LoginRequest, Body()]):
-    source_ip = app.current_event.request_context.identity.source_ip or "unknown"
-    email_key = throttle.throttle_key("email", body.email)
-    ip_key = throttle.throttle_key("ip", source_ip)
-    throttle.ensure_not_locked([email_key, ip_key])
+    # The address API Gateway saw the connection come from; X-Forwarded-For is the client's to write.
+    address = app.current_event.request_context.identity.source_ip or "unknown"
+    pair_key, address_key = throttle.pair_key(body.email, address), throttle.address_key(address)
+    throttle.ensure_not_locked([pair_key, address_key])
     tokens = cognito.sign_in(body.email, body.password)
     if tokens is None:
-        throttle.record_failure(email_key, throttle.email_limit())
-        throttle.record_failure(ip_key, throttle.ip_limit())
+        throttle.record_failure(pair_key, throttle.email_limit(), max_lock_seconds=throttle.MAX_PAIR_LOCK_SECONDS)
+        throttle.record_failure(address_key, throttle.address_limit())
         # The same answer whether or not the email exists.
         raise Unauthorized("The email or password is wrong.")
-    throttle.clear(email_key)
+    throttle.clear(pair_key)
     return ok(
         app,
         {

@@ -55,6 +55,25 @@ def get_profile(user_id: str, roles: frozenset[str]) -> ProfileItem:
     return create_profile(user_id, attributes.get("email", ""), attributes.get("name", ""), sorted(roles))
 
 
+def read_profile(user_id: str, roles: frozenset[str]) -> ProfileItem:
+    """The profile as get_profile finds it, without ever writing: an account that has none yet
+    (made outside /auth/register) is shown from Cognito, unsaved. Reads must not create items: an
+    admin looking someone up would otherwise write a profile in their name (and with no roles)."""
+    try:
+        return ProfileItem.get(ProfileItem.key(user_id), "PROFILE", consistent_read=True)
+    except ProfileItem.DoesNotExist:
+        pass
+    found = cognito.describe_user(user_id)
+    # Cognito also resolves aliases (an email): only the account whose id this is answers.
+    if found is None or found["attributes"].get("sub", user_id) != user_id:
+        raise NotFound("No such user.")
+    attributes, created_at = found["attributes"], found["created_at"] or datetime.now(UTC)
+    return ProfileItem(
+        ProfileItem.key(user_id), user_id=user_id, email=attributes.get("email", ""), name=attributes.get("name", ""),
+        roles=sorted(roles), addresses=[], created_at=created_at, updated_at=created_at,
+    )
+
+
 def update_profile(principal: Principal, changes: UpdateProfileRequest) -> ProfileItem:
     item = get_profile(principal.user_id, principal.roles)
     actions = [ProfileItem.updated_at.set(datetime.now(UTC))]

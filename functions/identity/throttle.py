@@ -1,9 +1,15 @@
 """Login throttling that holds across Lambda instances: counters in DynamoDB, expiring by TTL.
 
-Per email and per source IP: after `limit` failures within a minute the key is locked, for 1 min
-the first time and twice as long each time after (capped at 1 h). A locked key gets 429 even
-with the right password, so guessing gains nothing. Every change is one conditional UpdateItem:
-concurrent failures cannot lose counts, and exactly one of them applies a lock.
+Two keys, neither of them the email alone (ADR 0020), so nobody can lock the rightful owner out
+from their own device by failing sign-ins elsewhere:
+- email + client address: `email_limit()` failures within a minute lock that pair, for 1 min the
+  first time and twice as long each time after, capped at 15 min;
+- client address: `address_limit()` failures within a minute, over any emails (password spraying,
+  credential stuffing), lock the address for every email, back-off capped at 1 h.
+The address is API Gateway's `requestContext.identity.sourceIp` (the TCP peer it saw), never a
+header the client sets. A locked key gets 429 even with the right password, so guessing gains
+nothing. Every change is one conditional UpdateItem: concurrent failures cannot lose counts, and
+exactly one of them applies a lock.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from shared.tables import is_condition_failure
 
 WINDOW_SECONDS = 60
 FIRST_LOCK_SECONDS = 60
-MAX_LOCK_SECONDS = 3600
+MAX_LOCK_SECONDS = 3600  # an address
+MAX_PAIR_LOCK_SECONDS = 900  # an email from one address: the owner elsewhere is never locked, and here not for long
 KEEP_SECONDS = 24 * 3600  # counters (and the back-off they drive) are forgotten after a day
 
 
@@ -28,9 +35,9 @@ def email_limit() -> int:
     return int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
 
 
-def ip_limit() -> int:
-    # Many people can share one address (offices, carrier NAT), so the IP limit is looser.
-    return int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", str(email_limit() * 10)))
+def address_limit() -> int:
+    # Many people can share one address (offices, carrier NAT), so the address limit is looser.
+    return int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", str(email_limit() * 10)))
 
 
 def throttle_key(scope: str, value: str) -> str:
@@ -38,8 +45,17 @@ def throttle_key(scope: str, value: str) -> str:
     return f"THROTTLE#{scope}#{digest}"
 
 
-def lock_seconds(lockouts: int) -> int:
-    return min(FIRST_LOCK_SECONDS * 2**lockouts, MAX_LOCK_SECONDS)
+def pair_key(email: str, address: str) -> str:
+    """The key of one email tried from one client address."""
+    return throttle_key("email-address", f"{email.strip().lower()}|{address.strip()}")
+
+
+def address_key(address: str) -> str:
+    return throttle_key("address", address)
+
+
+def lock_seconds(lockouts: int, cap: int = MAX_LOCK_SECONDS) -> int:
+    return min(FIRST_LOCK_SECONDS * 2**lockouts, cap)
 
 
 def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
@@ -56,7 +72,7 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
         raise RateLimited("Too many failed sign-ins. Try again later.", {"retry_after_seconds": retry_after})
 
 
-def record_failure(key: str, limit: int, now: float | None = None) -> bool:
+def record_failure(key: str, limit: int, now: float | None = None, max_lock_seconds: int = MAX_LOCK_SECONDS) -> bool:
     """Count one failure; returns True if this failure locked the key."""
     now = int(time.time() if now is None else now)
     item = LoginThrottleItem(key, "LOGIN")
@@ -90,7 +106,7 @@ def record_failure(key: str, limit: int, now: float | None = None) -> bool:
     try:
         item.update(
             actions=[
-                LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts)),
+                LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts, max_lock_seconds)),
                 LoginThrottleItem.lockouts.add(1),
                 LoginThrottleItem.failures.set(0),
                 LoginThrottleItem.window_start.set(now),
@@ -109,7 +125,7 @@ def record_failure(key: str, limit: int, now: float | None = None) -> bool:
 
 
 def clear(key: str) -> None:
-    """A successful sign-in forgets the email's failures (not its lock-out history's back-off)."""
+    """A successful sign-in forgets the pair's failures (not its lock-out history's back-off)."""
     try:
         LoginThrottleItem(key, "LOGIN").update(
             actions=[LoginThrottleItem.failures.set(0)],

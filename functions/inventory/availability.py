@@ -213,6 +213,13 @@ def _repair_entry(sku_id: str, view: dict[str, Any], version: int | None) -> Ent
     return Entry(sku_id, version, str(view["available"]))
 
 
+def rebuild(redis: Any, sku_ids: list[str]) -> int:
+    """Write the table's values for `sku_ids` into the cache through the compare-and-set (a key
+    it lacks is taken, a newer one kept); the admission gate's repair. Raises on a cache error."""
+    from_table = _from_table(list(dict.fromkeys(sku_ids)))
+    return write(redis, [_repair_entry(sku_id, *from_table[sku_id]) for sku_id in from_table])
+
+
 def _repair(redis: Any, entries: list[Entry]) -> None:
     """Write back what the table said for keys the cache lacked (never over a newer version)."""
     if not entries:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 from typing import Any
 
@@ -19,8 +17,9 @@ from functions.orders.model import (
     seller_key,
     sources_of,
 )
+from shared import cursors
 from shared.attributes import from_attrs, now_iso, to_attr, to_item
-from shared.errors import InvalidState, NotFound, ValidationError
+from shared.errors import InvalidState, NotFound
 from shared.tables import connection, error_code, is_condition_failure
 
 USER_INDEX = "gsi1"
@@ -236,21 +235,19 @@ def ship(order: Order, seller_id: str, carrier: str, tracking_number: str) -> Or
 # -- lists --------------------------------------------------------------------------------------
 
 
-def encode_cursor(sort_key: str | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps({"k": sort_key}).encode()).decode() if sort_key else None
+def encode_cursor(partition: str, sort_key: str | None) -> str | None:
+    """A signed cursor (shared/cursors.py) of one list (USER#<id> or SELLER#<id>): another
+    caller's list refuses it."""
+    return cursors.encode("orders", partition, sort_key) if sort_key else None
 
 
-def decode_cursor(cursor: str | None) -> str | None:
+def decode_cursor(partition: str, cursor: str | None) -> str | None:
     if not cursor:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["k"]
-        assert isinstance(value, str) and "#ord_" in value
-        return value
-    except Exception:
-        raise ValidationError(
-            "The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": "invalid cursor", "type": "invalid"}]}
-        ) from None
+    value = cursors.decode("orders", partition, cursor)
+    if not (isinstance(value, str) and "#ord_" in value):
+        raise cursors.InvalidCursor()
+    return value
 
 
 def _page(index: str, partition: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -259,14 +256,14 @@ def _page(index: str, partition: str, limit: int, cursor: str | None) -> tuple[l
         "TableName": table(), "IndexName": index, "KeyConditionExpression": f"{pk} = :p",
         "ExpressionAttributeValues": {":p": {"S": partition}}, "ScanIndexForward": False, "Limit": limit,
     }
-    after = decode_cursor(cursor)
+    after = decode_cursor(partition, cursor)
     if after:
         kwargs["KeyConditionExpression"] += f" AND {sk} < :after"
         kwargs["ExpressionAttributeValues"][":after"] = {"S": after}
     response = connection().client.query(**kwargs)
     items = [from_attrs(item) for item in response.get("Items", [])]
     more = "LastEvaluatedKey" in response and len(items) == limit
-    return items, encode_cursor(items[-1][sk]) if more and items else None
+    return items, encode_cursor(partition, items[-1][sk]) if more and items else None
 
 
 def list_for_user(user_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:

@@ -17,15 +17,15 @@ server:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared import cursors
 from shared.errors import ValidationError
 
 SortName = Literal["relevance", "price_asc", "price_desc", "newest", "rating"]
@@ -270,26 +270,23 @@ def build_search(params: SearchParams) -> dict[str, Any]:
 # -- cursors ------------------------------------------------------------------------------------
 
 
+def _cursor_scope(params: SearchParams) -> str:
+    return f"{params.effective_sort}:{params.fingerprint()}"
+
+
 def encode_cursor(position: list[Any] | int, params: SearchParams) -> str:
-    """position: the last hit's sort values (search_after), or the next offset (relevance)."""
-    payload: dict[str, Any] = {"v": 1, "s": params.effective_sort, "f": params.fingerprint()}
-    payload["o" if isinstance(position, int) else "a"] = position
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+    """position: the last hit's sort values (search_after), or the next offset (relevance),
+    signed (shared/cursors.py) for this search: the same q, filters and sort."""
+    return cursors.encode("search", _cursor_scope(params), {"o" if isinstance(position, int) else "a": position})
 
 
 def decode_cursor(cursor: str, params: SearchParams) -> list[Any] | int:
     def invalid(message: str) -> ValidationError:
-        return ValidationError("The cursor is not valid.", {"fields": [{"field": "query.cursor", "message": message, "type": "invalid"}]})
+        return cursors.InvalidCursor(message)
 
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid("not a cursor from this API") from None
-    if not isinstance(payload, dict) or payload.get("v") != 1:
+    payload = cursors.decode("search", _cursor_scope(params), cursor)  # another search's: "belongs to another list"
+    if not isinstance(payload, dict):
         raise invalid("not a cursor from this API")
-    if payload.get("s") != params.effective_sort or payload.get("f") != params.fingerprint():
-        raise invalid("the cursor belongs to a different search (same q, filters and sort are needed)")
     if params.effective_sort == "relevance":
         offset = payload.get("o")
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset < MAX_RELEVANCE_WINDOW:
@@ -301,7 +298,7 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any] | int:
         or len(after) != len(sort_spec(params))
         # every sort field but the tie-break is numeric (prices, dates as epoch ms, ratings); the
         # tie-break is the product id: a value of another type would reach OpenSearch as a 400
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in after[:-1])
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v) for v in after[:-1])
         or not isinstance(after[-1], str)
     ):
         raise invalid("not a cursor from this API")

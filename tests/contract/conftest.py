@@ -3,7 +3,7 @@
 The fuzzer writes (products, carts, orders, accounts): it acts as its own users, registered
 here, plus the demo admin (admins are never self-registered) on resources of a category of its
 own, and it connects from its own loopback address, so its failed sign-ins count against an
-IP that no other test uses (login throttling is per email and per IP).
+address that no other test uses (login throttling is per email + address and per address).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from infra.openapi import DOCUMENT_PATH
+from tests.support.addresses import session_from
 
 FUZZ_SOURCE_ADDRESS = "127.0.0.77"
 FUZZ_PASSWORD = "Fuzz-Passw0rd!-" + uuid.uuid4().hex[:8]
@@ -45,22 +45,9 @@ def load_schema() -> Any:
     return schemathesis.openapi.from_dict(load_document())
 
 
-class _SourceAddressAdapter(HTTPAdapter):
-    def __init__(self, source_address: str) -> None:
-        self.source_address = source_address
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.source_address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def fuzz_session() -> requests.Session:
     """A session whose connections come from FUZZ_SOURCE_ADDRESS (any 127/8 address is loopback)."""
-    session = requests.Session()
-    adapter = _SourceAddressAdapter(FUZZ_SOURCE_ADDRESS)
-    session.mount("http://", adapter)
-    return session
+    return session_from(FUZZ_SOURCE_ADDRESS)
 
 
 def conforms(schema: Any, response: requests.Response, method: str, path: str) -> dict[str, Any]:

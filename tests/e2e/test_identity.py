@@ -115,9 +115,9 @@ def test_concurrent_failures_lock_once(local_stack, anonymous):
         statuses = list(pool.map(lambda _: _login(Api(local_stack.url), email, "Wrong-Passw0rd!").status_code, range(16)))
     assert set(statuses) <= {401, 429} and statuses.count(401) >= 5
     from functions.identity.models import LoginThrottleItem
-    from functions.identity.throttle import throttle_key
+    from functions.identity.throttle import pair_key
 
-    item = LoginThrottleItem.get(throttle_key("email", email), "LOGIN", consistent_read=True)
+    item = LoginThrottleItem.get(pair_key(email, "127.0.0.1"), "LOGIN", consistent_read=True)
     assert item.lockouts == 1 and item.locked_until > 0 and item.expires_at > item.locked_until
 
 

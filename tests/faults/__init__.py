@@ -25,6 +25,8 @@ failing table in the moto server itself (`catalog_fault`), so the SDK's real tim
 |                                       | during a long outage, its parked invalidation replayed (ops.replay_failures)|
 |                                       | also: e2e/test_availability_cache.py (cache back empty, one BatchGetItem),|
 |                                       | e2e/test_product_cache.py (breaker), inventory/test_availability_projector|
+|                                       | faults/test_admission_gate.py: the gate down, out of date or wrong: adds  |
+|                                       | go to DynamoDB, 0 oversold (issue 13)                                     |
 | The payment provider timing out       | faults/test_payment_provider_timeout.py: timeouts ridden out by the       |
 |                                       | step's retries; a provider that never answers -> CANCELLED, stock back    |
 | A Lambda task crashing mid-saga       | checkout/test_checkout_failures.py::test_a_step_that_crashes_mid_saga_... |

@@ -1,4 +1,4 @@
-"""Login throttling per source IP and its growing back-off (handler and logic level, on the local stack)."""
+"""Login throttling per client address and its growing back-off (handler and logic level, on the local stack)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_one_ip_guessing_across_many_emails_is_stopped(local_stack):
     from functions.identity import throttle
 
     ip, other_ip = "198.51.100.23", "198.51.100.24"
-    limit = throttle.ip_limit()
+    limit = throttle.address_limit()
     statuses = [_login_from(local_stack, ip, f"spray.{i}.{uuid.uuid4().hex[:6]}@example.com") for i in range(limit)]
     # THEN every attempt is a plain 401 until the IP's limit, then the IP is locked out
     assert statuses == [401] * limit
@@ -38,7 +38,9 @@ def test_one_ip_guessing_across_many_emails_is_stopped(local_stack):
 def test_each_lockout_lasts_twice_as_long_as_the_one_before(local_stack):
     from functions.identity import throttle
     assert [throttle.lock_seconds(n) for n in range(7)] == [60, 120, 240, 480, 960, 1920, 3600]
-    key = throttle.throttle_key("email", f"backoff.{uuid.uuid4().hex}@example.com")
+    # An email tried from one address is locked for at most 15 minutes (its owner elsewhere never)
+    assert [throttle.lock_seconds(n, throttle.MAX_PAIR_LOCK_SECONDS) for n in range(6)] == [60, 120, 240, 480, 900, 900]
+    key = throttle.pair_key(f"backoff.{uuid.uuid4().hex}@example.com", "198.51.100.7")
     now = 1_800_000_000
     # First lock: 5 failures within the window
     assert [throttle.record_failure(key, 5, now=now + i) for i in range(5)] == [False] * 4 + [True]
@@ -58,6 +60,6 @@ def test_each_lockout_lasts_twice_as_long_as_the_one_before(local_stack):
 
 def test_failures_spread_over_more_than_a_minute_do_not_lock(local_stack):
     from functions.identity import throttle
-    key = throttle.throttle_key("email", f"slow.{uuid.uuid4().hex}@example.com")
+    key = throttle.pair_key(f"slow.{uuid.uuid4().hex}@example.com", "198.51.100.7")
     now = 1_800_000_000
     assert not any(throttle.record_failure(key, 5, now=now + i * 20) for i in range(10))

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from infra import cors
 from infra.api import GATEWAY_ERRORS
+from infra.config import stage_config
 from local.cfn import Deployment
 from local.gateway import TEMPLATE_VARIABLES, GatewayResponses
 
@@ -88,8 +90,11 @@ def test_every_gateway_error_answers_the_envelope_with_its_code(synth: Synth) ->
         assert _render(template) == _envelope(code, message or GATEWAY_MESSAGE), response_type
         # AND it uses only what the local gateway renders too
         assert set(re.findall(r"\$context(?:\.[A-Za-z]+)+", template)) <= set(TEMPLATE_VARIABLES), response_type
-        # AND no headers: the API configures no CORS and the handlers send none (infra/api.py)
-        assert "ResponseParameters" not in props, response_type
+        # AND its only headers are CORS's, for the stage's allowed origin (infra/cors.py)
+        expected_headers = cors.gateway_response_headers(stage_config(synth.stage).cors_allowed_origins)
+        assert props.get("ResponseParameters", {}) == {
+            f"gatewayresponse.header.{name}": f"'{value}'" for name, value in expected_headers.items()
+        }, response_type
 
 
 @pytest.mark.slow

@@ -180,8 +180,12 @@ def test_dynamodb_is_reachable_from_every_subnet_through_a_gateway_endpoint(synt
     assert endpoint["VpcEndpointType"] == "Gateway"
     assert endpoint["VpcId"] == {"Ref": vpc_id}
     assert {ref["Ref"] for ref in endpoint["RouteTableIds"]} == route_tables
-    # AND no (hourly-billed) interface endpoint was added
-    assert all(e["Properties"].get("VpcEndpointType") == "Gateway" for e in endpoints.values())
+    # AND the only (hourly-billed) interface endpoint is Secrets Manager's: the search function
+    # reads the cursor signing key (ADR 0021; tests/infra/test_cursor_secret.py)
+    interface = [e["Properties"] for e in endpoints.values() if e["Properties"].get("VpcEndpointType") != "Gateway"]
+    assert [(e["VpcEndpointType"], e["ServiceName"]) for e in interface] == [
+        ("Interface", {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".secretsmanager"]]})
+    ]
 
 
 def test_the_vpc_logs_its_flows_and_the_search_domain_uses_it(synth: Synth) -> None:

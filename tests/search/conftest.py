@@ -39,6 +39,22 @@ def _pause_the_local_stack() -> Iterator[None]:
         stack.poller.start()
         stack.sweeper.start()
 
+
+@pytest.fixture(scope="package", autouse=True)
+def _cursor_secret(moto_server: Any) -> Iterator[None]:
+    """The search handler signs its cursors with a key from Secrets Manager (shared/cursors.py):
+    one on these tests' moto server, as the stack deploys it for the function."""
+    import uuid
+
+    client = boto3.client("secretsmanager", endpoint_url=moto_server.endpoint, region_name="us-east-1")
+    secret = json.dumps({"current": uuid.uuid4().hex, "previous": ""})
+    arn = client.create_secret(Name=f"SearchTestCursorSecret-{uuid.uuid4().hex[:8]}", SecretString=secret)["ARN"]
+    previous = os.environ.get("CURSOR_SECRET_ARN")
+    os.environ["CURSOR_SECRET_ARN"] = arn
+    yield
+    _restore("CURSOR_SECRET_ARN", previous)
+
+
 # -- OpenSearch (osmem-server) ------------------------------------------------------------------
 
 
