@@ -12,7 +12,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.aspects import AsyncConsumersHaveFailureDestination  # noqa: E402
+from infra.aspects import AsyncConsumersHaveFailureDestination, EveryQueueAndStreamConsumerHasAnAlarm  # noqa: E402
 from infra.config import stage_config  # noqa: E402
 from infra.nag import add_suppressions  # noqa: E402
 from infra.stack import BackendStack  # noqa: E402
@@ -34,6 +34,7 @@ def build_app(
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
     cdk.Aspects.of(app).add(AsyncConsumersHaveFailureDestination())
+    cdk.Aspects.of(app).add(EveryQueueAndStreamConsumerHasAnAlarm())
     add_suppressions(stack)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

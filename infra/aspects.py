@@ -124,3 +124,58 @@ class AsyncConsumersHaveFailureDestination:
             ):
                 return True
         return False
+
+
+def _alarmed_dimensions(stack: Stack) -> list[tuple[str, str, Any]]:
+    """(metric name, dimension name, dimension value) of every metric any alarm of the app
+    watches, alone or inside its metric math. The alarms may sit in a nested stack
+    (infra/monitoring.py): before synthesis turns references into parameters, a reference
+    resolves to the watched resource's own Ref/GetAtt in any stack."""
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    found = []
+    for child in stack.node.root.node.find_all():
+        if not isinstance(child, cloudwatch.CfnAlarm):
+            continue
+        stack = Stack.of(child)
+        metrics = [{"metricName": child.metric_name, "dimensions": child.dimensions}]
+        for query in stack.resolve(child.metrics) or []:
+            stat = query.get("metricStat") or {}
+            metric = stat.get("metric") or {}
+            metrics.append({"metricName": metric.get("metricName"), "dimensions": metric.get("dimensions")})
+        for metric in metrics:
+            for dimension in stack.resolve(metric["dimensions"]) or []:
+                found.append((stack.resolve(metric["metricName"]), dimension.get("name"), dimension.get("value")))
+    return found
+
+
+@jsii.implements(IAspect)
+class EveryQueueAndStreamConsumerHasAnAlarm:
+    """Failed work must be seen, not only kept: every SQS queue needs an alarm on one of its
+    metrics (a dead-letter queue: visible messages, infra/monitoring.py), and every stream event
+    source mapping an IteratorAge alarm on its function. Add this aspect after the stack is built."""
+
+    def __init__(self) -> None:
+        self._alarmed: dict[str, list[tuple[str, str, Any]]] = {}
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, sqs.CfnQueue):
+            stack = Stack.of(node)
+            name = {"Fn::GetAtt": [stack.resolve(node.logical_id), "QueueName"]}
+            if not any(dimension == "QueueName" and value == name for _, dimension, value in self._alarms(stack)):
+                Annotations.of(node).add_error("SQS queue has no CloudWatch alarm (infra/monitoring.py).")
+        elif isinstance(node, lambda_.CfnEventSourceMapping):
+            stack = Stack.of(node)
+            source = stack.resolve(node.event_source_arn)
+            if isinstance(source, str) and ":sqs:" in source or AsyncConsumersHaveFailureDestination._resource_for(stack, source, sqs.CfnQueue):
+                return  # a queue consumer: its queue's alarm covers it
+            function = stack.resolve(node.function_name)
+            if not any(metric == "IteratorAge" and dimension == "FunctionName" and value == function
+                       for metric, dimension, value in self._alarms(stack)):
+                Annotations.of(node).add_error("Stream consumer has no IteratorAge alarm (infra/monitoring.py).")
+
+    def _alarms(self, stack: Stack) -> list[tuple[str, str, Any]]:
+        key = stack.node.root.node.addr
+        if key not in self._alarmed:
+            self._alarmed[key] = _alarmed_dimensions(stack)
+        return self._alarmed[key]

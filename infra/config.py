@@ -42,10 +42,39 @@ class StageConfig:
     # with the API key and webhook secret put into Secrets Manager by an operator.
     payment_provider: str = "sandbox"
     notification_from_address: str = "orders@example.com"
+    # Operations (infra/monitoring.py, docs/decisions/0026-monitoring.md). Alarms go to one SNS
+    # topic; an address here (or `cdk deploy -c alarm_email=...`) subscribes it by email.
+    alarm_email: str | None = None
+    alarm_iterator_age_seconds: int = 60  # a stream consumer this far behind is alarmed
+    alarm_api_5xx_rate: float = 0.01  # share of API requests answered 5xx, per 5 minutes
+    alarm_api_p99_latency_ms: int = 3000
+    alarm_lambda_errors: int = 1  # errors per function group per 5 minutes
+    alarm_notification_age_seconds: int = 900  # the oldest undelivered notification
+    alarm_checkout_failed_ratio: float = 0.5  # refusals are failed executions too: alarm on the share
+    alarm_availability_degraded_ratio: float = 0.5  # pages reading stock from the table
+    alarm_product_cache_hit_ratio: float = 0.8  # below this, the product cache is not doing its job (target 0.95)
+    # Bulkhead (docs/decisions/0027-checkout-resilience.md): reserved concurrency per checkout-path
+    # function, by construct id. Reserved = guaranteed AND capped: a browse spike cannot starve
+    # checkout, and checkout cannot exhaust the account's pool. Empty = the shared pool (dev).
+    reserved_concurrency: tuple[tuple[str, int], ...] = ()
     # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
     # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
     cors_allowed_origins: tuple[str, ...] = ()
 
+
+# The checkout path's functions (POST /orders, the cart it reads, the saga steps up to the
+# payment page, the webhook that confirms) and what each may use at most in prod.
+CHECKOUT_BULKHEAD: tuple[tuple[str, int], ...] = (
+    ("OrdersCreateOrder", 50),
+    ("CartGetCart", 50),
+    ("CartAddItem", 50),
+    ("CartUpdateItem", 20),
+    ("CheckoutValidateCart", 50),
+    ("CheckoutReserveStock", 50),
+    ("CheckoutCreateOrder", 50),
+    ("CheckoutCreatePaymentIntent", 50),
+    ("PaymentsWebhook", 50),
+)
 
 STAGES: dict[str, StageConfig] = {
     "dev": StageConfig(
@@ -69,6 +98,7 @@ STAGES: dict[str, StageConfig] = {
         api_burst_limit=2000,
         cache_max_data_gb=5,
         cache_max_ecpu_per_second=50000,
+        reserved_concurrency=CHECKOUT_BULKHEAD,
         cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
     ),
 }

@@ -165,11 +165,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "sku_id": STRING, "product_id": STRING, "title": STRING, "options": OPTIONS, "image": NULLABLE_STRING,
             "quantity": INTEGER, "unit_price": MONEY, "currency": CURRENCY, "line_total": MONEY,
             "reserved_until": {"type": ["string", "null"], "format": "date-time", "description": "When the stock hold expires (null: not held)."},
-            "price_changed": BOOLEAN, "purchasable": BOOLEAN,
+            "price_changed": BOOLEAN,
+            "price_may_have_changed": {"type": "boolean", "description": "The catalog could not be asked: the price shown is the last known one (checkout verifies it)."},
+            "purchasable": BOOLEAN,
         }
     ),
     "Cart": _obj({"cart_id": NULLABLE_STRING, "items": {"type": "array", "items": _ref("CartLine")}, "subtotal": MONEY,
-                  "currency": NULLABLE_CURRENCY}),
+                  "currency": NULLABLE_CURRENCY,
+                  "price_may_have_changed": {"type": "boolean", "description": "Some line's price could not be verified just now."}}),
     # search
     "SearchHit": _obj(
         {"product_id": STRING, "title": NULLABLE_STRING, "image": NULLABLE_STRING, "price": {"type": ["integer", "null"]},
@@ -316,7 +319,7 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
              "`max_per_cart` (`details {sku_id, max_per_cart, in_cart, requested}`); HOLD_TIME_EXCEEDED: a guest cart past "
              "its maximum hold time (sign in); the cart is unchanged.",
         429: "RATE_LIMITED: too many new guest carts from this address this minute (a tokenless, anonymous add); sign in or retry.",
-        503: "SERVICE_UNAVAILABLE: busy; retry."},
+        503: "SERVICE_UNAVAILABLE: busy; retry. CATALOG_UNAVAILABLE: the SKU cannot be looked up now; retry."},
     ("PUT", "/api/v1/cart/items/{sku_id}"): {409: "OUT_OF_STOCK: the increase is not available; QUANTITY_LIMIT_EXCEEDED; HOLD_TIME_EXCEEDED.",
                                             503: "SERVICE_UNAVAILABLE: busy; retry."},
     ("DELETE", "/api/v1/cart/items/{sku_id}"): {503: "SERVICE_UNAVAILABLE: busy; retry."},
@@ -327,6 +330,8 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
         409: "The checkout failed (e.g. OUT_OF_STOCK, an empty cart; `details.order_id` names the FAILED order), "
              "or IDEMPOTENCY_IN_PROGRESS: the first request with this key is still running.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
+        503: "CATALOG_UNAVAILABLE: prices could not be verified (nothing charged, nothing held for the order); "
+             "retry after `Retry-After` seconds, with the same key or a new one.",
     },
     ("PUT", "/api/v1/orders/{order_id}/cancel"): {409: "INVALID_STATE: only PENDING_PAYMENT or CONFIRMED (not shipped) orders."},
     ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {409: "INVALID_STATE: only CONFIRMED orders ship."},

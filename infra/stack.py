@@ -7,6 +7,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.api import RestApi
+from infra.bulkhead import apply_bulkhead
 from infra.cache import ReadModelCache
 from infra.checkout import CheckoutSaga, grant_checkout, state_machine_arn
 from infra.config import StageConfig
@@ -16,6 +17,7 @@ from infra.functions import FunctionFactory
 from infra.identity import Identity
 from infra.layer import SharedLayer
 from infra.media import ProductImages
+from infra.monitoring import MonitoringStack
 from infra.network import Network
 from infra.notifications import OrderNotifications
 from infra.payments import PaymentSecrets
@@ -78,7 +80,7 @@ class BackendStack(Stack):
             self, "Notifications", factory=factory, notifications_table=NOTIFICATIONS_TABLE, config=config,
             from_address=config.notification_from_address,
         )
-        CheckoutSaga(self, "Checkout", config, factory)
+        saga = CheckoutSaga(self, "Checkout", config, factory)
 
         api = RestApi(self, "Http", config, identity.user_pool)
         ApiFirewall(self, "Firewall", config, api.api)
@@ -104,6 +106,13 @@ class BackendStack(Stack):
                 add_scheduled_job(self, job, factory)
         api.add_cors_preflights()
 
+        apply_bulkhead(self, config)
+        # Last: it alarms on every queue and function built above (infra/monitoring.py).
+        self.monitoring = MonitoringStack(
+            self, "Monitoring", config, api=api.api, state_machine=saga.state_machine,
+            alarm_email=self.node.try_get_context("alarm_email"),
+        ).monitoring
+
         # CDK's own helper functions (custom resources) get log groups too: same stage policy.
         for child in self.node.find_all():
             if isinstance(child, logs.CfnLogGroup):
@@ -113,3 +122,4 @@ class BackendStack(Stack):
         CfnOutput(self, "UserPoolId", value=identity.user_pool.user_pool_id)
         CfnOutput(self, "ImagesCdnUrl", value=images.cdn_url)
         CfnOutput(self, "UserPoolClientId", value=identity.client.user_pool_client_id)
+        CfnOutput(self, "AlertsTopicArn", value=self.monitoring.topic.topic_arn)

@@ -32,6 +32,10 @@ LOCAL_ENVIRONMENT = {
     "SWEEPS_PER_INVOCATION": "1",
     # No SES here: notifications go to the outbox (the notifications table) that tests read.
     "NOTIFICATION_SENDER": "outbox",
+    # moto shares two cores with the test suite (and 200 concurrent writers in one test): SDK
+    # timeouts x10 (shared/aws.py), so a busy machine does not look like a failing DynamoDB.
+    # The fault tests that are about budgets set it back to 1.
+    "SDK_TIMEOUT_SCALE": "10",
 }
 # The knobs of ../shared/api-contract.md "Local stack knobs" that reach the handlers.
 KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")

@@ -80,7 +80,9 @@ def keys() -> list[bytes]:
         return cached[1]
     import boto3
 
-    value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    from shared.aws import config
+
+    value = json.loads(boto3.client("secretsmanager", config=config("secretsmanager")).get_secret_value(SecretId=arn)["SecretString"])
     found = [value[name].encode() for name in ("current", "previous") if value.get(name)]
     if not found:
         raise RuntimeError(f"the cursor secret {arn} has no current key")

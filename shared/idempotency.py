@@ -126,3 +126,19 @@ def complete(claim: Claim, status: int, body: str, headers: dict[str, str] | Non
         ExpressionAttributeNames={"#state": "state", "#response": "response"},
         ExpressionAttributeValues={":done": {"S": "COMPLETED"}, ":response": {"S": response}},
     )
+
+
+def release(claim: Claim) -> None:
+    """Give the key back instead of completing it: for an answer that says "retry" (a 503), so a
+    retry with the same key starts afresh instead of replaying the 503 for 24 hours. Only the
+    claim still in progress with this resource is deleted (never a completed one)."""
+    try:
+        connection().client.delete_item(
+            TableName=claim.table, Key=claim.key,
+            ConditionExpression="#state = :progress AND resource_id = :resource",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":progress": {"S": "IN_PROGRESS"}, ":resource": {"S": claim.resource_id}},
+        )
+    except Exception as exc:  # noqa: BLE001
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise

@@ -24,6 +24,25 @@ class _TableNameFromEnvironment(type):
     def region(cls) -> str:
         return os.environ.get("AWS_REGION", "us-east-1")
 
+    # DynamoDB's timeout budget (shared/aws.py), read when pynamodb builds the connection.
+    @property
+    def connect_timeout_seconds(cls) -> float:
+        return _settings()["connect_timeout_seconds"]
+
+    @property
+    def read_timeout_seconds(cls) -> float:
+        return _settings()["read_timeout_seconds"]
+
+    @property
+    def max_retry_attempts(cls) -> int:
+        return int(_settings()["max_retry_attempts"])
+
+
+def _settings() -> dict[str, float | int]:
+    from shared.aws import pynamodb_settings
+
+    return pynamodb_settings()
+
 
 def table_meta(env_var: str, default: str) -> type:
     """A base for a model's `class Meta(...)`: `table_meta("CATALOG_TABLE_NAME", "catalog")`."""
@@ -33,10 +52,12 @@ def table_meta(env_var: str, default: str) -> type:
 @lru_cache(maxsize=1)
 def connection() -> Connection:
     """One low-level connection per execution environment (for transactions and batch calls):
-    building a botocore client costs ~50 ms."""
+    building a botocore client costs ~50 ms. With DynamoDB's timeout budget (shared/aws.py)."""
     from pynamodb.connection import Connection
 
-    return Connection(region=os.environ.get("AWS_REGION", "us-east-1"))
+    from shared.aws import pynamodb_settings
+
+    return Connection(region=os.environ.get("AWS_REGION", "us-east-1"), **pynamodb_settings())
 
 
 def error_code(exc: BaseException) -> str:

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.catalog.skus import SkuInfo, lookup
+from functions.catalog import prices
+from functions.catalog.skus import SkuInfo
 from functions.inventory import gate, holds
 from functions.inventory.holds import HoldChange
 from shared.errors import HoldTimeExceeded, NotFound, OutOfStock, QuantityLimitExceeded, ServiceUnavailable, ValidationError
@@ -160,13 +161,17 @@ def _add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool) -> Cart:
 
 
 def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:
-    info = lookup([sku_id]).get(sku_id)  # None: gone from the catalog (the line may still shrink)
+    infos, uncertain = prices.current_or_last_known([sku_id])
+    info = infos.get(sku_id)  # None: gone from the catalog (the line may still shrink), or unknown right now
 
     def change(cart: Cart) -> dict[str, int]:
         if sku_id not in cart.lines:
             raise NotFound("This item is not in the cart.")
         if info is not None:
             _check_limit(info, cart.lines[sku_id].quantity, quantity)
+        elif sku_id in uncertain and quantity > cart.lines[sku_id].quantity:
+            # its max_per_cart cannot be checked: shrinking is fine, growing waits for the catalog
+            raise prices.CatalogUnavailable("The catalog cannot be reached to check this item's limit; retry shortly.")
         return {sku_id: quantity}
 
     return _mutate(ref, change, None, requested={sku_id: quantity}, must_exist=True)
@@ -199,8 +204,13 @@ def _check_limit(info: SkuInfo, in_cart: int, total: int) -> None:
 
 
 def _live_sku(sku_id: str) -> SkuInfo:
-    info = lookup([sku_id]).get(sku_id)
+    """The SKU as the catalog says now, or as last known when it cannot say (checkout verifies
+    the price anyway); with neither, 503 CATALOG_UNAVAILABLE."""
+    infos, uncertain = prices.current_or_last_known([sku_id])
+    info = infos.get(sku_id)
     if info is None:
+        if sku_id in uncertain:
+            raise prices.CatalogUnavailable("The catalog cannot be reached to add this item; retry shortly.")
         raise NotFound("No such SKU.", {"sku_id": sku_id})
     return info
 
@@ -356,7 +366,10 @@ def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
         }},
     ]
     release_guest = HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="release")
-    info = lookup([sku_id]).get(sku_id)
+    infos, uncertain = prices.current_or_last_known([sku_id])
+    info = infos.get(sku_id)
+    if info is None and sku_id in uncertain:  # not known to be gone: keep it for the next request's merge
+        raise prices.CatalogUnavailable("The catalog cannot be reached to merge the cart; retry shortly.")
     user_cart = load(user)
     existing = user_cart.lines.get(sku_id)
     if info is None or (existing is None and len(user_cart.lines) >= MAX_LINES):
@@ -390,8 +403,12 @@ def _delete_header(cart: Cart) -> None:
 
 
 def view(cart: Cart) -> dict[str, Any]:
-    """GET /cart's shape: current prices (flagging changes since added) and hold expiries."""
-    infos = lookup(list(cart.lines)) if cart.lines else {}
+    """GET /cart's shape: current prices (flagging changes since added) and hold expiries.
+
+    When the catalog cannot answer (slow, failing, breaker open) the cart still answers at once,
+    with last-known prices (or the price a line was added at) and `price_may_have_changed` on
+    those lines and on the cart: checkout verifies every price before anything is charged."""
+    infos, uncertain = prices.current_or_last_known(list(cart.lines)) if cart.lines else ({}, set())
     held = holds.get_holds(cart.ref.cart_id, list(cart.lines)) if cart.lines else {}
     now = time.time()
     items = []
@@ -417,13 +434,15 @@ def view(cart: Cart) -> dict[str, Any]:
             "line_total": total,
             "reserved_until": _iso(hold.expires_at) if live_hold and hold else None,
             "price_changed": bool(info) and unit_price != line.added_price,
-            "purchasable": info is not None,
+            "price_may_have_changed": sku_id in uncertain,
+            "purchasable": info is not None or sku_id in uncertain,
         })
     return {
         "cart_id": cart.ref.cart_id if cart.exists else None,
         "items": items,
         "subtotal": subtotal,
         "currency": currency,
+        "price_may_have_changed": bool(uncertain),
     }
 
 

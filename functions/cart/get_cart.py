@@ -16,7 +16,7 @@ app = create_app(optional_sign_in=True)
 def get_cart():
     ref, _ = owner.resolve(app.current_event.raw_event)
     if ref is None:  # a guest who has added nothing yet
-        return ok(app, {"cart_id": None, "items": [], "subtotal": 0, "currency": None})
+        return ok(app, {"cart_id": None, "items": [], "subtotal": 0, "currency": None, "price_may_have_changed": False})
     cart = carts.load(ref)
     if ref.is_guest and not cart.exists:
         raise NotFound("No such cart.")

@@ -36,7 +36,9 @@ class ImageUploadRequest(BaseModel):
 def _s3() -> Any:
     import boto3
 
-    return boto3.client("s3")
+    from shared.aws import config
+
+    return boto3.client("s3", config=config("s3"))
 
 
 @app.post("/api/v1/products/<product_id>/images")

@@ -18,7 +18,9 @@ class EmailTaken(Conflict):
 def _client() -> Any:
     import boto3  # only the identity handlers pay for boto3
 
-    return boto3.client("cognito-idp")
+    from shared.aws import config
+
+    return boto3.client("cognito-idp", config=config("cognito-idp"))
 
 
 def _pool() -> str:

@@ -30,8 +30,9 @@ import time
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from shared import cache
-from shared.observability import SERVICE, logger
+from shared import cache, metrics
+from shared.metrics import AVAILABILITY_READS
+from shared.observability import logger
 from shared.tables import connection
 
 DEFAULT_STALE_SECONDS = 30.0
@@ -235,11 +236,4 @@ def _record(mode: str, reason: str, skus: int, from_table: int) -> None:
         logger.info("availability degraded", extra={"availability_mode": mode, "reason": reason, "skus": skus, "from_table": from_table})
     else:
         logger.debug("availability from cache", extra={"availability_mode": mode, "skus": skus})
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
-        return
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Shop")
-    with single_metric(name="AvailabilityReads", unit=MetricUnit.Count, value=1, namespace=namespace,
-                       default_dimensions={"service": SERVICE}) as metric:
-        metric.add_dimension(name="Mode", value=mode)
+    metrics.count(AVAILABILITY_READS, "Mode", mode)

@@ -15,7 +15,9 @@ def client(service: str) -> Any:
 def _cached(service: str) -> Any:
     import boto3
 
-    return boto3.client(service)
+    from shared.aws import config
+
+    return boto3.client(service, config=config(service))
 
 
 def reset() -> None:

@@ -25,7 +25,9 @@ WAIT_FOR_PAYMENT_SECONDS = 5.0  # how long POST /orders waits for the payment pa
 def _sfn() -> Any:
     import boto3
 
-    return boto3.client("stepfunctions")
+    from shared.aws import config
+
+    return boto3.client("stepfunctions", config=config("stepfunctions"))
 
 
 def execution_name(user_id: str, key: str, order_id: str) -> str:

@@ -3,7 +3,8 @@
 201 with the payment page once the saga has one (usually within a second), 202 PROCESSING if
 not yet (poll GET /orders/{id}), 409 with the reason if the checkout was refused (OUT_OF_STOCK,
 PRICE_CHANGED with the new prices, CART_EMPTY...). Whatever the first answer was, a retry with
-the same key and body gets it again.
+the same key and body gets it again, except a 503 CATALOG_UNAVAILABLE (prices could not be
+verified): that answer is not kept, so a retry with the same key checks out afresh.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from functions.orders.model import FAILED, PENDING_PAYMENT
 from functions.orders.schemas import CreateOrderRequest
 from functions.orders.views import order_view
 from shared import idempotency
-from shared.errors import Conflict
+from shared.errors import Conflict, ServiceUnavailable
 from shared.http import JSON, create_app, envelope_error, ok
 from shared.ids import new_prefixed_id
 from shared.observability import logger
 
 app = create_app(roles=())
+# Checkout failures that say "not now" rather than "not like this" (functions/orders/saga.py):
+# answered 503 with Retry-After, and the key is released so a retry with it checks out again.
+RETRYABLE_FAILURES = frozenset({"CATALOG_UNAVAILABLE"})
 
 
 @app.post("/api/v1/orders")
@@ -46,7 +50,10 @@ def create_order(body: Annotated[CreateOrderRequest, Body()]):
         return Response(first["status"], JSON, first["body"], {**first["headers"], "Idempotent-Replayed": "true"})
     checkout.start(claim.resource_id, principal.user_id, key)
     response = _answer(checkout.wait_until_payable(claim.resource_id), event)
-    idempotency.complete(claim, response.status_code, response.body, dict(response.headers or {}))
+    if response.status_code == ServiceUnavailable.status:
+        idempotency.release(claim)  # "retry": the same key may start a new checkout
+    else:
+        idempotency.complete(claim, response.status_code, response.body, dict(response.headers or {}))
     return response
 
 
@@ -55,6 +62,10 @@ def _answer(order, event) -> Response:
     if order.status == FAILED:
         failure = order.failure or {"code": order.reason or "CHECKOUT_FAILED", "message": "The checkout failed."}
         details = {**(failure.get("details") or {}), "order_id": order.order_id}
+        if failure["code"] in RETRYABLE_FAILURES:  # nothing was wrong with the request: 503, retry later
+            response = envelope_error(app, ServiceUnavailable.status, failure["code"], failure.get("message") or "Retry shortly.", details)
+            response.headers["Retry-After"] = str(details.get("retry_after_seconds", 10))
+            return response
         return envelope_error(app, Conflict.status, failure["code"], failure.get("message") or "The checkout failed.", details)
     if order.status == PENDING_PAYMENT and order.payment.get("payment_id"):
         return ok(app, order_view(order, event), status=201, headers=location)

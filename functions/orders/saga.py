@@ -16,7 +16,9 @@ from typing import Any
 
 from functions.orders import settlement, store
 from functions.orders.model import CANCELLED, CONFIRMED, FAILED, PENDING_PAYMENT, PROCESSING, Line
+from shared import metrics
 from shared.errors import DomainError
+from shared.metrics import CHECKOUT_COMPENSATIONS
 from shared.observability import logger
 
 HOLD_MARGIN_SECONDS = 300  # the order's holds outlive the payment window: the saga releases them, not expiry
@@ -47,7 +49,7 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     that changed fails the checkout with the new prices (which the cart takes on, so the shopper
     sees them and can check out again)."""
     from functions.cart import carts
-    from functions.catalog.skus import lookup
+    from functions.catalog import prices
 
     order = store.require(event["order_id"])
     if order.status != PROCESSING or order.items:
@@ -55,7 +57,12 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     cart = carts.load(carts.CartRef(order.cart_id, f"user:{order.user_id}"))
     if not cart.lines:
         raise CheckoutRejected("CART_EMPTY", "The cart is empty.")
-    infos = lookup(list(cart.lines))
+    try:
+        # verified now: a last-known price is never charged (ADR 0027). Fails fast (timeout
+        # budget, circuit breaker) and is not retried: POST /orders answers 503 at once.
+        infos = prices.verified(list(cart.lines))
+    except prices.CatalogUnavailable as exc:
+        raise CheckoutRejected(exc.code, exc.message, exc.details) from None
     missing = sorted(set(cart.lines) - set(infos))
     if missing:
         raise CheckoutRejected("SKU_UNAVAILABLE", "Some items are no longer sold; remove them from the cart.", {"sku_ids": missing})
@@ -199,6 +206,8 @@ def clear_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 # -- compensation -------------------------------------------------------------------------------
 
+# The errors that end a checkout by design, never retried (infra/checkout.py NOT_RETRIED).
+BUSINESS_OUTCOMES = frozenset({"CheckoutRejected", "OrderNotPayable", "PaymentFailed", "OrderCancelled", "StockLost", "States.Timeout"})
 REASONS = {
     "States.Timeout": "PAYMENT_WINDOW_ELAPSED",
     "PaymentFailed": "PAYMENT_FAILED",
@@ -230,18 +239,25 @@ def cancel_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The decision to undo: a checkout that never reached payment FAILS with its reason, one
     waiting for or past payment is CANCELLED. An order already there stays as it is."""
     order = store.require(event["order_id"])
-    failure = _failure(event.get("error") or {})
+    error = event.get("error") or {}
+    failure = _failure(error)
+    changed = False
     try:
         if order.status == PROCESSING:
-            order, _ = store.transition(order.order_id, FAILED, reason=failure["code"], fields={"failure": failure})
+            order, changed = store.transition(order.order_id, FAILED, reason=failure["code"], fields={"failure": failure})
         elif order.status in (PENDING_PAYMENT, CONFIRMED):
-            order, _ = store.cancel(order, failure["code"])
+            order, changed = store.cancel(order, failure["code"])
     except DomainError as exc:
         logger.warning("order not cancelled", extra={"order_id": order.order_id, "reason": exc.message})
         order = store.require(order.order_id)
     if order.status not in (CANCELLED, FAILED):
         # Shipped meanwhile (the only way out): nothing to undo; the steps below must not run.
         raise RuntimeError(f"order {order.order_id} is {order.status}; refusing to compensate")
+    if changed:  # once per order, not per retry of this step
+        # A refusal (out of stock, payment declined...) is the saga working; a step that failed all
+        # its retries is an incident: infra/monitoring.py alarms on Cause=failed (ADR 0026).
+        cause = "refused" if str(error.get("Error")) in BUSINESS_OUTCOMES else "failed"
+        metrics.count(CHECKOUT_COMPENSATIONS, "Cause", cause)
     return {"order_id": order.order_id, "status": order.status, "code": failure["code"]}
 
 

@@ -27,7 +27,9 @@ SPENT_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist", "ExecutionDoe
 def step_functions() -> Any:
     import boto3
 
-    return boto3.client("stepfunctions")
+    from shared.aws import config
+
+    return boto3.client("stepfunctions", config=config("stepfunctions"))
 
 
 def resume_checkout(payment: store.Payment) -> bool:

@@ -86,7 +86,9 @@ def webhook_secrets() -> list[str]:
         return cached[1]
     import boto3
 
-    value = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    from shared.aws import config
+
+    value = json.loads(boto3.client("secretsmanager", config=config("secretsmanager")).get_secret_value(SecretId=arn)["SecretString"])
     secrets = [value[name] for name in ("current", "previous") if value.get(name)]
     _cache[arn] = (time.monotonic(), secrets)
     return secrets

@@ -11,7 +11,8 @@ local stack, and the invariants checked once it has recovered (tests/faults/conf
 
 How a fault is injected: OpenSearch and the cache are reached through a `FlakyLink` (a TCP hop
 that refuses and cuts connections while the server keeps its data); code faults by monkeypatching
-the in-process handlers; stream deliveries by driving the poller (`streams` fixture).
+the in-process handlers; stream deliveries by driving the poller (`streams` fixture); a slow or
+failing table in the moto server itself (`catalog_fault`), so the SDK's real timeouts run.
 
 | Fault (issue #7)                      | Where it is tested                                                       |
 |---------------------------------------|--------------------------------------------------------------------------|
@@ -32,6 +33,10 @@ the in-process handlers; stream deliveries by driving the poller (`streams` fixt
 |                                       | (crashing every time -> compensated, refunded);                           |
 |                                       | faults/test_saga_task_crash.py (dying once after its transaction          |
 |                                       | committed -> retried, CONFIRMED once, stock sold once)                    |
+| The catalog table slow or failing     | faults/test_catalog_outage.py: the cart answers with last-known prices    |
+| during cart pricing and checkout      | flagged `price_may_have_changed`; checkout 503 CATALOG_UNAVAILABLE within |
+| (issue #14, ADR 0027)                 | POST /orders' wait, nothing held or charged; the breaker stops asking;    |
+|                                       | the same key checks out once the catalog is back                          |
 | A stream consumer crashing mid-batch  | faults/test_stream_consumer_crash.py: the availability projector and the  |
 |                                       | search stock sync failing one record of a batch; the order settler        |
 |                                       | crashing on a cancelled order (and the cancel handler dying before it)    |

@@ -43,7 +43,9 @@ def api_key() -> str:
         return cached[1]
     import boto3
 
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()
+    from shared.aws import config
+
+    raw = boto3.client("secretsmanager", config=config("secretsmanager")).get_secret_value(SecretId=arn)["SecretString"].strip()
     key = raw
     if raw.startswith("{"):
         key = json.loads(raw).get("api_key") or ""

@@ -1,0 +1,336 @@
+"""Alarms and the golden-signals dashboard of one stage (docs/decisions/0026-monitoring.md).
+
+Every alarm goes to ONE SNS topic (`Alerts`, KMS-encrypted, SSL only); the stage config's
+`alarm_email` (or `cdk deploy -c alarm_email=...`) subscribes an address to it. What is alarmed is
+derived, never listed by hand, so a new consumer or queue is covered the day it is added:
+
+- every SQS queue of the stack: a dead-letter queue (a queue with no DLQ of its own) when it holds
+  a visible message; a work queue when its oldest message is too old;
+- every stream consumer of infra/topology.py: its `IteratorAge`;
+- every function, in groups (one per API service, the stream consumers, the background jobs,
+  the saga's steps; at most 10 functions per alarm, CloudWatch's metric-math limit): Errors and
+  Throttles;
+- the API: the 5xx share and the p99 latency; the checkout state machine: ExecutionsFailed and
+  ExecutionsTimedOut;
+- the handlers' EMF metrics (shared/metrics.py): availability reads that fell back to the table
+  (degraded mode, ADR 0012) and the product cache's hit ratio (ADR 0016).
+
+infra/aspects.py (`EveryQueueAndStreamConsumerHasAnAlarm`) fails the synth if a queue or a
+stream consumer has no alarm, however it was built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, NestedStack, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.checkout import STEPS
+from infra.config import StageConfig
+from infra.topology import SERVICES, all_scheduled_jobs, all_stream_consumers
+from shared.metrics import AVAILABILITY_READS, CHECKOUT_COMPENSATIONS, NAMESPACE, PRODUCT_CACHE_READS, SERVICE_DIMENSION
+
+FIVE_MINUTES = Duration.minutes(5)
+ONE_MINUTE = Duration.minutes(1)
+MAX_METRICS_PER_ALARM = 10  # CloudWatch: an alarm's metric math may use at most 10 metrics
+PRODUCT_CACHE_MIN_READS = 100  # fewer reads in 5 minutes say nothing about the hit ratio
+CHECKOUT_MIN_EXECUTIONS = 10  # likewise for the share of failed checkouts
+NOTIFICATION_SENDER_ID = "NotificationSender"  # built by infra/notifications.py
+
+
+@dataclass(frozen=True)
+class FunctionGroup:
+    name: str
+    construct_ids: tuple[str, ...]  # the functions' construct ids (children of the stack)
+
+
+def function_groups() -> list[FunctionGroup]:
+    """Every function of ours, in groups of at most MAX_METRICS_PER_ALARM (from the topology)."""
+    groups = [FunctionGroup(f"Api{service.name.capitalize()}", tuple(route.function_id for route in service.routes))
+              for service in SERVICES if service.routes]
+    groups.append(FunctionGroup("StreamConsumers", tuple(consumer.id for consumer in all_stream_consumers())))
+    groups.append(FunctionGroup("Background", (*(job.id for job in all_scheduled_jobs()), NOTIFICATION_SENDER_ID)))
+    groups.append(FunctionGroup("CheckoutSaga", tuple(f"Checkout{state}" for state in STEPS)))
+    chunked = []
+    for group in groups:
+        ids = group.construct_ids
+        if len(ids) <= MAX_METRICS_PER_ALARM:
+            chunked.append(group)
+            continue
+        for number, start in enumerate(range(0, len(ids), MAX_METRICS_PER_ALARM), start=1):
+            chunked.append(FunctionGroup(f"{group.name}{number}", ids[start : start + MAX_METRICS_PER_ALARM]))
+    return chunked
+
+
+def alerts_topic(scope: Construct, config: StageConfig, stack_name: str, email: str | None) -> sns.Topic:
+    """The one topic every alarm notifies (alarm and OK), with `email` subscribed if given (the
+    address confirms the subscription from the email AWS sends)."""
+    # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
+    key = kms.Key(scope, "AlertsKey", enable_key_rotation=True, removal_policy=config.removal_policy,
+                  description=f"Encrypts the {stack_name} alerts topic")
+    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    topic = sns.Topic(scope, "Alerts", display_name=f"{stack_name} alerts", master_key=key, enforce_ssl=True)
+    if email:
+        topic.add_subscription(subscriptions.EmailSubscription(email))
+    return topic
+
+
+def emf_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
+    """A metric the handlers emit through shared/metrics.py (namespace Shop, dimension service)."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE, metric_name=name, statistic=statistic, period=FIVE_MINUTES,
+        dimensions_map={"service": SERVICE_DIMENSION, **dimensions},
+    )
+
+
+class MonitoringStack(NestedStack):
+    """The alarms, topic and dashboard in a nested stack: ~50 resources that would otherwise push
+    the backend's stack past CloudFormation's 500-resource limit. What it watches is passed in as
+    parameters (CDK does that for every reference), so deploying the parent deploys it too."""
+
+    def __init__(self, scope: Stack, construct_id: str, config: StageConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, description=f"{scope.stack_name}: alarms and dashboard")
+        self.monitoring = Monitoring(self, "Monitoring", config, watched=scope, **kwargs)
+
+
+class Monitoring(Construct):
+    """Build it last: it walks the `watched` stack for its queues and functions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        config: StageConfig,
+        *,
+        api: apigw.RestApi,
+        state_machine: sfn.StateMachine,
+        watched: Stack | None = None,
+        alarm_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.stack = watched or Stack.of(self)
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.topic = alerts_topic(self, config, self.stack.stack_name, alarm_email or config.alarm_email)
+        self._action = actions.SnsAction(self.topic)
+
+        self.queue_alarms = [self._queue_alarm(queue) for queue in self._queues()]
+        self.iterator_age_alarms = [self._iterator_age_alarm(consumer.id) for consumer in all_stream_consumers()]
+        self.function_alarms = [alarm for group in function_groups() for alarm in self._function_group_alarms(group)]
+        self.api_alarms = self._api_alarms(api)
+        self.state_machine_alarms = [
+            # Every refused checkout (out of stock, price changed, payment declined) ends in the
+            # Compensated Fail state too (ADR 0014): the count alone would page on business as usual.
+            self._alarm("CheckoutExecutionsFailed", checkout_failed_share(state_machine), config.alarm_checkout_failed_ratio,
+                        f"More than {config.alarm_checkout_failed_ratio:.0%} of checkout executions failed "
+                        f"(with at least {CHECKOUT_MIN_EXECUTIONS} started in 5 minutes).",
+                        comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=2, datapoints_to_alarm=2),
+            self._alarm("CheckoutStepsFailed", emf_metric(CHECKOUT_COMPENSATIONS, Cause="failed"), 1,
+                        "A checkout was undone because a saga step failed all its retries (not a refusal): see the "
+                        "execution's history and the CheckoutSaga error alarms."),
+            self._alarm("CheckoutExecutionsTimedOut", state_machine.metric_timed_out(period=FIVE_MINUTES, statistic="Sum"), 1,
+                        "A checkout saga execution ran past the state machine's timeout."),
+        ]
+        self.read_model_alarms = self._read_model_alarms()
+        self.dashboard = self._dashboard(api, state_machine)
+
+    # -- alarms -------------------------------------------------------------------------------
+
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluation_periods: int = 1, datapoints_to_alarm: int | None = None,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self, construct_id,
+            alarm_name=f"{self.stack.stack_name}-{construct_id}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            # no data = nothing happened (no failures, no traffic): not an alarm
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)
+        return alarm
+
+    def _queues(self) -> list[sqs.Queue]:
+        return [node for node in self.stack.node.find_all() if isinstance(node, sqs.Queue)]
+
+    def _queue_alarm(self, queue: sqs.Queue) -> cloudwatch.Alarm:
+        name = _construct_name(queue)
+        if queue.dead_letter_queue is None:  # every queue without a DLQ of its own IS one (infra/streams.py)
+            return self._alarm(
+                f"{name}HasMessages",
+                queue.metric_approximate_number_of_messages_visible(period=ONE_MINUTE, statistic="Maximum"), 0,
+                f"{name} holds failed work: read it, fix the cause, re-drive it (README, Operations).",
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            )
+        return self._alarm(
+            f"{name}Backlog",
+            queue.metric_approximate_age_of_oldest_message(period=ONE_MINUTE, statistic="Maximum"),
+            self.config.alarm_notification_age_seconds,
+            f"{name}'s oldest message is older than {self.config.alarm_notification_age_seconds} s: its consumer is not keeping up.",
+            evaluation_periods=5, datapoints_to_alarm=3,
+        )
+
+    def _function(self, construct_id: str) -> lambda_.Function:
+        function = self.stack.node.try_find_child(construct_id)
+        if not isinstance(function, lambda_.Function):
+            raise ValueError(f"monitoring: no function {construct_id!r} in the stack (renamed in the topology?)")
+        return function
+
+    def _iterator_age_alarm(self, consumer_id: str) -> cloudwatch.Alarm:
+        limit = self.config.alarm_iterator_age_seconds
+        return self._alarm(
+            f"{consumer_id}IteratorAge",
+            self._function(consumer_id).metric("IteratorAge", statistic="Maximum", period=ONE_MINUTE), limit * 1000,
+            f"{consumer_id} is more than {limit} s behind its stream (failing batches being retried, or too slow).",
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=5, datapoints_to_alarm=3,
+        )
+
+    def _function_group_alarms(self, group: FunctionGroup) -> list[cloudwatch.Alarm]:
+        functions = [self._function(construct_id) for construct_id in group.construct_ids]
+
+        def total(metric_of) -> cloudwatch.MathExpression:
+            return cloudwatch.MathExpression(
+                expression="SUM(METRICS())", label=f"{group.name} {metric_of.__name__.removeprefix('metric_')}",
+                using_metrics={f"f{number}": metric_of(function) for number, function in enumerate(functions)},
+                period=FIVE_MINUTES,
+            )
+
+        def metric_errors(function: lambda_.Function) -> cloudwatch.Metric:
+            return function.metric_errors(period=FIVE_MINUTES, statistic="Sum")
+
+        def metric_throttles(function: lambda_.Function) -> cloudwatch.Metric:
+            return function.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
+
+        ids = ", ".join(group.construct_ids)
+        return [
+            self._alarm(f"{group.name}Errors", total(metric_errors), self.config.alarm_lambda_errors,
+                        f"Unhandled errors (or timeouts) in {group.name}: {ids}."),
+            self._alarm(f"{group.name}Throttles", total(metric_throttles), 1,
+                        f"Invocations throttled (concurrency exhausted, or a bulkhead's reserve full) in {group.name}: {ids}."),
+        ]
+
+    def _api_alarms(self, api: apigw.RestApi) -> list[cloudwatch.Alarm]:
+        return [
+            self._alarm(
+                "Api5xxRate", api.metric_server_error(period=FIVE_MINUTES, statistic="Average"), self.config.alarm_api_5xx_rate,
+                f"More than {self.config.alarm_api_5xx_rate:.0%} of API requests answered 5xx.",
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=2, datapoints_to_alarm=2,
+            ),
+            self._alarm(
+                "ApiLatencyP99", api.metric_latency(period=FIVE_MINUTES, statistic="p99"), self.config.alarm_api_p99_latency_ms,
+                f"The API's p99 latency is over {self.config.alarm_api_p99_latency_ms} ms.",
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=3, datapoints_to_alarm=3,
+            ),
+        ]
+
+    def _read_model_alarms(self) -> list[cloudwatch.Alarm]:
+        return [
+            self._alarm(
+                "AvailabilityDegraded", availability_degraded_ratio(), self.config.alarm_availability_degraded_ratio,
+                "Product pages read stock from the table instead of the availability cache (the projector is behind, "
+                "or the cache is down): slower, never wrong (ADR 0012).",
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, evaluation_periods=3, datapoints_to_alarm=3,
+            ),
+            self._alarm(
+                "ProductCacheHitRatioLow", product_cache_hit_ratio(), self.config.alarm_product_cache_hit_ratio,
+                f"The product cache answers under {self.config.alarm_product_cache_hit_ratio:.0%} of product pages "
+                "(target 95%; ADR 0016).",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD, evaluation_periods=3, datapoints_to_alarm=3,
+            ),
+        ]
+
+    # -- dashboard ------------------------------------------------------------------------------
+
+    def _dashboard(self, api: apigw.RestApi, state_machine: sfn.StateMachine) -> cloudwatch.Dashboard:
+        """The golden signals: traffic, errors, latency, saturation; then checkout and the read models."""
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{self.stack.stack_name}-golden-signals")
+        alarms = self.alarms
+        dashboard.add_widgets(
+            cloudwatch.TextWidget(markdown=f"# {self.stack.stack_name}: golden signals\nAlarms go to the `Alerts` topic.",
+                                  width=24, height=2),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Traffic: API requests", left=[api.metric_count(period=ONE_MINUTE)], width=6),
+            cloudwatch.GraphWidget(title="Errors: API 4xx / 5xx", left=[api.metric_client_error(period=ONE_MINUTE),
+                                                                      api.metric_server_error(period=ONE_MINUTE)], width=6),
+            cloudwatch.GraphWidget(title="Latency: API p50 / p99 (ms)", left=[api.metric_latency(period=ONE_MINUTE, statistic="p50"),
+                                                                             api.metric_latency(period=ONE_MINUTE, statistic="p99")], width=6),
+            cloudwatch.GraphWidget(title="Saturation: Lambda concurrency / throttles", left=[
+                cloudwatch.Metric(namespace="AWS/Lambda", metric_name="ConcurrentExecutions", statistic="Maximum", period=ONE_MINUTE),
+            ], right=[cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Throttles", statistic="Sum", period=ONE_MINUTE)], width=6),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Checkout executions", left=[
+                state_machine.metric_started(period=FIVE_MINUTES), state_machine.metric_succeeded(period=FIVE_MINUTES),
+                state_machine.metric_failed(period=FIVE_MINUTES), state_machine.metric_timed_out(period=FIVE_MINUTES),
+            ], width=8),
+            cloudwatch.GraphWidget(title="Product cache hit ratio (target 0.95)", left=[product_cache_hit_ratio()],
+                                   left_y_axis=cloudwatch.YAxisProps(min=0, max=1), width=8),
+            cloudwatch.GraphWidget(title="Availability reads from the table (degraded share)", left=[availability_degraded_ratio()],
+                                   left_y_axis=cloudwatch.YAxisProps(min=0, max=1), width=8),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Stream consumers: iterator age (ms)", left=[
+                self._function(consumer.id).metric("IteratorAge", statistic="Maximum", period=ONE_MINUTE, label=consumer.id)
+                for consumer in all_stream_consumers()
+            ], width=12),
+            cloudwatch.GraphWidget(title="Dead-letter queues: visible messages", left=[
+                queue.metric_approximate_number_of_messages_visible(period=ONE_MINUTE, statistic="Maximum", label=_construct_name(queue))
+                for queue in self._queues() if queue.dead_letter_queue is None
+            ], width=12),
+        )
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24,
+                                                           height=max(3, 1 + len(alarms) // 4)))
+        return dashboard
+
+
+def availability_degraded_ratio() -> cloudwatch.MathExpression:
+    return _ratio("degraded", {"degraded": emf_metric(AVAILABILITY_READS, Mode="degraded"),
+                               "hit": emf_metric(AVAILABILITY_READS, Mode="hit")}, "Availability degraded share")
+
+
+def checkout_failed_share(state_machine: sfn.StateMachine) -> cloudwatch.MathExpression:
+    metrics = {"failed": state_machine.metric_failed(period=FIVE_MINUTES, statistic="Sum"),
+               "started": state_machine.metric_started(period=FIVE_MINUTES, statistic="Sum")}
+    expression = f"IF(FILL(started, 0) >= {CHECKOUT_MIN_EXECUTIONS}, FILL(failed, 0) / FILL(started, 0), 0)"
+    return cloudwatch.MathExpression(expression=expression, using_metrics=metrics, period=FIVE_MINUTES, label="Checkout failed share")
+
+
+def product_cache_hit_ratio() -> cloudwatch.MathExpression:
+    metrics = {"hit": emf_metric(PRODUCT_CACHE_READS, Result="hit"), "miss": emf_metric(PRODUCT_CACHE_READS, Result="miss")}
+    # Too few reads say nothing: report 1 (no alarm) until there are PRODUCT_CACHE_MIN_READS.
+    expression = (f"IF((FILL(hit, 0) + FILL(miss, 0)) >= {PRODUCT_CACHE_MIN_READS}, "
+                  "FILL(hit, 0) / (FILL(hit, 0) + FILL(miss, 0)), 1)")
+    return cloudwatch.MathExpression(expression=expression, using_metrics=metrics, period=FIVE_MINUTES, label="Product cache hit ratio")
+
+
+def _ratio(part: str, metrics: dict[str, cloudwatch.Metric], label: str) -> cloudwatch.MathExpression:
+    total = " + ".join(f"FILL({name}, 0)" for name in metrics)
+    return cloudwatch.MathExpression(expression=f"IF(({total}) > 0, FILL({part}, 0) / ({total}), 0)",
+                                     using_metrics=metrics, period=FIVE_MINUTES, label=label)
+
+
+def _construct_name(construct: Construct) -> str:
+    """A readable unique name: the construct's path below the stack, without separators."""
+    path = construct.node.path.split("/", 1)[-1]
+    return "".join(part for part in path.split("/") if part != "Resource")
+
