@@ -53,7 +53,8 @@ class FunctionFactory:
         self.cache = cache
         # Set by the stack once the payments resources exist: the provider's secrets, and the
         # payments-only layer (the stripe SDK) when the stage's provider needs it.
-        self.payment_secrets: list = []
+        self.payment_secrets: dict = {}  # PaymentSecret -> [Secret]
+        self.payment_secret_environment: dict = {}  # PaymentSecret -> {variable: ARN}
         self.payment_layers: list[lambda_.ILayerVersion] = []
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
 
@@ -68,7 +69,7 @@ class FunctionFactory:
         cache: bool = False,
         timeout_seconds: int = 10,
         description: str = "",
-        payment_secrets: bool = False,
+        payment_secrets: tuple[str, ...] = (),
         environment: dict[str, str] | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
@@ -89,7 +90,7 @@ class FunctionFactory:
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**self._environment(cache), **(environment or {})},
+            environment={**self._environment(cache), **self._secret_environment(payment_secrets), **(environment or {})},
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
@@ -111,10 +112,18 @@ class FunctionFactory:
                 cdk_table.grant_read_write_data(function)
         if user_pool_actions:
             self.user_pool.grant(function, *user_pool_actions)
-        if payment_secrets:
-            for secret in self.payment_secrets:
+        for kind in payment_secrets:
+            for secret in self.payment_secrets.get(kind, []):
                 secret.grant_read(function)
         return function
+
+    def _secret_environment(self, payment_secrets: tuple[str, ...]) -> dict[str, str]:
+        """Only the secrets' names this function may read (least privilege: the webhook secret
+        reaches the verifier and the sandbox signer, the provider's API key its callers)."""
+        environment: dict[str, str] = {}
+        for kind in payment_secrets:
+            environment.update(self.payment_secret_environment.get(kind, {}))
+        return environment
 
     def _environment(self, cache: bool) -> dict[str, str]:
         """The stage's variables; CACHE_URL (rediss://, ElastiCache Serverless) only for the
