@@ -327,8 +327,16 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
         409: "INVALID_STATE: the order has no payment yet (poll the order); IDEMPOTENCY_IN_PROGRESS.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
-    ("POST", "/api/v1/payments/{payment_id}/webhook"): {
-        400: "INVALID_WEBHOOK: a bad or stale signature, a malformed event, or an unknown payment; nothing changed.",
+    ("POST", "/api/v1/payments/webhooks/{provider}"): {
+        400: "INVALID_WEBHOOK: a bad or stale signature, a malformed event, an unknown payment or one that does not match "
+             "the event (amount, currency, the provider's reference); nothing changed.",
+        404: "NOT_FOUND: not this stage's payment provider.",
+    },
+    ("POST", "/api/v1/orders/{order_id}/refunds"): {
+        404: "NOT_FOUND: no such order, or (a seller) none of its lines are the seller's.",
+        409: "INVALID_STATE: the order is not paid (or refunded already); REFUND_EXCEEDS_REFUNDABLE: more than the caller "
+             "may refund (`details.refundable`); REFUND_IN_PROGRESS: another refund of it is in flight; IDEMPOTENCY_IN_PROGRESS.",
+        422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
 }
 

@@ -36,7 +36,7 @@ def stripe_stage(local_stack) -> Iterator[StripeStub]:
 
     client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
     key = client.create_secret(Name=f"payments/stripe-api-key-{uuid.uuid4().hex}", SecretString="sk_test_" + uuid.uuid4().hex)
-    server = StripeStub()
+    server = StripeStub(id_prefix=uuid.uuid4().hex[:10])
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     switched = {"PAYMENT_PROVIDER": "stripe", "STRIPE_API_BASE": server.url, "STRIPE_API_KEY_SECRET_ARN": key["ARN"],
@@ -105,7 +105,12 @@ def stripe_order(stripe_stage, shopper, stocked_product):
     def make() -> tuple[dict, str]:
         sku = stocked_product([10])["skus"][0]["sku_id"]
         assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
-        order = payable(shopper, checkout(shopper))
+        created = checkout(shopper)
+        try:
+            order = payable(shopper, created)
+        except AssertionError:
+            current = shopper.get(f"/api/v1/orders/{created.json()['data']['order_id']}").json()["data"]
+            raise AssertionError(json.dumps({"order": current, "stripe_calls": stripe_stage.calls})) from None
         assert order["payment"]["provider"] == "stripe" and order["payment"]["payment_url"] is None
         intent = stripe_stage.by_key[f"intent-{order['payment']['payment_id']}"]
         return order, intent["id"]

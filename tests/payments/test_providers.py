@@ -212,8 +212,9 @@ class StripeStub(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, id_prefix: str = "") -> None:
         super().__init__(("127.0.0.1", 0), _StripeStubHandler)
+        self.id_prefix = id_prefix  # Stripe's ids are unique for ever: a stub per test must not reuse them
         self.calls: list[dict] = []
         self.by_key: dict[str, dict] = {}
         self.lock = threading.Lock()
@@ -236,11 +237,12 @@ class _StripeStubHandler(BaseHTTPRequestHandler):
             self.server.calls.append({"path": self.path, "idempotency_key": key, "authorization": self.headers.get("Authorization"), "form": form})
             if self.path == "/v1/payment_intents":
                 number = len(self.server.by_key) + 1
-                created = {"id": f"pi_{number}", "object": "payment_intent", "client_secret": f"pi_{number}_secret_x",
+                intent_id = f"pi_{self.server.id_prefix}{number}"
+                created = {"id": intent_id, "object": "payment_intent", "client_secret": f"{intent_id}_secret_x",
                            "amount": int(form["amount"]), "currency": form["currency"], "status": "requires_payment_method",
                            "metadata": {"payment_id": form.get("metadata[payment_id]"), "order_id": form.get("metadata[order_id]")}}
             elif self.path == "/v1/refunds":
-                created = {"id": f"re_{len(self.server.by_key) + 1}", "object": "refund", "status": "succeeded",
+                created = {"id": f"re_{self.server.id_prefix}{len(self.server.by_key) + 1}", "object": "refund", "status": "succeeded",
                            "payment_intent": form["payment_intent"]}
             else:
                 self.send_error(404)
