@@ -121,7 +121,8 @@ def handle_event(provider_name: str, event: Any) -> str:
                  "event_id": event.event_id, "at": now_iso()}
         payment, _ = store.record_refunded_total(payment.payment_id, total, entry)
         sync_order_refunds(payment)
-        outcome = payment.status if payment.status == store.REFUNDED else "partially_refunded"
+        partly = payment.status == store.SUCCEEDED and payment.refunded_total > 0
+        outcome = "partially_refunded" if partly else payment.status
     store.remember_event(provider_name, event.event_id, payment.payment_id, event.type)
     return outcome
 
