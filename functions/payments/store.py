@@ -272,10 +272,12 @@ def _set_refunded_total(payment: Payment, total: int, entries: list[dict[str, An
         raise
 
 
-def reserve_refund(payment: Payment, key: str, amount: int) -> Payment:
+def reserve_refund(payment: Payment, key: str, amount: int, by: dict[str, Any] | None = None) -> Payment:
     """Reserve `amount` on top of the refunded total we read, under the request's key: one refund
     of a payment is in flight at a time, and the same key resumes its own reservation."""
     target = payment.refunded_total + amount
+    if amount <= 0 or target > payment.amount:
+        raise ValueError(f"a refund of {amount} on {payment.refunded_total} refunded exceeds the payment's {payment.amount}")
     try:
         connection().client.update_item(
             TableName=table(), Key=_key(payment.payment_id),
@@ -286,7 +288,7 @@ def reserve_refund(payment: Payment, key: str, amount: int) -> Payment:
             ),
             ExpressionAttributeNames={"#status": "status", "#key": "key"},
             ExpressionAttributeValues={
-                ":pending": to_attr({"key": key, "amount": amount, "target": target, "at": now_iso()}),
+                ":pending": to_attr({"key": key, "amount": amount, "target": target, "at": now_iso(), "by": by or {}}),
                 ":seen": to_attr(payment.refunded_total), ":ok": to_attr(SUCCEEDED), ":key": to_attr(key),
             },
         )
