@@ -19,14 +19,14 @@ from infra.stack import BackendStack  # noqa: E402
 
 
 def build_app(
-    stage: str | None = None, outdir: str | None = None, context: dict | None = None
+    stage: str | None = None, outdir: str | None = None, context: dict | None = None, payment_provider: str | None = None
 ) -> tuple[cdk.App, BackendStack]:
     # The CLI passes cdk.json's context (feature flags) itself; a plain `python app.py` or a test
     # must use the same flags, or the two would synthesize different templates.
     if "CDK_CONTEXT_JSON" not in os.environ:
         context = {**json.loads((Path(__file__).parent / "cdk.json").read_text()).get("context", {}), **(context or {})}
     app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or None, context=context)
-    config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    config = stage_config(stage or app.node.try_get_context("stage") or "dev", payment_provider or app.node.try_get_context("payment_provider"))
     stack = BackendStack(
         app,
         f"Shop-{config.name}",

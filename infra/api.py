@@ -135,8 +135,8 @@ class RestApi(Construct):
     def add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
         self._methods.setdefault(route.path, (resource, []))[1].append(route.method)
-        # No test-invoke permission (the console's "Test" button) per method: it doubled the
-        # stack's Lambda permissions, and CloudFormation allows 500 resources per stack.
+        # No console test-invoke permission: one Lambda::Permission per method, not two (the stack
+        # is close to CloudFormation's 500-resource limit, and nobody tests from the console).
         integration = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
         if route.auth is not Auth.USER:  # public, or optional (the handler verifies a token if sent)
             return resource.add_method(route.method, integration, request_validator=self.validator)

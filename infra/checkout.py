@@ -28,7 +28,16 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.functions import FunctionFactory
-from infra.topology import CART_TABLE, CATALOG_TABLE, INVENTORY_TABLE, ORDERS_TABLE, PAYMENTS_TABLE, Access, Table
+from infra.topology import (
+    CART_TABLE,
+    CATALOG_TABLE,
+    INVENTORY_TABLE,
+    ORDERS_TABLE,
+    PAYMENTS_TABLE,
+    Access,
+    PaymentSecret,
+    Table,
+)
 
 NOT_RETRIED = ["CheckoutRejected", "OrderNotPayable", "PaymentFailed", "OrderCancelled", "StockLost", "States.Timeout"]
 RW, R = Access.READ_WRITE, Access.READ
@@ -39,7 +48,7 @@ class Step:
     state: str
     handler: str  # function in functions.orders.saga
     tables: tuple[tuple[Table, Access], ...]
-    payment_secrets: bool = False
+    payment_secrets: tuple[PaymentSecret, ...] = ()
     respond: bool = False  # answers task tokens itself
 
 
@@ -49,14 +58,14 @@ STEPS = {
         Step("ValidateCart", "validate_cart", ((ORDERS_TABLE, RW), (CART_TABLE, RW), (CATALOG_TABLE, R))),
         Step("ReserveStock", "reserve_stock", ((ORDERS_TABLE, RW), (INVENTORY_TABLE, RW))),
         Step("CreateOrder", "create_order", ((ORDERS_TABLE, RW),)),
-        Step("CreatePaymentIntent", "create_payment_intent", ((ORDERS_TABLE, RW), (PAYMENTS_TABLE, RW)), payment_secrets=True),
+        Step("CreatePaymentIntent", "create_payment_intent", ((ORDERS_TABLE, RW), (PAYMENTS_TABLE, RW)), payment_secrets=(PaymentSecret.PROVIDER_API,)),
         Step("WaitForPayment", "await_payment", ((ORDERS_TABLE, R), (PAYMENTS_TABLE, RW)), respond=True),
         Step("ConfirmOrder", "confirm_order", ((ORDERS_TABLE, RW),)),
         Step("CommitStock", "commit_stock", ((ORDERS_TABLE, R), (INVENTORY_TABLE, RW))),
         Step("ClearCart", "clear_cart", ((ORDERS_TABLE, R), (CART_TABLE, RW), (INVENTORY_TABLE, RW), (CATALOG_TABLE, R))),
         Step("CancelOrder", "cancel_order", ((ORDERS_TABLE, RW),)),
         Step("ReleaseStock", "release_stock", ((ORDERS_TABLE, R), (INVENTORY_TABLE, RW))),
-        Step("RefundIfCaptured", "refund_if_captured", ((ORDERS_TABLE, R), (PAYMENTS_TABLE, RW)), payment_secrets=True),
+        Step("RefundIfCaptured", "refund_if_captured", ((ORDERS_TABLE, R), (PAYMENTS_TABLE, RW)), payment_secrets=(PaymentSecret.PROVIDER_API,)),
     )
 }
 

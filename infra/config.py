@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -39,8 +39,13 @@ class StageConfig:
     # hoarding test comes from other loopback addresses). Loopback never reaches a deployed WAF.
     load_generator_cidrs: tuple[str, ...] = ()
     # sandbox: this API's own payment page (no provider account needed); stripe: PaymentIntents,
-    # with the API key and webhook secret put into Secrets Manager by an operator.
+    # with the API key and webhook secret put into Secrets Manager by an operator. A production
+    # stage must name a real provider: the sandbox confirms any order for free.
     payment_provider: str = "sandbox"
+    production: bool = False
+    # The stage's public base URL (a custom domain) for links and the sandbox's webhook target;
+    # None: the API's own execute-api URL (infra/stack.py). Never the request's Host header.
+    public_base_url: str | None = None
     notification_from_address: str = "orders@example.com"
     # Operations (infra/monitoring.py, docs/decisions/0026-monitoring.md). Alarms go to one SNS
     # topic; an address here (or `cdk deploy -c alarm_email=...`) subscribes it by email.
@@ -60,6 +65,19 @@ class StageConfig:
     # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
     # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
     cors_allowed_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.payment_provider not in PAYMENT_PROVIDERS:
+            raise ValueError(f"stage {self.name!r}: unknown payment_provider {self.payment_provider!r} ({' | '.join(PAYMENT_PROVIDERS)})")
+        if self.production and self.payment_provider not in REAL_PAYMENT_PROVIDERS:
+            raise ValueError(
+                f"stage {self.name!r} is a production stage and cannot take payments through "
+                f"{self.payment_provider!r}: set payment_provider to one of {', '.join(REAL_PAYMENT_PROVIDERS)}"
+            )
+
+
+PAYMENT_PROVIDERS = ("sandbox", "stripe")
+REAL_PAYMENT_PROVIDERS = ("stripe",)
 
 
 # The checkout path's functions (POST /orders, the cart it reads, the saga steps up to the
@@ -100,12 +118,17 @@ STAGES: dict[str, StageConfig] = {
         cache_max_ecpu_per_second=50000,
         reserved_concurrency=CHECKOUT_BULKHEAD,
         cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
+        production=True,
+        payment_provider="stripe",
     ),
 }
 
 
-def stage_config(name: str) -> StageConfig:
+def stage_config(name: str, payment_provider: str | None = None) -> StageConfig:
+    """The stage's configuration; `payment_provider` (`cdk synth -c payment_provider=...`)
+    overrides the stage's, and a production stage refuses the sandbox (ValueError)."""
     try:
-        return STAGES[name]
+        config = STAGES[name]
     except KeyError:
         raise ValueError(f"unknown stage {name!r}; choose one of {sorted(STAGES)}") from None
+    return replace(config, payment_provider=payment_provider) if payment_provider else config

@@ -53,7 +53,8 @@ class FunctionFactory:
         self.cache = cache
         # Set by the stack once the payments resources exist: the provider's secrets, and the
         # payments-only layer (the stripe SDK) when the stage's provider needs it.
-        self.payment_secrets: list = []
+        self.payment_secrets: dict = {}  # PaymentSecret -> [Secret]
+        self.payment_secret_environment: dict = {}  # PaymentSecret -> {variable: ARN}
         self.payment_layers: list[lambda_.ILayerVersion] = []
         # Set by the stack: the key that signs list cursors (infra/cursors.py).
         self.cursor_secret = None
@@ -70,7 +71,7 @@ class FunctionFactory:
         cache: bool = False,
         timeout_seconds: int = 10,
         description: str = "",
-        payment_secrets: bool = False,
+        payment_secrets: tuple[str, ...] = (),
         environment: dict[str, str] | None = None,
         cursors: bool = False,
     ) -> lambda_.Function:
@@ -92,7 +93,7 @@ class FunctionFactory:
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**self._environment(cache), **self._cursor_environment(cursors), **(environment or {})},
+            environment={**self._environment(cache), **self._cursor_environment(cursors), **self._secret_environment(payment_secrets), **(environment or {})},
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
@@ -114,8 +115,8 @@ class FunctionFactory:
                 cdk_table.grant_read_write_data(function)
         if user_pool_actions:
             self.user_pool.grant(function, *user_pool_actions)
-        if payment_secrets:
-            for secret in self.payment_secrets:
+        for kind in payment_secrets:
+            for secret in self.payment_secrets.get(kind, []):
                 secret.grant_read(function)
         if cursors:
             # Least privilege: only the functions that paginate can read the signing key.
@@ -130,6 +131,13 @@ class FunctionFactory:
         if self.cursor_secret is None:
             raise ValueError("a function that paginates needs the stack's cursor secret (FunctionFactory.cursor_secret)")
         return {"CURSOR_SECRET_ARN": self.cursor_secret.secret_arn}
+    def _secret_environment(self, payment_secrets: tuple[str, ...]) -> dict[str, str]:
+        """Only the secrets' names this function may read (least privilege: the webhook secret
+        reaches the verifier and the sandbox signer, the provider's API key its callers)."""
+        environment: dict[str, str] = {}
+        for kind in payment_secrets:
+            environment.update(self.payment_secret_environment.get(kind, {}))
+        return environment
 
     def _environment(self, cache: bool) -> dict[str, str]:
         """The stage's variables; CACHE_URL (rediss://, ElastiCache Serverless) only for the

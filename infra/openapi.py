@@ -89,7 +89,7 @@ MONEY = {"type": "integer", "description": "Minor units (cents) of `currency`."}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"}
 NULLABLE_CURRENCY = {"type": ["string", "null"], "pattern": "^[A-Z]{3}$"}
 OPTIONS = {"type": "object", "additionalProperties": STRING, "description": 'SKU options, e.g. {"size": "M", "color": "blue"}'}
-ORDER_STATUS = {"type": "string", "enum": ["PROCESSING", "PENDING_PAYMENT", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "FAILED"]}
+ORDER_STATUS = {"type": "string", "enum": ["PROCESSING", "PENDING_PAYMENT", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED", "FAILED", "REFUNDED"]}
 RATING = _obj({"average": {"type": ["number", "null"]}, "count": INTEGER})
 ERROR_CODE_PATTERN = "^[A-Z][A-Z0-9_]*$"
 
@@ -195,7 +195,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     # orders
     "OrderLine": _obj({"sku_id": STRING, "product_id": STRING, "seller_id": STRING, "title": STRING, "options": OPTIONS,
                        "quantity": INTEGER, "unit_price": MONEY, "currency": CURRENCY, "line_total": MONEY}),
-    "OrderPayment": _obj({"payment_id": STRING, "status": NULLABLE_STRING, "provider": NULLABLE_STRING, "payment_url": NULLABLE_STRING}),
+    "OrderPayment": _obj(
+        {"payment_id": STRING, "status": NULLABLE_STRING, "provider": NULLABLE_STRING, "payment_url": NULLABLE_STRING},
+        {"amount": MONEY, "refunded_total": MONEY},
+        description="The order's payment as the payment record says it is; `payment_url` only while the order can be paid.",
+    ),
+    "Refund": _obj({"amount": MONEY, "refunded_total": MONEY, "source": {"enum": ["provider", "api"]}, "at": TIMESTAMP},
+                   {"refund_ref": STRING, "event_id": STRING, "reason": STRING, "by": STRING, "seller_id": STRING,
+                    "refund_id": STRING}),
     "Order": _obj(
         {
             "order_id": STRING, "status": ORDER_STATUS, "items": {"type": "array", "items": _ref("OrderLine")},
@@ -205,9 +212,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "history": {"type": "array", "items": _obj({"status": ORDER_STATUS, "at": TIMESTAMP}, {"reason": NULLABLE_STRING})},
             "reason": NULLABLE_STRING, "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
         },
-        {"failure": _obj({"code": STRING, "message": STRING}, {"details": {"type": "object"}})},
+        {"failure": _obj({"code": STRING, "message": STRING}, {"details": {"type": "object"}}),
+         "refunded_total": MONEY, "refunds": {"type": "array", "items": _ref("Refund")}},
     ),
     "OrderList": _list_of("Order"),
+    "OrderRefund": _obj(
+        {"refund": _ref("Refund"), "order": {"type": "object", "description": "The order (a seller: id, status, refunded_total, own lines)."}},
+    ),
     "SellerOrder": _obj(
         {
             "order_id": STRING, "status": ORDER_STATUS, "items": {"type": "array", "items": {"type": "object"}},
@@ -221,7 +232,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Payment": _obj(
         {"payment_id": STRING, "order_id": STRING, "amount": MONEY, "currency": CURRENCY, "status": STRING, "provider": STRING,
          "payment_url": NULLABLE_STRING, "created_at": STRING, "updated_at": STRING},
-        {"client_secret": {"type": "string", "description": "For a provider's client-side SDK (Stripe)."}},
+        {"client_secret": {"type": "string", "description": "For a provider's client-side SDK (Stripe), while pending."},
+         "refunded_total": MONEY},
     ),
     "WebhookReceipt": _obj({"received": {"const": True}, "event_id": STRING,
                             "outcome": {"type": "string", "description": "What the event did, e.g. `duplicate` or `ignored`."}}),
@@ -288,7 +300,8 @@ SUCCESS: dict[tuple[str, str], dict[int, tuple[str, str | None, dict[str, Any]]]
     ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {200: ("The order, with only the seller's lines.", "Order", {})},
     ("POST", "/api/v1/payments"): {201: ("The order's payment intent.", "Payment", {**LOCATION, **REPLAYED})},
     ("GET", "/api/v1/payments/{payment_id}"): {200: ("The payment.", "Payment", {})},
-    ("POST", "/api/v1/payments/{payment_id}/webhook"): {200: ("Accepted (also a duplicate).", "WebhookReceipt", {})},
+    ("POST", "/api/v1/payments/webhooks/{provider}"): {200: ("Accepted (also a duplicate).", "WebhookReceipt", {})},
+    ("POST", "/api/v1/orders/{order_id}/refunds"): {201: ("Refunded through the provider.", "OrderRefund", REPLAYED)},
     ("GET", "/api/v1/sandbox/payments/{payment_id}"): {200: ("The sandbox's payment page.", "text/html", {})},
     ("POST", "/api/v1/sandbox/payments/{payment_id}"): {200: ("The sandbox sent its signed webhook.", "SandboxPayment", {})},
 }
@@ -340,8 +353,16 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
         409: "INVALID_STATE: the order has no payment yet (poll the order); IDEMPOTENCY_IN_PROGRESS.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
-    ("POST", "/api/v1/payments/{payment_id}/webhook"): {
-        400: "INVALID_WEBHOOK: a bad or stale signature, a malformed event, or an unknown payment; nothing changed.",
+    ("POST", "/api/v1/payments/webhooks/{provider}"): {
+        400: "INVALID_WEBHOOK: a bad or stale signature, a malformed event, an unknown payment or one that does not match "
+             "the event (amount, currency, the provider's reference); nothing changed.",
+        404: "NOT_FOUND: not this stage's payment provider.",
+    },
+    ("POST", "/api/v1/orders/{order_id}/refunds"): {
+        404: "NOT_FOUND: no such order, or (a seller) none of its lines are the seller's.",
+        409: "INVALID_STATE: the order is not paid (or refunded already); REFUND_EXCEEDS_REFUNDABLE: more than the caller "
+             "may refund (`details.refundable`); REFUND_IN_PROGRESS: another refund of it is in flight; IDEMPOTENCY_IN_PROGRESS.",
+        422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
 }
 
@@ -427,6 +448,7 @@ WEBHOOK_HEADERS = [
         ("webhook-id", "Standard Webhooks: the event's id (de-duplication)."),
         ("webhook-timestamp", "Standard Webhooks: Unix seconds; older than 5 minutes is stale."),
         ("webhook-signature", 'Standard Webhooks: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.'),
+        ("Stripe-Signature", 'Stripe (`/webhooks/stripe`): `t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{body}">`.'),
     )
 ]
 
@@ -434,11 +456,11 @@ WEBHOOK_HEADERS = [
 def _extra_request(route: Route, operation: dict[str, Any]) -> None:
     key = (route.method, route.path)
     params = operation.setdefault("parameters", [])
-    if key in {("POST", "/api/v1/orders"), ("POST", "/api/v1/payments")}:
+    if key in {("POST", "/api/v1/orders"), ("POST", "/api/v1/payments"), ("POST", "/api/v1/orders/{order_id}/refunds")}:
         params.append(copy.deepcopy(IDEMPOTENCY_KEY))
     if route.auth is Auth.OPTIONAL and route.path.startswith("/api/v1/cart"):
         params.append(copy.deepcopy(CART_TOKEN))
-    if key == ("POST", "/api/v1/payments/{payment_id}/webhook"):
+    if key == ("POST", "/api/v1/payments/webhooks/{provider}"):
         params.extend(copy.deepcopy(WEBHOOK_HEADERS))
         operation["requestBody"] = {"required": True, "content": {JSON_MEDIA: {"schema": _ref("WebhookEvent")}}}
     if key == ("POST", "/api/v1/sandbox/payments/{payment_id}"):

@@ -14,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.topology import PaymentSecret
 
 NAG_REASON = (
     "Rotation is two-phase and provider-driven (the provider must learn the new secret first); "
@@ -35,15 +36,20 @@ class PaymentSecrets(Construct):
             removal_policy=RemovalPolicy.DESTROY if config.removal_policy == RemovalPolicy.DESTROY else RemovalPolicy.RETAIN,
         )
         Validations.of(self.webhook_secret).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-SMG4", reason=NAG_REASON))
-        self.secrets = [self.webhook_secret]
-        self.environment = {
-            "PAYMENT_PROVIDER": config.payment_provider,
-            "PAYMENT_WEBHOOK_SECRET_ARN": self.webhook_secret.secret_arn,
+        # Every function learns the stage's provider; each secret (grant and variable) goes only to
+        # the functions whose topology entry names its kind (infra/topology.py PaymentSecret).
+        self.environment = {"PAYMENT_PROVIDER": config.payment_provider}
+        self.secrets: dict[PaymentSecret, list[secretsmanager.Secret]] = {
+            PaymentSecret.WEBHOOK: [self.webhook_secret], PaymentSecret.PROVIDER_API: [],
+        }
+        self.secret_environment: dict[PaymentSecret, dict[str, str]] = {
+            PaymentSecret.WEBHOOK: {"PAYMENT_WEBHOOK_SECRET_ARN": self.webhook_secret.secret_arn},
+            PaymentSecret.PROVIDER_API: {},
         }
         self.api_key: secretsmanager.Secret | None = None
         if config.payment_provider == "stripe":
             self.api_key = secretsmanager.Secret(self, "StripeApiKey", description="Stripe secret API key: {api_key}")
             Validations.of(self.api_key).acknowledge(Acknowledgment(
                 id="AwsSolutions::AwsSolutions-SMG4", reason="Stripe issues API keys; operators roll them in Stripe's dashboard."))
-            self.secrets.append(self.api_key)
-            self.environment["STRIPE_API_KEY_SECRET_ARN"] = self.api_key.secret_arn
+            self.secrets[PaymentSecret.PROVIDER_API].append(self.api_key)
+            self.secret_environment[PaymentSecret.PROVIDER_API]["STRIPE_API_KEY_SECRET_ARN"] = self.api_key.secret_arn

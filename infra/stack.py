@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnOutput, Fn, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -10,7 +10,7 @@ from infra.api import RestApi
 from infra.bulkhead import apply_bulkhead
 from infra.cache import ReadModelCache
 from infra.checkout import CheckoutSaga, grant_checkout, state_machine_arn
-from infra.config import StageConfig
+from infra.config import REAL_PAYMENT_PROVIDERS, StageConfig
 from infra.cursors import CursorSecret
 from infra.data import create_table
 from infra.functions import FunctionFactory
@@ -42,6 +42,17 @@ class BackendStack(Stack):
         cache = ReadModelCache(self, "Cache", config, network.vpc)
         images = ProductImages(self, "Images", config)
         payments = PaymentSecrets(self, "Payments", config)
+        if config.production and config.payment_provider not in REAL_PAYMENT_PROVIDERS:  # StageConfig refuses it too
+            raise ValueError(f"stage {config.name!r} is a production stage: it needs a real payment provider, not {config.payment_provider!r}")
+        # Created before the functions: links and the sandbox's webhook target are built from
+        # PUBLIC_BASE_URL, never from a request's Host header. Built from the API's id and the
+        # stage name (not api.url, whose Ref of the stage would depend on the methods, i.e. on the
+        # functions that read it: a cycle).
+        api = RestApi(self, "Http", config, identity.user_pool)
+        ApiFirewall(self, "Firewall", config, api.api)
+        public_base_url = config.public_base_url or Fn.join("", [
+            "https://", api.api.rest_api_id, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX, "/", config.name,
+        ])
 
         environment = {
             "STAGE": config.name,
@@ -62,6 +73,7 @@ class BackendStack(Stack):
             "IMAGES_CDN_URL": images.cdn_url,
             "CHECKOUT_STATE_MACHINE_ARN": state_machine_arn(self),
             "CORS_ALLOWED_ORIGINS": ",".join(config.cors_allowed_origins),
+            "PUBLIC_BASE_URL": public_base_url,
             **payments.environment,
         }
         for service in SERVICES:
@@ -72,6 +84,7 @@ class BackendStack(Stack):
         )
         factory.payment_secrets = payments.secrets
         factory.cursor_secret = CursorSecret(self, "Cursors", config).secret
+        factory.payment_secret_environment = payments.secret_environment
         if config.payment_provider == "stripe":
             from infra.layer import PaymentsLayer
 
@@ -82,10 +95,10 @@ class BackendStack(Stack):
         )
         saga = CheckoutSaga(self, "Checkout", config, factory)
 
-        api = RestApi(self, "Http", config, identity.user_pool)
-        ApiFirewall(self, "Firewall", config, api.api)
         for service in SERVICES:
             for route in service.routes:
+                if not route.deployed_with(config.payment_provider):
+                    continue  # e.g. the sandbox's pay-for-free page: never in a stripe stage
                 function = factory.create(
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
                     images=route.images, cache=route.cache, description=route.description,

@@ -21,6 +21,13 @@ class Auth(StrEnum):
     OPTIONAL = "optional"
 
 
+class PaymentSecret(StrEnum):
+    """Which payment secret a function may read (infra/payments.py): grants and variables follow."""
+
+    WEBHOOK = "webhook"  # the webhook signing secret: only the verifier and the sandbox's signer
+    PROVIDER_API = "provider_api"  # the provider's API key (stripe stages): whoever creates intents or refunds
+
+
 class Access(StrEnum):
     READ = "read"
     WRITE = "write"
@@ -57,9 +64,14 @@ class Route:
     images: Access | None = None  # access to the product-images bucket
     cache: bool = False  # reads the read-model cache (the function then runs in the VPC)
     checkout: tuple[str, ...] = ()  # on the checkout state machine: "start" (executions), "respond" (task tokens)
-    payment_secrets: bool = False  # reads the payment provider's secrets (webhook signing, API key)
+    payment_secrets: tuple[PaymentSecret, ...] = ()  # the payment secrets it reads
     cursors: bool = False  # paginates: signs and verifies list cursors (the cursor secret, shared/cursors.py)
     description: str = ""
+    # Deployed only in stages whose payment provider is this one (the sandbox's pages); None: always.
+    payment_provider: str | None = None
+
+    def deployed_with(self, payment_provider: str) -> bool:
+        return self.payment_provider is None or self.payment_provider == payment_provider
 
     @property
     def function_id(self) -> str:
@@ -84,7 +96,7 @@ class StreamConsumer:
     search: Access | None = None
     cache: bool = False
     checkout: tuple[str, ...] = ()
-    payment_secrets: bool = False
+    payment_secrets: tuple[PaymentSecret, ...] = ()
     event_bus: bool = False  # publishes to the domain event bus (EVENT_BUS_NAME)
 
 
@@ -451,6 +463,8 @@ SEARCH = Service(
 
 # Settling a cancelled order touches stock, payment and the waiting saga.
 _SETTLE_TABLES = ((ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE))
+# An order shows its payment's status from the payment itself (one source of truth, ADR 0017).
+_PAYMENT_READ = (PAYMENTS_TABLE, Access.READ)
 ORDER_HEADERS = {"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}}
 
 ORDERS = Service(
@@ -458,19 +472,23 @@ ORDERS = Service(
     tables=(ORDERS_TABLE,),
     routes=(
         Route("POST", f"{API_PREFIX}/orders", "functions.orders.create_order.handler",
-              tables=((ORDERS_TABLE, Access.READ_WRITE),), checkout=("start",),
+              tables=((ORDERS_TABLE, Access.READ_WRITE), _PAYMENT_READ), checkout=("start",),
               description="Check out the cart (Idempotency-Key): one saga execution per key."),
         Route("GET", f"{API_PREFIX}/orders", "functions.orders.list_orders.handler",
-              tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="The signed-in user's orders, newest first."),
+              tables=((ORDERS_TABLE, Access.READ), _PAYMENT_READ), cursors=True, description="The signed-in user's orders, newest first."),
         Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "functions.orders.get_order.handler",
-              tables=((ORDERS_TABLE, Access.READ),), description="An order with its status history (owner, admin)."),
+              tables=((ORDERS_TABLE, Access.READ), _PAYMENT_READ), description="An order with its status history (owner, admin)."),
         Route("PUT", f"{API_PREFIX}/orders/{{order_id}}/cancel", "functions.orders.cancel_order.handler",
-              tables=_SETTLE_TABLES, checkout=("respond",), payment_secrets=True,
+              tables=_SETTLE_TABLES, checkout=("respond",), payment_secrets=(PaymentSecret.PROVIDER_API,),
               description="Cancel before shipping: stock back, refund if paid (owner, admin)."),
+        Route("POST", f"{API_PREFIX}/orders/{{order_id}}/refunds", "functions.orders.refund_order.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE)),
+              payment_secrets=(PaymentSecret.PROVIDER_API,),
+              description="Refund a paid order, whole or in part (Idempotency-Key; seller: own lines, admin: any)."),
         Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
               tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="Confirmed orders containing the seller's items."),
         Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
-              tables=((ORDERS_TABLE, Access.READ_WRITE),), description="Ship the seller's part of an order."),
+              tables=((ORDERS_TABLE, Access.READ_WRITE), _PAYMENT_READ), description="Ship the seller's part of an order."),
     ),
     stream_consumers=(
         StreamConsumer(
@@ -481,7 +499,7 @@ ORDERS = Service(
             filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}, "NewImage": {"status": {"S": ["CANCELLED", "FAILED"]}}}},),
             tables=_SETTLE_TABLES,
             checkout=("respond",),
-            payment_secrets=True,
+            payment_secrets=(PaymentSecret.PROVIDER_API,),
         ),
         StreamConsumer(
             id="OrderEventsPublisher",
@@ -503,16 +521,18 @@ PAYMENTS = Service(
               description="The order's payment intent (order owner, Idempotency-Key)."),
         Route("GET", f"{API_PREFIX}/payments/{{payment_id}}", "functions.payments.get_payment.handler",
               tables=((PAYMENTS_TABLE, Access.READ),), description="A payment (order owner, admin)."),
-        Route("POST", f"{API_PREFIX}/payments/{{payment_id}}/webhook", "functions.payments.webhook.handler",
-              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
-              checkout=("respond",), payment_secrets=True,
+        # One fixed URL per provider (what a provider's dashboard registers): the payment is found
+        # from the verified event. A refund event writes the order (REFUNDED, refund amounts).
+        Route("POST", f"{API_PREFIX}/payments/webhooks/{{provider}}", "functions.payments.webhook.handler",
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ_WRITE)),
+              checkout=("respond",), payment_secrets=(PaymentSecret.WEBHOOK, PaymentSecret.PROVIDER_API),
               description="The payment provider's signed event (Standard Webhooks / Stripe-Signature)."),
         Route("GET", f"{API_PREFIX}/sandbox/payments/{{payment_id}}", "functions.payments.sandbox_page.handler",
-              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),),
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),), payment_provider="sandbox",
               description="The sandbox provider's payment page (sandbox stages only)."),
         Route("POST", f"{API_PREFIX}/sandbox/payments/{{payment_id}}", "functions.payments.sandbox_pay.handler",
-              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),), payment_secrets=True,
-              description="Pay or decline in the sandbox: it sends its signed webhook."),
+              auth=Auth.PUBLIC, tables=((PAYMENTS_TABLE, Access.READ),), payment_secrets=(PaymentSecret.WEBHOOK,),
+              payment_provider="sandbox", description="Pay or decline in the sandbox (sandbox stages only): it sends its signed webhook."),
     ),
 )
 

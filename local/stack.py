@@ -204,6 +204,9 @@ class LocalStack:
             extra_routes["/cdn/"] = self._cdn(runtime.environment["IMAGES_BUCKET"])
         self.gateway = LocalApiGateway(deployment, runtime, authorizer, stage=self.stage, extra_routes=extra_routes)
         self.gateway.start("127.0.0.1", self.port)
+        # The stage's public base URL (links, the sandbox's webhook target) is this server's, as
+        # CDK sets it to the API's: never a request's Host header (shared/http.py public_url).
+        runtime.environment["PUBLIC_BASE_URL"] = os.environ["PUBLIC_BASE_URL"] = self.url
         if "/cdn/" in extra_routes:
             # The local CloudFront: image URLs point at the gateway's /cdn/, which reads the bucket.
             runtime.environment["IMAGES_CDN_URL"] = os.environ["IMAGES_CDN_URL"] = f"{self.url}/cdn"

@@ -239,13 +239,14 @@ def no_content() -> Response:
     return Response(status_code=204, body="")
 
 
-def public_url(event: dict[str, Any], path: str) -> str:
-    """An absolute URL of `path` (e.g. /api/v1/orders/ord_1) as the caller reached this API: the
-    request's scheme and host, plus the stage when it came through execute-api's default host
-    (where the stage is part of every path; custom domains and the local gateway have none)."""
-    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    context = event.get("requestContext") or {}
-    host = headers.get("host") or context.get("domainName") or "localhost"
-    scheme = headers.get("x-forwarded-proto") or ("http" if host.startswith(("127.0.0.1", "localhost")) else "https")
-    prefix = f"/{context['stage']}" if ".execute-api." in host and context.get("stage") else ""
-    return f"{scheme}://{host}{prefix}{path}"
+def public_url(path: str) -> str:
+    """The absolute URL of `path` (e.g. /api/v1/sandbox/payments/pay_1) on this stage: its configured
+    public base URL (PUBLIC_BASE_URL, set by CDK from the API's URL or the stage's domain, and by
+    the local stack from its own). Never the request's Host or X-Forwarded-Proto: a caller must not
+    choose where our links, or the sandbox's signed webhooks, point."""
+    import os
+
+    base = os.environ.get("PUBLIC_BASE_URL")
+    if not base:
+        raise RuntimeError("PUBLIC_BASE_URL is not set: the stage's public base URL (infra/stack.py)")
+    return base.rstrip("/") + path

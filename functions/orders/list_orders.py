@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.orders import store
-from functions.orders.views import order_view
+from functions.orders.views import order_view, payments_of
 from shared.http import create_app, ok
 from shared.observability import logger
 
@@ -22,7 +22,9 @@ def list_orders(
 ):
     orders, next_cursor = store.list_for_user(app.principal.user_id, limit, cursor)
     event = app.current_event.raw_event
-    return ok(app, {"items": [order_view(order, event) for order in orders], "next_cursor": next_cursor})
+    payments = payments_of(orders)
+    items = [order_view(order, event, payments.get(order.payment.get("payment_id", ""))) for order in orders]
+    return ok(app, {"items": items, "next_cursor": next_cursor})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

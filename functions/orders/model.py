@@ -23,19 +23,21 @@ SHIPPED = "SHIPPED"
 DELIVERED = "DELIVERED"
 CANCELLED = "CANCELLED"
 FAILED = "FAILED"
+REFUNDED = "REFUNDED"  # the provider refunded the whole payment (docs/decisions/0017-refund-model.md)
 
 # The only moves an order can make; every status write is conditional on the "from" side, so a
 # late or duplicate event can never move an order backwards.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     PROCESSING: (PENDING_PAYMENT, FAILED),
     PENDING_PAYMENT: (CONFIRMED, CANCELLED),
-    CONFIRMED: (SHIPPED, CANCELLED),
-    SHIPPED: (DELIVERED,),
-    DELIVERED: (),
+    CONFIRMED: (SHIPPED, CANCELLED, REFUNDED),
+    SHIPPED: (DELIVERED, REFUNDED),
+    DELIVERED: (REFUNDED,),
     CANCELLED: (),
     FAILED: (),
+    REFUNDED: (),
 }
-FINAL = (DELIVERED, CANCELLED, FAILED)
+FINAL = (CANCELLED, FAILED, REFUNDED)
 PAID = (CONFIRMED, SHIPPED, DELIVERED)  # what counts as a purchase
 
 
@@ -94,6 +96,8 @@ class Order:
     failure: dict[str, Any] = field(default_factory=dict)  # code, message, details of a FAILED checkout
     shipped_sellers: list[str] = field(default_factory=list)
     payment_deadline: str | None = None
+    refunded_total: int = 0  # what the provider refunded so far (the payment's total, ADR 0017)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def seller_ids(self) -> list[str]:
@@ -128,4 +132,6 @@ def from_item(item: dict[str, Any]) -> Order:
         failure=dict(item.get("failure") or {}),
         shipped_sellers=list(item.get("shipped_sellers") or []),
         payment_deadline=item.get("payment_deadline"),
+        refunded_total=int(item.get("refunded_total") or 0),
+        refunds=list(item.get("refunds") or []),
     )

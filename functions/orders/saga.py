@@ -135,14 +135,12 @@ def create_payment_intent(event: dict[str, Any], context: Any) -> dict[str, Any]
     payment = payments.create(payments.payment_id_for(order.order_id), order.order_id, order.user_id, order.total, order.currency or "", chosen.name)
     if payment.provider_ref is None:
         intent = chosen.create_intent(PaymentRequest(payment.payment_id, order.order_id, payment.amount, payment.currency))
-        payment = payments.update(payment.payment_id, {
+        payment = payments.set_intent(payment, {
             "provider_ref": intent.provider_ref, "payment_path": intent.payment_path, "payment_url": intent.payment_url,
             "client_secret": intent.client_secret,
         })
-    store.set_fields(order.order_id, {"payment": {
-        "payment_id": payment.payment_id, "status": payment.status, "provider": payment.provider,
-        "payment_path": payment.payment_path, "payment_url": payment.payment_url,
-    }}, PENDING_PAYMENT)
+    # Which payment, not its status: the order's views read the status from the payment itself.
+    store.set_fields(order.order_id, {"payment": {"payment_id": payment.payment_id, "provider": payment.provider}}, PENDING_PAYMENT)
     return {"order_id": order.order_id, "payment_id": payment.payment_id}
 
 
@@ -170,9 +168,8 @@ def confirm_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shared.errors import InvalidState
 
     order = store.require(event["order_id"])
-    payment = {**order.payment, "status": "succeeded"}
     try:
-        store.transition(order.order_id, CONFIRMED, fields={"payment": payment}, also=store.confirmation_writes(order))
+        store.transition(order.order_id, CONFIRMED, also=store.confirmation_writes(order))
     except InvalidState as exc:
         raise OrderNotPayable(exc.message) from None
     return {"order_id": order.order_id}

@@ -9,6 +9,7 @@ from functions.orders.model import (
     CANCELLED,
     CONFIRMED,
     PROCESSING,
+    REFUNDED,
     SHIPPED,
     Order,
     from_item,
@@ -276,14 +277,17 @@ def list_for_seller(seller_id: str, limit: int, cursor: str | None) -> tuple[lis
     parts, next_cursor = _page(SELLER_INDEX, f"SELLER#{seller_id}", limit, cursor)
     headers: dict[str, Order] = {}
     keys = [order_key(part["order_id"]) for part in parts]
-    request: dict[str, Any] = {table(): {"Keys": keys}} if keys else {}
+    request: dict[str, Any] = {table(): {"Keys": keys, "ConsistentRead": True}} if keys else {}
     while request:
         response = connection().client.batch_get_item(RequestItems=request)
         for item in response.get("Responses", {}).get(table(), []):
             order = from_item(from_attrs(item))
             headers[order.order_id] = order
         request = response.get("UnprocessedKeys") or {}
-    return [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers], next_cursor
+    # A refunded order leaves the index with its move to REFUNDED; a stale index read may still
+    # list it: the header (a consistent read) has the last word.
+    listed = [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers]
+    return [(part, order) for part, order in listed if order.status != REFUNDED], next_cursor
 
 
 def has_purchase(user_id: str, product_id: str) -> bool:

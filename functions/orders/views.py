@@ -4,19 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.orders.model import Order
-from shared.http import public_url
+from functions.orders.model import PENDING_PAYMENT, Order
+
+_UNREAD: Any = object()
 
 
-def payment_view(order: Order, event: dict[str, Any]) -> dict[str, Any] | None:
-    payment = order.payment
-    if not payment.get("payment_id"):
+def payments_of(orders: list[Order]) -> dict[str, Any]:
+    """{payment_id: payment} of these orders, read from the payments service in one batch."""
+    from functions.payments import store as payments
+
+    return payments.get_many([order.payment["payment_id"] for order in orders if order.payment.get("payment_id")])
+
+
+def payment_view(order: Order, payment: Any = _UNREAD) -> dict[str, Any] | None:
+    """The order's payment as the payment record says it is (ADR 0017: one source of truth; the
+    order keeps only which payment it is). The link only while the order can still be paid."""
+    payment_id = order.payment.get("payment_id")
+    if not payment_id:
         return None
-    url = payment.get("payment_url") or (public_url(event, payment["payment_path"]) if payment.get("payment_path") else None)
-    return {"payment_id": payment["payment_id"], "status": payment.get("status"), "provider": payment.get("provider"), "payment_url": url}
+    from functions.payments import store as payments
+    from functions.payments.views import payment_link
+
+    if payment is _UNREAD:
+        payment = payments.get(payment_id)
+    if payment is None:
+        return {"payment_id": payment_id, "status": None, "provider": order.payment.get("provider"), "payment_url": None}
+    return {
+        "payment_id": payment_id, "status": payment.status, "provider": payment.provider,
+        "payment_url": payment_link(payment) if order.status == PENDING_PAYMENT else None,
+        "amount": payment.amount, "refunded_total": payment.refunded_total,
+    }
 
 
-def order_view(order: Order, event: dict[str, Any]) -> dict[str, Any]:
+def order_view(order: Order, event: dict[str, Any] | None = None, payment: Any = _UNREAD) -> dict[str, Any]:
     view: dict[str, Any] = {
         "order_id": order.order_id,
         "status": order.status,
@@ -24,7 +44,7 @@ def order_view(order: Order, event: dict[str, Any]) -> dict[str, Any]:
         "total": order.total,
         "currency": order.currency,
         "shipping_address": order.shipping_address,
-        "payment": payment_view(order, event),
+        "payment": payment_view(order, payment),
         "payment_deadline": order.payment_deadline,
         "history": order.history,
         "reason": order.reason,
@@ -33,6 +53,8 @@ def order_view(order: Order, event: dict[str, Any]) -> dict[str, Any]:
     }
     if order.failure:
         view["failure"] = order.failure
+    if order.refunded_total:
+        view["refunded_total"], view["refunds"] = order.refunded_total, order.refunds
     return view
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from functions.payments import store
 from functions.payments.providers import PaymentRequest, provider
+from shared.attributes import now_iso
 from shared.observability import logger
 from shared.tables import error_code
 
@@ -66,36 +67,49 @@ def refund_if_captured(payment_id: str) -> store.Payment | None:
     refund_ref = provider(payment.provider).refund(
         PaymentRequest(payment.payment_id, payment.order_id, payment.amount, payment.currency), payment.provider_ref or ""
     )
-    payment, _ = store.move(payment_id, store.REFUNDED, {"refund_ref": refund_ref})
+    payment, _ = store.move(payment_id, store.REFUNDED, {"refund_ref": refund_ref, "refunded_total": payment.amount})
     logger.info("payment refunded", extra={"payment_id": payment_id, "order_id": payment.order_id})
     return payment
 
 
 class UnknownPayment(Exception):
-    """A genuine event about a payment we do not have (or not the one in the URL)."""
+    """A genuine event about a payment we do not have (or not of this provider)."""
 
 
 class EventMismatch(Exception):
     """A genuine event whose amount or currency is not the payment's: never confirm on it."""
 
 
-def handle_event(path_payment_id: str, event: Any) -> str:
+def find_payment(provider_name: str, event: Any) -> store.Payment:
+    """The payment a verified event is about: our metadata's payment id, else the provider's
+    reference through its pointer item (a consistent read, never a possibly stale index). Both
+    given: they must agree. Only a payment made through this provider."""
+    payment = None
+    if event.payment_id:
+        payment = store.get(event.payment_id)
+        if payment is not None and event.provider_ref and payment.provider_ref and payment.provider_ref != event.provider_ref:
+            raise UnknownPayment(f"{event.provider_ref} is not the reference of {event.payment_id}")
+    elif event.provider_ref:
+        payment = store.find_by_provider_ref(provider_name, event.provider_ref)
+    if payment is None or payment.provider != provider_name:
+        raise UnknownPayment(f"no {provider_name} payment {event.payment_id or event.provider_ref}")
+    return payment
+
+
+def handle_event(provider_name: str, event: Any) -> str:
     """Apply a verified provider event exactly once in effect; returns what happened. Safe in any
     order and any number of times: every move is conditional on the payment's current status."""
     if not event.final:
         return "ignored"
-    if event.payment_id != path_payment_id:
-        raise UnknownPayment(f"the event is about {event.payment_id}, not {path_payment_id}")
-    payment = store.get(path_payment_id)
-    if payment is None:
-        raise UnknownPayment(f"no payment {path_payment_id}")
-    if store.event_seen(event.event_id):
+    payment = find_payment(provider_name, event)
+    if store.event_seen(provider_name, event.event_id, payment.payment_id):
         return "duplicate"
-    if event.type in ("payment.succeeded", "payment.refunded") and (
-        (event.amount is not None and event.amount != payment.amount)
-        or (event.currency is not None and event.currency.upper() != payment.currency.upper())
-    ):
-        raise EventMismatch(f"{event.amount} {event.currency} is not the payment's {payment.amount} {payment.currency}")
+    if event.currency is not None and event.currency.upper() != payment.currency.upper():
+        raise EventMismatch(f"{event.currency} is not the payment's {payment.currency}")
+    if event.type == "payment.succeeded" and event.amount is not None and event.amount != payment.amount:
+        raise EventMismatch(f"{event.amount} is not the payment's {payment.amount}")
+    if event.type == "payment.refunded" and event.amount is not None and not 0 < event.amount <= payment.amount:
+        raise EventMismatch(f"a refund of {event.amount} in total does not fit the payment's {payment.amount}")
     if event.type == "payment.succeeded":
         payment, _ = store.move(payment.payment_id, store.SUCCEEDED)
         outcome = _after_success(payment)
@@ -104,10 +118,24 @@ def handle_event(path_payment_id: str, event: Any) -> str:
         resume_checkout(payment)
         outcome = payment.status
     else:
-        payment, _ = store.move(payment.payment_id, store.REFUNDED)
-        outcome = payment.status
-    store.remember_event(event.event_id, payment.payment_id, event.type)
+        total = payment.amount if event.amount is None else event.amount
+        entry = {"amount": total - payment.refunded_total, "refunded_total": total, "source": "provider",
+                 "event_id": event.event_id, "at": now_iso()}
+        payment, _ = store.record_refunded_total(payment.payment_id, total, entry)
+        sync_order_refunds(payment)
+        partly = payment.status == store.SUCCEEDED and payment.refunded_total > 0
+        outcome = "partially_refunded" if partly else payment.status
+    store.remember_event(provider_name, event.event_id, payment.payment_id, event.type)
     return outcome
+
+
+def sync_order_refunds(payment: store.Payment) -> None:
+    """Tell the order what was refunded (the orders service writes its own table)."""
+    if payment.refunded_total <= 0:
+        return
+    from functions.orders import refunds
+
+    refunds.record(payment.order_id, payment.refunded_total, payment.amount, payment.refunds)
 
 
 def _after_success(payment: store.Payment) -> str:

@@ -28,7 +28,7 @@ def pay(payment_id: str):
     payment = sandbox_payment(payment_id)
     outcome = _outcome(app.current_event.body or "")
     body, headers = sandbox_event(payment.payment_id, outcome, payment.amount, payment.currency)
-    url = public_url(app.current_event.raw_event, f"/api/v1/payments/{payment.payment_id}/webhook")
+    url = public_url("/api/v1/payments/webhooks/sandbox")  # the stage's own URL, never the caller's Host
     status = _deliver(url, body, headers)
     return ok(app, {"payment_id": payment.payment_id, "outcome": outcome, "webhook_id": headers["webhook-id"],
                     "delivered": 200 <= status < 300, "webhook_status": status})

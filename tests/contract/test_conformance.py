@@ -114,7 +114,7 @@ def test_checkout_payment_shipping_and_review_answers_conform(walk, fuzz_users, 
     from functions.payments.signatures import sign_standard_webhook
 
     body = json.dumps({"type": "payment.succeeded", "data": {"payment_id": payment_id, "amount": order["total"], "currency": "USD"}})
-    walk(anonymous, "POST", f"/api/v1/payments/{payment_id}/webhook", "/api/v1/payments/{payment_id}/webhook", status=200,
+    walk(anonymous, "POST", "/api/v1/payments/webhooks/sandbox", "/api/v1/payments/webhooks/{provider}", status=200,
          data=body, headers={**sign_standard_webhook(body, secret, paid["webhook_id"]), "Content-Type": "application/json"})
     walk(seller, "GET", "/api/v1/seller/orders", status=200)
     walk(seller, "PUT", f"/api/v1/seller/orders/{order_id}/ship", "/api/v1/seller/orders/{order_id}/ship", status=200,
@@ -124,6 +124,8 @@ def test_checkout_payment_shipping_and_review_answers_conform(walk, fuzz_users, 
     walk(customer, "POST", f"/api/v1/products/{product_id}/reviews", review, status=201, json={"rating": 5, "title": "Fine", "body": "Works."})
     walk(anonymous, "GET", f"/api/v1/products/{product_id}/reviews", review, status=200)
     walk(anonymous, "GET", f"/api/v1/products/{product_id}", "/api/v1/products/{product_id}", status=200)
+    walk(fuzz_users["admin"], "POST", f"/api/v1/orders/{order_id}/refunds", "/api/v1/orders/{order_id}/refunds", status=201,
+         json={"amount": 1, "reason": "Conformance"}, headers={"Idempotency-Key": uuid.uuid4().hex})
 
 
 def test_cancelling_answers_conform(walk, fuzz_users, fuzz_world):

@@ -212,8 +212,9 @@ class StripeStub(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, id_prefix: str = "") -> None:
         super().__init__(("127.0.0.1", 0), _StripeStubHandler)
+        self.id_prefix = id_prefix  # Stripe's ids are unique for ever: a stub per test must not reuse them
         self.calls: list[dict] = []
         self.by_key: dict[str, dict] = {}
         self.lock = threading.Lock()
@@ -236,11 +237,12 @@ class _StripeStubHandler(BaseHTTPRequestHandler):
             self.server.calls.append({"path": self.path, "idempotency_key": key, "authorization": self.headers.get("Authorization"), "form": form})
             if self.path == "/v1/payment_intents":
                 number = len(self.server.by_key) + 1
-                created = {"id": f"pi_{number}", "object": "payment_intent", "client_secret": f"pi_{number}_secret_x",
+                intent_id = f"pi_{self.server.id_prefix}{number}"
+                created = {"id": intent_id, "object": "payment_intent", "client_secret": f"{intent_id}_secret_x",
                            "amount": int(form["amount"]), "currency": form["currency"], "status": "requires_payment_method",
                            "metadata": {"payment_id": form.get("metadata[payment_id]"), "order_id": form.get("metadata[order_id]")}}
             elif self.path == "/v1/refunds":
-                created = {"id": f"re_{len(self.server.by_key) + 1}", "object": "refund", "status": "succeeded",
+                created = {"id": f"re_{self.server.id_prefix}{len(self.server.by_key) + 1}", "object": "refund", "status": "succeeded",
                            "payment_intent": form["payment_intent"]}
             else:
                 self.send_error(404)
@@ -314,10 +316,15 @@ def test_the_stripe_key_may_be_stored_as_json(stripe_stub, secrets):
 
 # --- stripe: webhooks -----------------------------------------------------------------------------
 def _stripe_signed(event: dict, secret: str = CURRENT, timestamp: int | None = None) -> tuple[str, dict[str, str]]:
+    """Signed by the stripe package itself, as Stripe's servers sign: `t=<ts>,v1=<hex HMAC-SHA256 of "{t}.{body}">`."""
+    import stripe
+
     body = json.dumps(event)
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return body, {"stripe-signature": f"t={timestamp},v1={digest}"}
+    header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
+    timestamp_part, signature_part = header.split(",")
+    digest = hmac.new(secret.encode(), f"{timestamp_part.removeprefix('t=')}.{body}".encode(), hashlib.sha256).hexdigest()
+    assert signature_part == f"v1={digest}"  # the scheme the adapter's stripe.Webhook.construct_event verifies
+    return body, {"stripe-signature": header}
 
 
 def _stripe_event(event_type: str, obj: dict, event_id: str = "evt_1") -> dict:
@@ -345,8 +352,15 @@ INTENT = {"id": "pi_9", "object": "payment_intent", "amount": 2499, "amount_rece
              "payment_intent": "pi_9", "metadata": {}},
             ("payment.refunded", None, 2499, "USD", "pi_9"),
         ),
+        (
+            # a partial refund: amount_refunded is the charge's cumulative refunded amount
+            "charge.refunded",
+            {"id": "ch_9", "object": "charge", "amount": 2499, "amount_refunded": 700, "refunded": False, "currency": "usd",
+             "payment_intent": {"id": "pi_9", "object": "payment_intent"}, "metadata": {}},
+            ("payment.refunded", None, 700, "USD", "pi_9"),
+        ),
     ],
-    ids=["succeeded", "failed", "refunded", "refunded-without-metadata"],
+    ids=["succeeded", "failed", "refunded", "refunded-without-metadata", "partially-refunded-expanded-intent"],
 )
 def test_stripe_events_are_translated_to_ours(secrets, stripe_type, obj, expected):
     # GIVEN a Stripe-signed event (header name as API Gateway lower-cases it)

@@ -61,8 +61,9 @@ class PaymentProvider(Protocol):
         """Create (or, for the same payment id, return again) the payment intent."""
         ...
 
-    def refund(self, request: PaymentRequest, provider_ref: str) -> str:
-        """Refund the whole captured amount; idempotent on the payment id; returns a refund reference."""
+    def refund(self, request: PaymentRequest, provider_ref: str, amount: int | None = None, idempotency_key: str | None = None) -> str:
+        """Refund `amount` (None: all that is left); idempotent on `idempotency_key` (default: the
+        payment id, i.e. the one whole refund); returns a refund reference."""
         ...
 
     def parse_webhook(self, body: str, headers: dict[str, str]) -> ProviderEvent:

@@ -26,9 +26,9 @@ class SandboxProvider:
         """The same intent for the same payment id, every time: nothing is stored or called."""
         return Intent(provider_ref=request.payment_id, payment_path=f"{SANDBOX_PAGE_PREFIX}{request.payment_id}")
 
-    def refund(self, request: PaymentRequest, provider_ref: str) -> str:
-        """Deterministic reference, so refunding twice is refunding once."""
-        return f"sandbox_refund_{request.payment_id}"
+    def refund(self, request: PaymentRequest, provider_ref: str, amount: int | None = None, idempotency_key: str | None = None) -> str:
+        """Deterministic reference, so refunding twice (same key) is refunding once."""
+        return f"sandbox_refund_{request.payment_id}" + (f"_{idempotency_key}" if idempotency_key else "")
 
     def parse_webhook(self, body: str, headers: dict[str, str]) -> ProviderEvent:
         """InvalidSignature unless signed by the current or previous secret within 5 minutes;

@@ -91,14 +91,16 @@ class StripeProvider:
         )
         return Intent(provider_ref=intent.id, payment_path=None, payment_url=None, client_secret=getattr(intent, "client_secret", None))
 
-    def refund(self, request: PaymentRequest, provider_ref: str) -> str:
-        """Refund the PaymentIntent's whole captured amount; returns the refund id (re_...)."""
+    def refund(self, request: PaymentRequest, provider_ref: str, amount: int | None = None, idempotency_key: str | None = None) -> str:
+        """Refund `amount` of the PaymentIntent (None: what is left of it); returns the refund id (re_...)."""
+        params: dict[str, Any] = {
+            "payment_intent": provider_ref,
+            "metadata": {"payment_id": request.payment_id, "order_id": request.order_id},
+        }
+        if amount is not None:
+            params["amount"] = amount
         refund = _client().v1.refunds.create(
-            params={
-                "payment_intent": provider_ref,
-                "metadata": {"payment_id": request.payment_id, "order_id": request.order_id},
-            },
-            options={"idempotency_key": f"refund-{request.payment_id}"},
+            params=params, options={"idempotency_key": idempotency_key or f"refund-{request.payment_id}"},
         )
         return refund.id
 
