@@ -55,10 +55,12 @@ class FunctionGroup:
     construct_ids: tuple[str, ...]  # the functions' construct ids (children of the stack)
 
 
-def function_groups() -> list[FunctionGroup]:
-    """Every function of ours, in groups of at most MAX_METRICS_PER_ALARM (from the topology)."""
-    groups = [FunctionGroup(f"Api{service.name.capitalize()}", tuple(route.function_id for route in service.routes))
-              for service in SERVICES if service.routes]
+def function_groups(payment_provider: str) -> list[FunctionGroup]:
+    """Every function of ours in a stage of this payment provider (the sandbox's pages exist only
+    in sandbox stages), in groups of at most MAX_METRICS_PER_ALARM (from the topology)."""
+    groups = [FunctionGroup(f"Api{service.name.capitalize()}", ids)
+              for service in SERVICES
+              if (ids := tuple(route.function_id for route in service.routes if route.deployed_with(payment_provider)))]
     groups.append(FunctionGroup("StreamConsumers", tuple(consumer.id for consumer in all_stream_consumers())))
     groups.append(FunctionGroup("Background", (*(job.id for job in all_scheduled_jobs()), NOTIFICATION_SENDER_ID)))
     groups.append(FunctionGroup("CheckoutSaga", tuple(f"Checkout{state}" for state in STEPS)))
@@ -127,7 +129,7 @@ class Monitoring(Construct):
 
         self.queue_alarms = [self._queue_alarm(queue) for queue in self._queues()]
         self.iterator_age_alarms = [self._iterator_age_alarm(consumer.id) for consumer in all_stream_consumers()]
-        self.function_alarms = [alarm for group in function_groups() for alarm in self._function_group_alarms(group)]
+        self.function_alarms = [alarm for group in function_groups(self.config.payment_provider) for alarm in self._function_group_alarms(group)]
         self.api_alarms = self._api_alarms(api)
         self.state_machine_alarms = [
             # Every refused checkout (out of stock, price changed, payment declined) ends in the

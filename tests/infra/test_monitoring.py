@@ -121,10 +121,10 @@ def test_every_function_is_in_exactly_one_group_with_an_errors_and_a_throttles_a
     synth = monitored.synth
     ours = {logical_id for logical_id, f in synth.of_type("AWS::Lambda::Function").items()
             if f["Properties"].get("Handler") in {handler for handler, _ in deployed_handlers()}}
-    grouped = [construct_id for group in function_groups() for construct_id in group.construct_ids]
+    grouped = [construct_id for group in function_groups(stage_config("prod").payment_provider) for construct_id in group.construct_ids]
     assert len(grouped) == len(set(grouped))
     assert {synth.logical_id(construct_id) for construct_id in grouped} == ours
-    for group in function_groups():
+    for group in function_groups(stage_config("prod").payment_provider):
         assert len(group.construct_ids) <= MAX_METRICS_PER_ALARM
         for metric in ("Errors", "Throttles"):
             for construct_id in group.construct_ids:
