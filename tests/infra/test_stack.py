@@ -147,12 +147,21 @@ def test_each_route_invokes_its_own_function_with_the_right_authorization(dev: S
     assert method["Integration"]["Type"] == "AWS_PROXY"
     function_id = _function_id(dev, route.handler)
     assert [function_id, "Arn"] in _get_atts(method["Integration"]["Uri"])
-    # ... which API Gateway is allowed to invoke
-    assert any(
-        permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
-        and permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
-        for permission in dev.of_type("AWS::Lambda::Permission").values()
-    )
+    # ... which API Gateway invokes with the API's invoke role, whose policy allows exactly it
+    role_id = dev.logical_id("Http", "InvokeRole")
+    assert method["Integration"]["Credentials"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert dev.resources[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    invocable = [
+        resource
+        for policy in dev.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "lambda:InvokeFunction"
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    ]
+    assert {"Fn::GetAtt": [function_id, "Arn"]} in invocable
     # AND private routes require a Cognito access token, public ones nothing
     if route.auth is not Auth.USER:
         assert method["AuthorizationType"] == "NONE"
@@ -532,3 +541,31 @@ def test_images_bucket_is_private_and_served_only_through_cloudfront(dev: Synth)
 
     writers = {r.handler for r in all_routes() if r.images}
     assert writers == {"functions.catalog.create_image_upload.handler"}
+
+
+def test_the_api_invoke_role_may_invoke_the_route_functions_and_nothing_else(dev: Synth) -> None:
+    # GIVEN the API's invoke role (ADR 0031: one role, no Lambda::Permission per method)
+    role_id = dev.logical_id("Http", "InvokeRole")
+
+    # WHEN every function its policies let it invoke is collected
+    invocable = {
+        resource["Fn::GetAtt"][0]
+        for policy in dev.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+    }
+
+    # THEN they are exactly the functions behind the API's methods, and nothing else grants API Gateway
+    behind_methods = {
+        _function_behind(method)
+        for method in dev.of_type("AWS::ApiGateway::Method").values()
+        if method["Properties"].get("Integration", {}).get("Type") == "AWS_PROXY"
+    }
+    assert invocable == behind_methods
+    assert not [p for p in dev.of_type("AWS::Lambda::Permission").values() if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+
+
+def _function_behind(method: dict) -> str:
+    [function_id] = [ref[0] for ref in _get_atts(method["Properties"]["Integration"]["Uri"]) if ref[1] == "Arn"]
+    return function_id
