@@ -13,7 +13,7 @@ from infra.config import StageConfig
 from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
-from infra.layer import SharedLayer
+from infra.layer import SharedLayer, TokensLayer
 from infra.media import ProductImages
 from infra.network import Network
 from infra.notifications import OrderNotifications
@@ -64,6 +64,7 @@ class BackendStack(Stack):
             self, config, layer, tables, environment, identity.user_pool, search, images, network, cache
         )
         factory.payment_secrets = payments.secrets
+        factory.token_layers = [TokensLayer(self, "TokensLayer").layer]
         if config.payment_provider == "stripe":
             from infra.layer import PaymentsLayer
 
@@ -81,6 +82,7 @@ class BackendStack(Stack):
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
                     images=route.images, cache=route.cache, description=route.description,
                     payment_secrets=route.payment_secrets,
+                    verifies_tokens=route.verifies_tokens,
                 )
                 grant_checkout(function, self, route.checkout)
                 api.add_route(route, function)
