@@ -33,7 +33,7 @@ PYTHON_VERSION = "3.12"  # the functions' runtime, lambda_.Runtime.PYTHON_3_12
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 CACHE_TAG = "cpython-" + PYTHON_VERSION.replace(".", "")
 # Part of every asset hash: a change of how bytecode is made must change the assets.
-BYTECODE_RECIPE = f"{CACHE_TAG}/unchecked-hash/v1"
+BYTECODE_RECIPE = f"{CACHE_TAG}/unchecked-hash/v3"
 
 _CANDIDATES = (
     f"python{PYTHON_VERSION}",
@@ -75,16 +75,27 @@ def lambda_python() -> str:
     )
 
 
-def compile_bytecode(directory: Path) -> None:
+def compile_bytecode(directory: Path, *, sourceless: bool = False, installed_at: str | None = None) -> None:
     """Compile every .py under directory for the Lambda runtime's Python, unchecked-hash .pyc.
 
+    sourceless: the .pyc replaces its .py (legacy layout, module.pyc beside where module.py was),
+    for third-party packages: half the size of shipping both, and the exact sources are the
+    lock's pinned wheels. Our own code keeps its sources (tracebacks show its lines).
+    installed_at: where directory's files are on Lambda (/opt/python), the path recorded in the
+    bytecode: a traceback through a sourceless module shows that, not this machine's build dir.
     Files that do not compile on 3.12 (a package's Python 2 leftovers, templates named .py) are
-    left to be compiled on import, as before: compileall reports them and we do not fail on them."""
-    subprocess.run(
-        [lambda_python(), "-m", "compileall", "-q", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(directory)],
-        capture_output=True, text=True,
-    )
-    if not any(directory.rglob(f"*.{CACHE_TAG}.pyc")):
+    left as sources, compiled on import as before: compileall reports them, we do not fail on them."""
+    command = [lambda_python(), "-m", "compileall", "-q", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    if sourceless:
+        command.append("-b")
+    if installed_at:
+        command += ["-s", str(directory), "-p", installed_at]
+    subprocess.run([*command, str(directory)], capture_output=True, text=True)
+    if sourceless:
+        for source in directory.rglob("*.py"):
+            if source.with_suffix(".pyc").is_file():
+                source.unlink()
+    if not any(directory.rglob("*.pyc")):
         raise RuntimeError(f"compiling {directory} for Python {PYTHON_VERSION} produced no bytecode")
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from infra import lock
 from infra.bundling import BYTECODE_RECIPE, bundle_functions, compile_bytecode, functions_digest, lambda_python
 from infra.layer import HOST_PLATFORM, bundle_layer, layer_digest
-from infra.topology import all_routes
+from infra.topology import all_routes, all_stream_consumers
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".build" / "lambda-twin"
@@ -29,12 +29,21 @@ RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "u
 
 
 def layers_for(handler: str, *, stripe: bool = False) -> tuple[lock.LayerLock, ...]:
-    """The layers the stack attaches to the function of a handler (infra/functions.py), in order."""
+    """The layers the stack attaches to a handler's function (infra/functions.py), in order:
+    the tokens layer where the handler verifies tokens, the payments layer where it reads the
+    payment secrets and the stage's provider is stripe."""
+    from infra.checkout import STEPS
+
     route = next((route for route in all_routes() if route.handler == handler), None)
+    payment_secrets = any(
+        definition.payment_secrets
+        for definition in [route, *all_stream_consumers()]
+        if definition is not None and definition.handler == handler
+    ) or any(f"functions.orders.saga.{step.handler}" == handler and step.payment_secrets for step in STEPS.values())
     layers = [lock.SHARED]
     if route is not None and route.verifies_tokens:
         layers.append(lock.TOKENS)
-    if stripe and route is not None and route.payment_secrets:
+    if stripe and payment_secrets:
         layers.append(lock.PAYMENTS)
     return tuple(layers)
 
@@ -51,12 +60,13 @@ class LambdaTwin:
         return [str(self.task), *(str(self.layers[layer.name]) for layer in layers), str(self.runtime)]
 
     def run(self, code: str, layers: tuple[lock.LayerLock, ...], env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:  # fmt: skip
+            timeout: float = 120, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:  # fmt: skip
         """code in a fresh interpreter whose sys.path is exactly the function's: -I (no user site,
-        no PYTHONPATH), -S (no site-packages), -B (Lambda's filesystem is read-only)."""
+        no PYTHONPATH), -S (no site-packages), -B (Lambda's filesystem is read-only); flags: more
+        interpreter options (-X importtime)."""
         prelude = f"import sys; sys.path[:] = {self.sys_path(layers) + _stdlib_paths(self.python)!r}\n"
         return subprocess.run(
-            [self.python, "-I", "-S", "-B", "-c", prelude + code],
+            [self.python, "-I", "-S", "-B", *flags, "-c", prelude + code],
             capture_output=True, text=True, timeout=timeout, cwd=self.task,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **(env or {})},
         )  # fmt: skip

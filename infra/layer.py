@@ -40,6 +40,10 @@ from infra.lock import HOST_PLATFORM, LAMBDA_PLATFORM, LayerLock
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SOURCES = ROOT / "shared"
 CACHE = ROOT / ".build" / "layer-cache"
+LAYER_PATH = "/opt/python"  # where Lambda extracts a layer's python/ directory
+# Files of shipped packages that nothing can reach: the Swagger UI's assets (1.7 MB) are served
+# only by a resolver with enable_swagger(), which no handler calls.
+UNREACHABLE_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*",)
 
 __all__ = ["HOST_PLATFORM", "LAMBDA_PLATFORM", "PaymentsLayer", "SharedLayer", "TokensLayer", "bundle_layer"]
 
@@ -98,7 +102,10 @@ def _install_locked(layer: LayerLock, platform_tag: str) -> Path:
         shutil.rmtree(building / "bin", ignore_errors=True)  # console scripts: nothing runs them on Lambda
         for path in building.rglob("__pycache__"):
             shutil.rmtree(path, ignore_errors=True)
-        compile_bytecode(building)
+        for pattern in UNREACHABLE_FILES:
+            for path in building.glob(pattern):
+                path.unlink()
+        compile_bytecode(building, sourceless=True, installed_at=LAYER_PATH)
         (building / ".complete").touch()
         if not (target / ".complete").exists():  # else another process finished first: use theirs
             shutil.rmtree(target, ignore_errors=True)  # only ever an incomplete leftover (builds are private)
