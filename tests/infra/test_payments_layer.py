@@ -42,7 +42,7 @@ def test_the_payments_layer_has_stripe_at_the_pinned_version(payments_asset: Pat
 
     # THEN stripe is there, at the version requirements-payments.txt pins, as a package
     pinned = re.search(r"^stripe==(\S+)", PAYMENTS_REQUIREMENTS.read_text(), re.MULTILINE).group(1)
-    assert "stripe" in entries and (site_packages / "stripe" / "__init__.py").is_file()
+    assert "stripe" in entries and (site_packages / "stripe" / "__init__.pyc").is_file()
     assert f"stripe-{pinned}.dist-info" in entries
     # AND not shared/ (that is the shared layer's); Python 3.12 bytecode in place of the sources
     assert "shared" not in entries
