@@ -29,8 +29,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # 
 from infra.handlers import deployed_handlers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = 7
-INVOKE_RUNS = 3
+# COLD_START_RUNS / COLD_START_INVOKE_RUNS: fewer rounds on a busy machine (the report says how many).
+RUNS = int(os.environ.get("COLD_START_RUNS", "7"))
+INVOKE_RUNS = int(os.environ.get("COLD_START_INVOKE_RUNS", "2"))
+SAMPLE_ATTEMPTS = 3
 TARGET_RATIO = 1.5  # issue 14: every handler's import <= 1.5x `import boto3`
 IMPORT_ENVIRONMENT = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "CATALOG_TABLE_NAME": "catalog"}
 
@@ -104,7 +106,19 @@ def measure_imports(twin: Any) -> list[tuple[str, float, float]]:
 
 # -- (b) import + first invocation against the local stack ---------------------------------------
 def _sample_event(handler: str, stack: Any, tokens: dict) -> dict:
-    """The handler's events/ sample with this stack's real data (the sample-event test's helpers)."""
+    """The handler's events/ sample with this stack's real data (the sample-event test's helpers,
+    which assert on the stack's answers: on a busy machine a checkout may not be payable within
+    POST /orders' wait, so a failed preparation is tried again)."""
+    for attempt in range(1, SAMPLE_ATTEMPTS + 1):
+        try:
+            return _prepared_event(handler, stack, tokens)
+        except AssertionError:
+            if attempt == SAMPLE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _prepared_event(handler: str, stack: Any, tokens: dict) -> dict:
     from tests.functions import test_sample_events as samples
 
     if handler == SAGA_STEP:
@@ -178,6 +192,7 @@ def report() -> str:
     slowest = max(rows[1:], key=lambda row: row[2])
     lines += ["", f"Slowest: `{slowest[0]}` at {slowest[2]:.2f}x `import boto3`; over {TARGET_RATIO}x: "
               + (", ".join(f"`{name}`" for name in over) if over else "none") + "."]  # fmt: skip
+    print("\n".join(lines), "\n(now the first invocations)", flush=True)  # kept in the log if (b) fails
 
     stack = shared_stack()
     tokens = {role: sign_in(stack, email, stack.demo_password) for email, role in DEMO_USERS}
