@@ -4,12 +4,12 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-payments.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-payments.txt requirements-tokens.txt | cksum | cut -d' ' -f1)
 NODE_STAMP := node_modules/.installed-$(shell cksum < package.json | cut -d' ' -f1)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages fuzz load
+.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages fuzz load lock
 
 run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
 	$(PY) -m local
@@ -29,13 +29,16 @@ cdk-synth: $(STAMP) $(NODE_STAMP) ## the same through the CDK CLI
 deploy: $(STAMP) $(NODE_STAMP) ## deploy to the AWS account in your credentials: make deploy STAGE=dev
 	npx cdk deploy -c stage=$${STAGE:-dev} --require-approval broadening
 
+lock: $(STAMP) ## re-resolve the layers' lock files (hashes pinned) after editing requirements*.txt
+	$(PY) -m infra.lock
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP) $(NODE_STAMP) system-packages ## benchmarks, printed as ratios measured in one run
 	$(PY) -m bench
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-payments.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-payments.txt requirements-tokens.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip

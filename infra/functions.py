@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import Duration, IgnoreMode
+from aws_cdk import Duration
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -12,19 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.bundling import RUNTIME, functions_code
 from infra.cache import ReadModelCache
 from infra.config import StageConfig
 from infra.media import ProductImages
 from infra.network import Network
 from infra.search import SearchDomain
 from infra.topology import Access, Table
-
-ROOT = Path(__file__).resolve().parents[1]
-
-# The function asset is the functions/ package only (shared/ comes from the layer).
-# "*" does not match dot-names, so ".*" drops .git/.venv/.env/caches (which would otherwise be
-# copied, as empty dirs or whole files, and change the asset hash on every local run).
-_FUNCTIONS_ONLY = ["*", "!functions", "!functions/**", "**/__pycache__", "**/*.pyc", ".*"]
 
 
 class FunctionFactory:
@@ -58,7 +50,10 @@ class FunctionFactory:
         self.payment_layers: list[lambda_.ILayerVersion] = []
         # Set by the stack: the key that signs list cursors (infra/cursors.py).
         self.cursor_secret = None
-        self.code = lambda_.Code.from_asset(str(ROOT), exclude=_FUNCTIONS_ONLY, ignore_mode=IgnoreMode.GLOB)
+        # Set by the stack: PyJWT + cryptography, for the functions that verify tokens themselves.
+        self.token_layers: list[lambda_.ILayerVersion] = []
+        # functions/ only (shared/ comes from the layer), with Python 3.12 bytecode (infra/bundling.py).
+        self.code = functions_code()
 
     def create(
         self,
@@ -74,6 +69,7 @@ class FunctionFactory:
         payment_secrets: tuple[str, ...] = (),
         environment: dict[str, str] | None = None,
         cursors: bool = False,
+        verifies_tokens: bool = False,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self.scope,
@@ -84,11 +80,15 @@ class FunctionFactory:
         function = lambda_.Function(
             self.scope,
             construct_id,
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
             code=self.code,
-            layers=[self.layer, *(self.payment_layers if payment_secrets else [])],
+            layers=[
+                self.layer,
+                *(self.token_layers if verifies_tokens else []),
+                *(self.payment_layers if payment_secrets else []),
+            ],
             memory_size=self.config.lambda_memory_mb,
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,

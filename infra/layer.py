@@ -1,15 +1,20 @@
-"""Lambda layers bundled without Docker: the shared layer and the payments-only layer.
+"""Lambda layers bundled without Docker, from hash-pinned lock files, with Python 3.12 bytecode.
 
-CDK's local bundling runs pip with the Lambda platform's wheel tags; the packages the Lambda
-Python runtime already has (boto3, botocore and their dependencies) are removed, because every
-megabyte in a layer is cold-start time (docs/decisions/0004-packaging.md).
+Each layer is `pip install --require-hashes --no-deps --only-binary=:all:` of its lock file
+(infra/lock.py writes them) for the Lambda platform, then compiled for the runtime's Python
+(infra/bundling.py): a layer without bytecode is compiled on every cold start. What the Lambda
+runtime already has (boto3, botocore...) is resolved but not installed (docs/decisions/0028).
 
-- `SharedLayer`: `shared/` + requirements.txt, on every function (40 MB budget, tests/infra).
-- `PaymentsLayer`: requirements-payments.txt (the `stripe` package, 16.5 MB: too big for the shared
-  budget), for the payment functions only, ON TOP OF the shared layer. Whatever the shared layer
-  already ships (requests, certifi, idna, typing_extensions...) is pinned to the shared layer's
-  version while resolving and then left out, so the two layers never hold two versions of one
-  package in /opt/python (a later layer would overwrite some of the earlier one's files).
+- `SharedLayer`: `shared/` + requirements-layer.lock, on every function (18 MB budget, tests/infra).
+- `TokensLayer`: requirements-tokens.lock (PyJWT + cryptography, ~15 MB) for the functions that
+  verify sign-in tokens themselves (the Auth.OPTIONAL cart routes), ON TOP OF the shared layer.
+- `PaymentsLayer`: requirements-payments.lock (stripe, 16.5 MB) for the payment functions, when
+  the stage's provider is stripe, ON TOP OF the shared layer.
+A stacked layer's lock leaves out what the shared layer pins, so two layers never hold two
+versions of one package in /opt/python (a later layer would overwrite some of the earlier one's files).
+
+`bundle_layer(..., platform_tag=HOST_PLATFORM)` builds the same lock for this machine: the import
+test and the cold-start bench run the layers natively.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsii
@@ -29,130 +33,79 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra import lock
+from infra.bundling import BYTECODE_RECIPE, PYTHON_VERSION, RUNTIME, compile_bytecode, copy_sources
+from infra.lock import HOST_PLATFORM, LAMBDA_PLATFORM, LayerLock
+
 ROOT = Path(__file__).resolve().parents[1]
-REQUIREMENTS = ROOT / "requirements.txt"
-PAYMENTS_REQUIREMENTS = ROOT / "requirements-payments.txt"
-SHARED = ROOT / "shared"
+SHARED_SOURCES = ROOT / "shared"
 CACHE = ROOT / ".build" / "layer-cache"
+LAYER_PATH = "/opt/python"  # where Lambda extracts a layer's python/ directory
+# Files of shipped packages that nothing can reach: the Swagger UI's assets (1.7 MB) are served
+# only by a resolver with enable_swagger(), which no handler calls.
+UNREACHABLE_FILES = ("aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*",)
 
-PYTHON_VERSION = "3.12"
-PLATFORM = "manylinux2014_aarch64"  # functions run on Graviton (arm64)
-
-# Already in the Lambda Python runtime: shipping them again only slows cold starts.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
-# Pulled in by opensearch-py 3.x for its gRPC transport, which opensearchpy never imports: ~21 MB.
-NEVER_IMPORTED = ("grpc", "grpcio", "google", "protobuf", "opensearch_protobufs")
+__all__ = ["HOST_PLATFORM", "LAMBDA_PLATFORM", "PaymentsLayer", "SharedLayer", "TokensLayer", "bundle_layer"]
 
 
-@dataclass(frozen=True)
-class _Requirements:
-    """One layer's pip install: what to install, and which layer (if any) it is stacked on."""
-
-    name: str
-    file: Path
-    on_top_of: _Requirements | None = None
-
-    def cache_dir(self) -> Path:
-        if self.on_top_of is None and self.name == "shared":  # the shared layer's historical key
-            key = hashlib.sha256(self.file.read_bytes() + PLATFORM.encode()).hexdigest()[:16]
-            return CACHE / key
-        digest = hashlib.sha256(f"{self.name}\0{PYTHON_VERSION}/{PLATFORM}\0".encode())
-        digest.update(self.file.read_bytes())
-        if self.on_top_of is not None:  # what is left out depends on the base layer's requirements
-            digest.update(b"\0" + self.on_top_of.file.read_bytes())
-        return CACHE / f"{self.name}-{digest.hexdigest()[:16]}"
+def _sources(layer: LayerLock) -> list[Path]:
+    """Our own code in the layer: shared/ is in the shared layer."""
+    return sorted(SHARED_SOURCES.rglob("*.py")) if layer is lock.SHARED else []
 
 
-SHARED_REQUIREMENTS = _Requirements("shared", REQUIREMENTS)
-PAYMENTS = _Requirements("payments", PAYMENTS_REQUIREMENTS, on_top_of=SHARED_REQUIREMENTS)
-
-
-def _digest() -> str:
-    """The shared layer's asset hash: requirements.txt, the platform and shared/*.py."""
-    digest = hashlib.sha256()
-    digest.update(f"{PYTHON_VERSION}/{PLATFORM}".encode())
-    digest.update(REQUIREMENTS.read_bytes())
-    for path in sorted(SHARED.rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
+def layer_digest(layer: LayerLock, platform_tag: str = LAMBDA_PLATFORM) -> str:
+    """What the layer's content depends on: its lock, the platform, the bytecode recipe, our sources."""
+    digest = hashlib.sha256(f"{layer.name}\0{PYTHON_VERSION}/{platform_tag}\0{BYTECODE_RECIPE}\0".encode())
+    digest.update(layer.lock.read_bytes())
+    for path in _sources(layer):
+        digest.update(b"\0" + str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
-def _payments_digest() -> str:
-    """The payments layer's asset hash: its requirements (and the shared layer's, which decide what
-    is left out) and the platform."""
-    digest = hashlib.sha256()
-    digest.update(f"payments\0{PYTHON_VERSION}/{PLATFORM}\0".encode())
-    digest.update(PAYMENTS_REQUIREMENTS.read_bytes())
-    digest.update(b"\0" + REQUIREMENTS.read_bytes())
-    return digest.hexdigest()
-
-
-def _distributions(site_packages: Path) -> dict[str, tuple[str, Path]]:
-    """Normalized distribution name -> (version, its .dist-info directory)."""
+def distributions(site_packages: Path) -> dict[str, str]:
+    """Normalized distribution name -> version, of what is installed in site_packages."""
     found = {}
     for dist_info in site_packages.glob("*.dist-info"):
         name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
-        found[re.sub(r"[-_.]+", "-", name).lower()] = (version, dist_info)
+        found[lock.normalize(name)] = version
     return found
 
 
-def _remove_distribution(site_packages: Path, dist_info: Path) -> None:
-    """Every file pip recorded for the distribution, then the directories left empty."""
-    record = dist_info / "RECORD"
-    parents = set()
-    for line in record.read_text().splitlines() if record.exists() else []:
-        relative = line.split(",", 1)[0]
-        if relative.startswith("../"):  # console scripts: `pip --target` puts ../../bin/* in <target>/bin
-            relative = "bin/" + relative.rpartition("/bin/")[2] if "/bin/" in relative else ""
-        path = (site_packages / relative).resolve()
-        if not relative or not path.is_relative_to(site_packages.resolve()):
-            continue
-        if path.is_file() or path.is_symlink():
-            path.unlink()
-        parents.update(parent for parent in path.parents if parent.is_relative_to(site_packages.resolve()))
-    shutil.rmtree(dist_info, ignore_errors=True)
-    for directory in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        if directory != site_packages.resolve() and directory.is_dir() and not any(directory.iterdir()):
-            directory.rmdir()
-
-
-def _install_requirements(requirements: _Requirements = SHARED_REQUIREMENTS) -> Path:
-    """pip install for the Lambda platform once per requirements version, then reuse.
+def _install_locked(layer: LayerLock, platform_tag: str) -> Path:
+    """pip install of the layer's shipped pins for platform_tag, compiled, once per lock version.
 
     Built in a private directory and renamed into place, so concurrent builds (pytest-xdist
     workers) never see or delete each other's half-built tree."""
-    target = requirements.cache_dir()
+    packages_digest = hashlib.sha256(f"{PYTHON_VERSION}/{platform_tag}\0{BYTECODE_RECIPE}\0".encode() + layer.lock.read_bytes())
+    target = CACHE / f"{layer.name}-{platform_tag.rsplit('_', 1)[-1]}-{packages_digest.hexdigest()[:16]}"
     if (target / ".complete").exists():
         return target
-    base = _install_requirements(requirements.on_top_of) if requirements.on_top_of else None
     CACHE.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE))
     building.chmod(0o755)  # mkdtemp's 0700 would be copied into the layer's python/ directory
+    shipped = building.with_name(building.name + ".lock")
     try:
+        pins = [pin for pin in layer.pins().values() if pin.shipped]
+        shipped.write_text("".join(f"{pin.name}=={pin.version} " + " ".join(f"--hash={h}" for h in pin.hashes) + "\n" for pin in pins))
         command = [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--requirement", str(requirements.file), "--target", str(building),
-            "--platform", PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION,
+            "--require-hashes", "--no-deps", "--requirement", str(shipped), "--target", str(building),
+            "--platform", platform_tag, "--implementation", "cp", "--python-version", PYTHON_VERSION,
             "--only-binary=:all:", "--no-compile",
         ]  # fmt: skip
-        if base is not None:  # resolve shared dependencies to exactly the base layer's versions
-            constraints = building.with_name(building.name + ".constraints.txt")
-            constraints.write_text("".join(f"{name}=={version}\n" for name, (version, _) in sorted(_distributions(base).items())))
-            command += ["--constraint", str(constraints)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"building the {requirements.name} layer failed:\n{result.stdout}\n{result.stderr}")
-        for name in RUNTIME_PROVIDED + NEVER_IMPORTED:
-            for path in building.glob(f"{name}*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        if base is not None:  # the base layer already ships these, in the same versions
-            in_base = _distributions(base)
-            for name, (_, dist_info) in _distributions(building).items():
-                if name in in_base:
-                    _remove_distribution(building, dist_info)
+            raise RuntimeError(f"building the {layer.name} layer from {layer.lock.name} failed:\n{result.stdout}\n{result.stderr}")
+        installed = distributions(building)
+        if installed != {pin.name: pin.version for pin in pins}:  # --no-deps: exactly the lock, nothing else
+            raise RuntimeError(f"the {layer.name} layer installed {installed}, its lock says {pins}")
+        shutil.rmtree(building / "bin", ignore_errors=True)  # console scripts: nothing runs them on Lambda
         for path in building.rglob("__pycache__"):
             shutil.rmtree(path, ignore_errors=True)
+        for pattern in UNREACHABLE_FILES:
+            for path in building.glob(pattern):
+                path.unlink()
+        compile_bytecode(building, sourceless=True, installed_at=LAYER_PATH)
         (building / ".complete").touch()
         if not (target / ".complete").exists():  # else another process finished first: use theirs
             shutil.rmtree(target, ignore_errors=True)  # only ever an incomplete leftover (builds are private)
@@ -163,70 +116,85 @@ def _install_requirements(requirements: _Requirements = SHARED_REQUIREMENTS) -> 
                     raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
-        building.with_name(building.name + ".constraints.txt").unlink(missing_ok=True)
+        shipped.unlink(missing_ok=True)
     return target
 
 
-@jsii.implements(ILocalBundling)
-class _PipLayerBundling:
-    def __init__(self, requirements: _Requirements = SHARED_REQUIREMENTS, *, with_shared: bool = True) -> None:
-        self.requirements = requirements
-        self.with_shared = with_shared
-
-    def try_bundle(self, output_dir: str, *, image=None, **_options) -> bool:  # noqa: ANN001
-        site_packages = Path(output_dir) / "python"
-        shutil.copytree(_install_requirements(self.requirements), site_packages, ignore=shutil.ignore_patterns(".complete"))
-        if self.with_shared:
-            shutil.copytree(SHARED, site_packages / "shared", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        return True
+def bundle_layer(layer: LayerLock, output_dir: str | Path, platform_tag: str = LAMBDA_PLATFORM) -> Path:
+    """The layer's asset (python/...) built into output_dir; returns output_dir."""
+    site_packages = Path(output_dir) / "python"
+    shutil.copytree(_install_locked(layer, platform_tag), site_packages, ignore=shutil.ignore_patterns(".complete"), dirs_exist_ok=True)
+    if _sources(layer):
+        copy_sources(SHARED_SOURCES, site_packages / "shared")
+        compile_bytecode(site_packages / "shared")
+    return Path(output_dir)
 
 
 def bundle_payments_layer(output_dir: str | Path) -> Path:
     """What PaymentsLayer's asset holds, built into output_dir (tests call this directly)."""
-    _PipLayerBundling(PAYMENTS, with_shared=False).try_bundle(str(output_dir))
-    return Path(output_dir)
+    return bundle_layer(lock.PAYMENTS, output_dir)
 
 
-def _bundled_code(source: Path, asset_hash: str, bundling: _PipLayerBundling) -> lambda_.Code:
-    return lambda_.Code.from_asset(
+@jsii.implements(ILocalBundling)
+class _LockedLayerBundling:
+    def __init__(self, layer: LayerLock) -> None:
+        self.layer = layer
+
+    def try_bundle(self, output_dir: str, *, image=None, **_options) -> bool:  # noqa: ANN001
+        bundle_layer(self.layer, output_dir)
+        return True
+
+
+def _layer_version(scope: Construct, layer: LayerLock, description: str) -> lambda_.LayerVersion:
+    # The source directory is a placeholder: local bundling reads the lock file (and shared/).
+    source = SHARED_SOURCES if layer is lock.SHARED else Path(__file__).resolve().parent
+    code = lambda_.Code.from_asset(
         str(source),
-        asset_hash=asset_hash,
+        asset_hash=layer_digest(layer),
         asset_hash_type=AssetHashType.CUSTOM,
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds, so no Docker is needed.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
-            local=bundling,
+            local=_LockedLayerBundling(layer),
         ),
+    )
+    return lambda_.LayerVersion(
+        scope,
+        "Layer",
+        code=code,
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[lambda_.Architecture.ARM_64],
+        description=description,
     )
 
 
 class SharedLayer(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        code = _bundled_code(SHARED, _digest(), _PipLayerBundling())
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=code,
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="shared/ and its dependencies (boto3/botocore come from the runtime)",
-        )
+        self.layer = _layer_version(self, lock.SHARED, "shared/ and its dependencies (boto3/botocore come from the runtime)")
 
 
-class PaymentsLayer(Construct):
-    """requirements-payments.txt (stripe) for the payment functions; attach it AFTER the shared
-    layer, whose packages (requests...) it relies on and leaves out."""
+class TokensLayer(Construct):
+    """PyJWT + cryptography for the functions that verify sign-in tokens themselves; attach it
+    AFTER the shared layer."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # The source directory is a placeholder: local bundling reads requirements-payments.txt.
-        code = _bundled_code(Path(__file__).resolve().parent, _payments_digest(), _PipLayerBundling(PAYMENTS, with_shared=False))
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=code,
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="stripe for the payment functions, on top of the shared layer",
-        )
+        self.layer = _layer_version(self, lock.TOKENS, "PyJWT and cryptography, for the functions that verify tokens")
+
+
+class PaymentsLayer(Construct):
+    """stripe for the payment functions; attach it AFTER the shared layer, whose packages
+    (requests...) it relies on and leaves out."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = _layer_version(self, lock.PAYMENTS, "stripe for the payment functions, on top of the shared layer")
+
+
+def pinned_version(requirements: Path, name: str) -> str:
+    """The `name==version` pin of a requirements file (tests compare it with the built layer)."""
+    match = re.search(rf"^{re.escape(name)}(?:\[[^\]]*\])?==(\S+)", requirements.read_text(), re.MULTILINE | re.IGNORECASE)
+    if match is None:
+        raise LookupError(f"{name} is not pinned in {requirements.name}")
+    return match.group(1)

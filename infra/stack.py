@@ -15,7 +15,7 @@ from infra.cursors import CursorSecret
 from infra.data import create_table
 from infra.functions import FunctionFactory
 from infra.identity import Identity
-from infra.layer import SharedLayer
+from infra.layer import SharedLayer, TokensLayer
 from infra.media import ProductImages
 from infra.monitoring import MonitoringStack
 from infra.network import Network
@@ -85,6 +85,7 @@ class BackendStack(Stack):
         factory.payment_secrets = payments.secrets
         factory.cursor_secret = CursorSecret(self, "Cursors", config).secret
         factory.payment_secret_environment = payments.secret_environment
+        factory.token_layers = [TokensLayer(self, "TokensLayer").layer]
         if config.payment_provider == "stripe":
             from infra.layer import PaymentsLayer
 
@@ -103,6 +104,7 @@ class BackendStack(Stack):
                     route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
                     images=route.images, cache=route.cache, description=route.description,
                     payment_secrets=route.payment_secrets, cursors=route.cursors,
+                    verifies_tokens=route.verifies_tokens,
                 )
                 grant_checkout(function, self, route.checkout)
                 api.add_route(route, function)

@@ -79,6 +79,11 @@ class Route:
         parts = self.handler.split(".")[1:-1]
         return "".join(word.capitalize() for part in parts for word in part.split("_"))
 
+    @property
+    def verifies_tokens(self) -> bool:
+        """The handler verifies a sent token itself (shared/tokens.py), so it gets the tokens layer."""
+        return self.auth is Auth.OPTIONAL
+
 
 @dataclass(frozen=True)
 class StreamConsumer:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
-from functions.catalog.schemas import DEFAULT_MAX_PER_CART, MAX_SKUS, CreateProductRequest, UpdateProductRequest
-from functions.catalog.skus import ZeroPrice, check_prices, new_sku_id
+from functions.catalog.skus import DEFAULT_MAX_PER_CART, ZeroPrice, check_prices, new_sku_id
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
 from shared.tables import is_condition_failure
+
+if TYPE_CHECKING:  # the request models: only the handlers that read a body build them (cold start)
+    from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
 
 MAX_LIST = 100
 
@@ -192,6 +194,8 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
     # item this update read and written as a whole list under the condition that the item is still
     # at that version, so a concurrent change (e.g. another update adding SKUs) fails the write
     # (409) instead of growing the product past the limit.
+    from functions.catalog.schemas import MAX_SKUS  # imported by update_product's handler already
+
     if len(skus) > MAX_SKUS:
         raise _field_error("body.skus", f"a product has at most {MAX_SKUS} SKUs: this change would make {len(skus)}")
     return list(skus.values())

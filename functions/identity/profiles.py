@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PutError
 
 from functions.identity import cognito
 from functions.identity.models import AddressAttribute, ProfileItem
-from functions.identity.schemas import UpdateProfileRequest
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.tables import is_condition_failure
+
+if TYPE_CHECKING:  # the request model: only update_me reads a body (cold start of the others)
+    from functions.identity.schemas import UpdateProfileRequest
 
 
 def to_view(item: ProfileItem) -> dict[str, Any]:

@@ -13,16 +13,10 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
-from infra.layer import (
-    PAYMENTS_REQUIREMENTS,
-    SHARED_REQUIREMENTS,
-    PaymentsLayer,
-    _digest,
-    _distributions,
-    _install_requirements,
-    _payments_digest,
-    bundle_payments_layer,
-)
+from infra import lock
+from infra.layer import PaymentsLayer, bundle_layer, bundle_payments_layer, distributions, layer_digest
+
+PAYMENTS_REQUIREMENTS = lock.PAYMENTS.requirements
 
 pytestmark = pytest.mark.slow
 
@@ -48,25 +42,27 @@ def test_the_payments_layer_has_stripe_at_the_pinned_version(payments_asset: Pat
 
     # THEN stripe is there, at the version requirements-payments.txt pins, as a package
     pinned = re.search(r"^stripe==(\S+)", PAYMENTS_REQUIREMENTS.read_text(), re.MULTILINE).group(1)
-    assert "stripe" in entries and (site_packages / "stripe" / "__init__.py").is_file()
+    assert "stripe" in entries and (site_packages / "stripe" / "__init__.pyc").is_file()
     assert f"stripe-{pinned}.dist-info" in entries
-    # AND not shared/ (that is the shared layer's), nor bytecode compiled on the build machine
+    # AND not shared/ (that is the shared layer's); Python 3.12 bytecode in place of the sources
     assert "shared" not in entries
-    assert not list(site_packages.rglob("__pycache__"))
+    assert (site_packages / "stripe" / "__init__.pyc").is_file() and not (site_packages / "stripe" / "__init__.py").exists()
 
 
-def test_the_payments_layer_has_nothing_the_runtime_or_the_shared_layer_already_provides(payments_asset: Path) -> None:
+def test_the_payments_layer_has_nothing_the_runtime_or_the_shared_layer_already_provides(
+    payments_asset: Path, tmp_path: Path
+) -> None:
     # GIVEN the payments layer and the shared layer's installed requirements
     site_packages = payments_asset / "python"
     entries = {path.name for path in site_packages.iterdir()}
-    shared = _distributions(_install_requirements(SHARED_REQUIREMENTS))
+    shared = distributions(bundle_layer(lock.SHARED, tmp_path) / "python")
 
     # THEN no boto3/botocore & co (the Lambda runtime has them)
     assert not entries & RUNTIME_PROVIDED
     assert not [name for name in entries if name.startswith(("boto3-", "botocore-", "urllib3-"))]
     # AND no distribution the shared layer already ships (requests, typing_extensions...): two copies in
     # /opt/python would overwrite each other's files
-    assert set(_distributions(site_packages)) == {"stripe"}, sorted(_distributions(site_packages))
+    assert set(distributions(site_packages)) == {"stripe"}, sorted(distributions(site_packages))
     assert {"requests", "typing-extensions"} <= set(shared)
     assert not entries & {"requests", "certifi", "idna", "charset_normalizer", "typing_extensions.py", "bin"}
 
@@ -100,4 +96,4 @@ def test_the_payments_layer_construct_is_an_arm64_python312_layer_with_its_own_a
     asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
     staged = Path(app.synth().directory) / f"asset.{asset_hash}" / "python"
     assert (staged / "stripe").is_dir()
-    assert _payments_digest() != _digest()
+    assert layer_digest(lock.PAYMENTS) != layer_digest(lock.SHARED)

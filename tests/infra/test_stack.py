@@ -35,7 +35,11 @@ DYNAMODB_WRITE_ACTIONS = {
     "dynamodb:DeleteTable",
     "dynamodb:UpdateTable",
 }
-MAX_LAYER_BYTES = 40 * 1024 * 1024
+MAX_LAYER_BYTES = 18 * 1024 * 1024  # issue 14: every megabyte is cold-start time
+MAX_TOKENS_LAYER_BYTES = 20 * 1024 * 1024
+# The first 8 bytes of a .pyc that CPython 3.12 loads without looking at the source: its magic
+# number, then the flags word 0b01 (hash-based, do not check the source: infra/bundling.py).
+PY312_UNCHECKED_PYC = (3531).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
 EM_AARCH64 = 183  # ELF e_machine of arm64 shared objects
 
 
@@ -430,11 +434,41 @@ def test_the_layer_has_shared_and_its_dependencies_but_not_what_the_runtime_prov
     # AND not boto3/botocore and their dependencies, which the Lambda runtime already has
     assert not entries & {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil"}
     assert not [name for name in entries if name.startswith(("boto3-", "botocore-"))]
-    # AND no bytecode compiled on the build machine
-    assert not list(site_packages.rglob("__pycache__"))
+    # AND not what only the tokens layer's functions need, nor the X-Ray SDK (no Tracer is created)
+    assert not entries & {"jwt", "cryptography", "cffi", "aws_xray_sdk", "wrapt"}, sorted(entries)
 
 
-def test_the_layer_is_under_40_mb_unzipped(dev: Synth) -> None:
+def _bytecode_problems(directory, *, sources: bool) -> list[str]:
+    """Every .pyc under directory that Python 3.12 would not load as is, and (sources=True) every
+    .py without its __pycache__ bytecode; (sources=False) every .py that has a .pyc beside it."""
+    problems = [str(pyc) for pyc in directory.rglob("*.pyc") if pyc.read_bytes()[:8] != PY312_UNCHECKED_PYC]
+    problems += [str(pyc) for pyc in directory.rglob("*.pyc") if pyc.parent.name == "__pycache__" and ".cpython-312." not in pyc.name]
+    for source in directory.rglob("*.py"):
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+        if sources and not compiled.is_file():
+            problems.append(f"{source}: no bytecode")
+        if not sources and source.with_suffix(".pyc").is_file():
+            problems.append(f"{source}: shipped twice")
+    return problems
+
+
+def test_the_layer_ships_python312_bytecode_that_lambda_never_recompiles(dev: Synth) -> None:
+    # GIVEN the staged layer asset
+    layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
+    site_packages = dev.asset_dir_for(layer["Content"]) / "python"
+
+    # WHEN its bytecode is read
+    # THEN shared/ (our code) has its sources and, for each, 3.12 bytecode that needs no source check
+    # (Lambda's read-only filesystem would otherwise compile it on every cold start)
+    assert not _bytecode_problems(site_packages / "shared", sources=True)
+    # AND the third-party packages ship that bytecode instead of their sources
+    third_party = [path for path in site_packages.iterdir() if path.is_dir() and path.name != "shared"]
+    assert [path for path in third_party if path.name == "pydantic"] and (site_packages / "pydantic" / "main.pyc").is_file()
+    for package in third_party:
+        assert not _bytecode_problems(package, sources=False), package.name
+
+
+def test_the_layer_is_under_18_mb_unzipped(dev: Synth) -> None:
     # GIVEN the staged layer asset
     layer = dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]
 
@@ -474,7 +508,8 @@ def test_the_function_asset_is_the_functions_package_only(dev: Synth) -> None:
 
     # THEN it holds the functions/ package and nothing else (no shared/, tests, .venv, .git, dotfiles)
     assert entries == ["functions"]
-    assert not list(asset.rglob("__pycache__")) and not list(asset.rglob("*.pyc"))
+    # AND every module has its 3.12 bytecode beside it, which Lambda loads without recompiling
+    assert not _bytecode_problems(asset, sources=True)
     # AND every handler's module is in it
     for function in our_functions(dev).values():
         module = function["Properties"]["Handler"].rsplit(".", 1)[0]
@@ -569,3 +604,40 @@ def test_the_api_invoke_role_may_invoke_the_route_functions_and_nothing_else(dev
 def _function_behind(method: dict) -> str:
     [function_id] = [ref[0] for ref in _get_atts(method["Properties"]["Integration"]["Uri"]) if ref[1] == "Arn"]
     return function_id
+
+
+def test_only_the_functions_that_verify_tokens_get_the_tokens_layer(synth: Synth) -> None:
+    # GIVEN the tokens layer (PyJWT + cryptography) and the routes open to guests (Auth.OPTIONAL),
+    # whose handlers verify a sent token themselves
+    tokens_layer = {"Ref": synth.logical_id("TokensLayer", "Layer")}
+    verifying = {route.handler for route in all_routes() if route.auth is Auth.OPTIONAL}
+    assert len(verifying) == 5
+
+    # WHEN each function's layers are read
+    with_tokens = {f["Properties"]["Handler"] for f in our_functions(synth).values() if tokens_layer in f["Properties"]["Layers"]}
+
+    # THEN exactly those functions get it, after the shared layer (it relies on nothing else)
+    assert with_tokens == verifying
+    for function in our_functions(synth).values():
+        layers = function["Properties"]["Layers"]
+        if tokens_layer in layers:
+            assert layers.index({"Ref": synth.logical_id("Shared", "Layer")}) < layers.index(tokens_layer)
+
+
+def test_the_tokens_layer_has_pyjwt_with_arm64_cryptography_and_nothing_the_shared_layer_has(dev: Synth) -> None:
+    # GIVEN the staged tokens and shared layer assets
+    tokens = dev.asset_dir_for(dev.resources[dev.logical_id("TokensLayer", "Layer")]["Properties"]["Content"])
+    shared = dev.asset_dir_for(dev.resources[dev.logical_id("Shared", "Layer")]["Properties"]["Content"])
+
+    # WHEN their top-level entries are listed
+    entries = {path.name for path in (tokens / "python").iterdir()}
+    in_shared = {path.name for path in (shared / "python").iterdir()}
+
+    # THEN the tokens layer has jwt and cryptography (native code for arm64), compiled for 3.12
+    assert {"jwt", "cryptography"} <= entries
+    extensions = list(tokens.rglob("*.so"))
+    assert extensions and all(path.read_bytes()[18:20] == EM_AARCH64.to_bytes(2, "little") for path in extensions)
+    assert not _bytecode_problems(tokens / "python" / "jwt", sources=False)
+    # AND nothing of the shared layer (two copies in /opt/python would overwrite each other), under budget
+    assert not entries & in_shared
+    assert 0 < _tree_size(tokens) < MAX_TOKENS_LAYER_BYTES
