@@ -444,7 +444,11 @@ SEARCH = Service(
 )
 
 # Settling a cancelled order touches stock, payment and the waiting saga.
-_SETTLE_TABLES = ((ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE))
+# (and the cart's checkout claim: functions/cart/checkout_claims.py).
+_SETTLE_TABLES = (
+    (ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE),
+    (CART_TABLE, Access.READ_WRITE),
+)
 ORDER_HEADERS = {"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}}
 
 ORDERS = Service(
@@ -464,7 +468,11 @@ ORDERS = Service(
         Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
               tables=((ORDERS_TABLE, Access.READ),), description="Confirmed orders containing the seller's items."),
         Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
-              tables=((ORDERS_TABLE, Access.READ_WRITE),), description="Ship the seller's part of an order."),
+              tables=((ORDERS_TABLE, Access.READ_WRITE),),
+              description="Ship the seller's part of an order ({carrier, tracking_number}); answers the seller's part only."),
+        Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/deliver", "functions.orders.deliver_order.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE),),
+              description="The seller's shipment arrived: SHIPPED -> DELIVERED once every seller's has."),
     ),
     stream_consumers=(
         StreamConsumer(

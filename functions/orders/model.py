@@ -3,7 +3,8 @@
 Orders table (docs/decisions/0014-checkout-saga.md):
   header     pk=ORDER#<id>  sk=ORDER             order_id, user_id, cart_id, status, version, items,
              total, currency, seller_ids, hold_ids, payment, shipping_address, history, reason,
-             shipped_sellers, created_at, updated_at; gsi1 = USER#<user> / <created_at>#<id>
+             shipped_sellers, delivered_sellers, shipments (seller -> its shipment, the buyer's copy),
+             created_at, updated_at; gsi1 = USER#<user> / <created_at>#<id>
   seller     pk=ORDER#<id>  sk=SELLER#<seller>   the seller's lines and shipment; gsi2 = SELLER#<seller> /
              <created_at>#<id> (written when the order is confirmed: sellers never see unpaid orders)
   purchase   pk=USER#<user> sk=PURCHASE#<product>#<order>   "this user bought this product" while the
@@ -94,6 +95,9 @@ class Order:
     failure: dict[str, Any] = field(default_factory=dict)  # code, message, details of a FAILED checkout
     shipped_sellers: list[str] = field(default_factory=list)
     payment_deadline: str | None = None
+    # seller -> {carrier, tracking_number, shipped_at, delivered_at}; written with the seller's part
+    shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    delivered_sellers: list[str] = field(default_factory=list)
 
     @property
     def seller_ids(self) -> list[str]:
@@ -128,4 +132,6 @@ def from_item(item: dict[str, Any]) -> Order:
         failure=dict(item.get("failure") or {}),
         shipped_sellers=list(item.get("shipped_sellers") or []),
         payment_deadline=item.get("payment_deadline"),
+        shipments={seller: dict(shipment) for seller, shipment in (item.get("shipments") or {}).items()},
+        delivered_sellers=list(item.get("delivered_sellers") or []),
     )
