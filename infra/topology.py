@@ -245,10 +245,21 @@ CATALOG_STREAM_CONSUMERS = (
     ),
 )
 
+# A purchase claim removed from the orders table (the order was cancelled or refunded): the
+# review standing on it stops counting (functions/catalog/withdraw_reviews.py).
+PURCHASE_WITHDRAWALS = StreamConsumer(
+    id="ReviewWithdrawals",
+    table=ORDERS_TABLE,
+    handler="functions.catalog.withdraw_reviews.handler",
+    batch_size=25,
+    filter_patterns=({"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "PURCHASE#"}]}}}},),
+    tables=((CATALOG_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
+)
+
 CATALOG = Service(
     name="catalog",
     tables=(CATALOG_TABLE,),
-    stream_consumers=CATALOG_STREAM_CONSUMERS,
+    stream_consumers=(*CATALOG_STREAM_CONSUMERS, PURCHASE_WITHDRAWALS),
     routes=(
         Route(
             "GET",

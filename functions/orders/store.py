@@ -349,6 +349,16 @@ def list_for_seller(seller_id: str, limit: int, cursor: str | None) -> tuple[lis
     return [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers], next_cursor
 
 
+def purchase_orders(user_id: str, product_id: str, limit: int = 10) -> list[str]:
+    """Ids of the user's standing paid orders containing the product (strongly consistent)."""
+    response = connection().client.query(
+        TableName=table(), KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+        ExpressionAttributeValues={":p": {"S": f"USER#{user_id}"}, ":s": {"S": f"PURCHASE#{product_id}#"}},
+        Limit=limit, ConsistentRead=True,
+    )
+    return [item["sk"]["S"].rpartition("#")[2] for item in response.get("Items", [])]
+
+
 def has_purchase(user_id: str, product_id: str) -> bool:
     response = connection().client.query(
         TableName=table(), KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
