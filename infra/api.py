@@ -129,7 +129,9 @@ class RestApi(Construct):
 
     def add_route(self, route: Route, function: lambda_.IFunction) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
-        integration = apigw.LambdaIntegration(function, proxy=True)
+        # No test-invoke permission per method (the console's "Test" button): it doubled the
+        # Lambda permissions and the stack must stay under CloudFormation's 500 resources.
+        integration = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
         if route.auth is not Auth.USER:  # public, or optional (the handler verifies a token if sent)
             return resource.add_method(route.method, integration, request_validator=self.validator)
         return resource.add_method(

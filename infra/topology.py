@@ -169,7 +169,10 @@ IDENTITY = Service(
             "functions.identity.register.handler",
             auth=Auth.PUBLIC,
             tables=((IDENTITY_TABLE, Access.READ_WRITE),),
-            user_pool_actions=("cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser"),
+            user_pool_actions=(
+                "cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminDeleteUser",
+            ),
             description="Create a customer or seller account.",
         ),
         Route(
