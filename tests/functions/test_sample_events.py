@@ -88,6 +88,12 @@ def _with_orders_and_payments(event: dict, tokens: dict, local_stack) -> dict:
     if PLACEHOLDER_ORDER in json.dumps(event):
         to_ship = event["resource"].startswith("/api/v1/seller/orders/")
         order = _confirmed_order(local_stack, tokens) if to_ship else _pending_order(local_stack, tokens)
+        if event["resource"].endswith("/deliver"):  # only a shipped part is delivered
+            from tests.conftest import Api
+
+            seller = Api(local_stack.url, tokens["seller"]["AccessToken"])
+            shipped = seller.request("PUT", f"/api/v1/seller/orders/{order['order_id']}/ship", json={"carrier": "UPS", "tracking_number": "1Z"})
+            assert shipped.status_code == 200, shipped.text
         event = _replaced(event, PLACEHOLDER_ORDER, order["order_id"])
     if PLACEHOLDER_PAYMENT in json.dumps(event):
         order = _pending_order(local_stack, tokens)
@@ -174,9 +180,7 @@ def _settle_pending_orders(local_stack, tokens) -> None:
 
 def _pending_order(local_stack, tokens) -> dict:
     """A new order of the demo customer, awaiting payment (POST /orders answered 201)."""
-    from tests.checkout.conftest import checkout
-
-    from tests.checkout.conftest import wait_until
+    from tests.checkout.conftest import checkout, wait_until
 
     _settle_pending_orders(local_stack, tokens)
     _fill_customer_cart(local_stack, tokens)
