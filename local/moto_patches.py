@@ -10,7 +10,9 @@
    exceptions so Step Functions Retry/Catch match on `errorType`;
 3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
    bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
-   execution the ARN `...:None` (so the second unnamed start fails).
+   execution the ARN `...:None` (so the second unnamed start fails);
+4. makes Cognito's refresh of a deleted user's token and a user's own email change answer as
+   Cognito does (NotAuthorizedException; the email change verified-or-kept, never trusted).
 """
 
 from __future__ import annotations
