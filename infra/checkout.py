@@ -56,7 +56,7 @@ STEPS = {
     step.state: step
     for step in (
         Step("ValidateCart", "validate_cart", ((ORDERS_TABLE, RW), (CART_TABLE, RW), (CATALOG_TABLE, R))),
-        Step("ReserveStock", "reserve_stock", ((ORDERS_TABLE, RW), (INVENTORY_TABLE, RW))),
+        Step("ReserveStock", "reserve_stock", ((ORDERS_TABLE, RW), (INVENTORY_TABLE, RW), (CART_TABLE, RW))),
         Step("CreateOrder", "create_order", ((ORDERS_TABLE, RW),)),
         Step("CreatePaymentIntent", "create_payment_intent", ((ORDERS_TABLE, RW), (PAYMENTS_TABLE, RW)), payment_secrets=(PaymentSecret.PROVIDER_API,)),
         Step("WaitForPayment", "await_payment", ((ORDERS_TABLE, R), (PAYMENTS_TABLE, RW)), respond=True),
@@ -64,7 +64,7 @@ STEPS = {
         Step("CommitStock", "commit_stock", ((ORDERS_TABLE, R), (INVENTORY_TABLE, RW))),
         Step("ClearCart", "clear_cart", ((ORDERS_TABLE, R), (CART_TABLE, RW), (INVENTORY_TABLE, RW), (CATALOG_TABLE, R))),
         Step("CancelOrder", "cancel_order", ((ORDERS_TABLE, RW),)),
-        Step("ReleaseStock", "release_stock", ((ORDERS_TABLE, R), (INVENTORY_TABLE, RW))),
+        Step("ReleaseStock", "release_stock", ((ORDERS_TABLE, R), (INVENTORY_TABLE, RW), (CART_TABLE, RW))),
         Step("RefundIfCaptured", "refund_if_captured", ((ORDERS_TABLE, R), (PAYMENTS_TABLE, RW)), payment_secrets=(PaymentSecret.PROVIDER_API,)),
     )
 }

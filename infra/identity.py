@@ -25,6 +25,9 @@ class Identity(Construct):
             sign_in_aliases=cognito.SignInAliases(email=True),
             sign_in_case_sensitive=False,
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # A changed email takes effect only once verified: until then the verified one stays
+            # `email` (order mail goes to verified addresses only: functions/notifications/recipients.py).
+            keep_original=cognito.KeepOriginalAttrs(email=True),
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True),
                 fullname=cognito.StandardAttribute(required=False, mutable=True),

@@ -210,10 +210,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "payment": {"anyOf": [_ref("OrderPayment"), {"type": "null"}]},
             "payment_deadline": {"type": ["string", "null"], "format": "date-time"},
             "history": {"type": "array", "items": _obj({"status": ORDER_STATUS, "at": TIMESTAMP}, {"reason": NULLABLE_STRING})},
+            "shipments": {"type": "array", "items": _ref("OrderShipment")},
             "reason": NULLABLE_STRING, "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
         },
         {"failure": _obj({"code": STRING, "message": STRING}, {"details": {"type": "object"}}),
          "refunded_total": MONEY, "refunds": {"type": "array", "items": _ref("Refund")}},
+    ),
+    "OrderShipment": _obj(
+        {"seller_id": STRING, "status": {"enum": ["NOT_SHIPPED", "SHIPPED", "DELIVERED"]}, "sku_ids": {"type": "array", "items": STRING},
+         "carrier": NULLABLE_STRING, "tracking_number": NULLABLE_STRING,
+         "shipped_at": {"type": ["string", "null"], "format": "date-time"},
+         "delivered_at": {"type": ["string", "null"], "format": "date-time"}},
+        description="One seller's parcel of the order (every seller ships and delivers their own lines).",
     ),
     "OrderList": _list_of("Order"),
     "OrderRefund": _obj(
@@ -297,7 +305,8 @@ SUCCESS: dict[tuple[str, str], dict[int, tuple[str, str | None, dict[str, Any]]]
     ("GET", "/api/v1/orders/{order_id}"): {200: ("The order with its history.", "Order", {})},
     ("PUT", "/api/v1/orders/{order_id}/cancel"): {200: ("CANCELLED: stock returned, refund started if paid.", "Order", {})},
     ("GET", "/api/v1/seller/orders"): {200: ("A page of the seller's order parts.", "SellerOrderList", {})},
-    ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {200: ("The order, with only the seller's lines.", "Order", {})},
+    ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {200: ("The seller's part: their lines and shipment only.", "SellerOrder", {})},
+    ("PUT", "/api/v1/seller/orders/{order_id}/deliver"): {200: ("The seller's part, delivered.", "SellerOrder", {})},
     ("POST", "/api/v1/payments"): {201: ("The order's payment intent.", "Payment", {**LOCATION, **REPLAYED})},
     ("GET", "/api/v1/payments/{payment_id}"): {200: ("The payment.", "Payment", {})},
     ("POST", "/api/v1/payments/webhooks/{provider}"): {200: ("Accepted (also a duplicate).", "WebhookReceipt", {})},
@@ -340,7 +349,8 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/api/v1/search"): {503: "SERVICE_UNAVAILABLE: search is down; retry shortly."},
     ("GET", "/api/v1/search/suggest"): {503: "SERVICE_UNAVAILABLE: search is down; retry shortly."},
     ("POST", "/api/v1/orders"): {
-        409: "The checkout failed (e.g. OUT_OF_STOCK, an empty cart; `details.order_id` names the FAILED order), "
+        409: "The checkout failed (e.g. OUT_OF_STOCK, an empty cart, CART_ALREADY_CHECKED_OUT: another order waiting for "
+             "its payment holds this cart, `details.pending_order_id`; `details.order_id` names the FAILED order), "
              "or IDEMPOTENCY_IN_PROGRESS: the first request with this key is still running.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
         503: "CATALOG_UNAVAILABLE: prices could not be verified (nothing charged, nothing held for the order); "
@@ -348,6 +358,7 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
     },
     ("PUT", "/api/v1/orders/{order_id}/cancel"): {409: "INVALID_STATE: only PENDING_PAYMENT or CONFIRMED (not shipped) orders."},
     ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {409: "INVALID_STATE: only CONFIRMED orders ship."},
+    ("PUT", "/api/v1/seller/orders/{order_id}/deliver"): {409: "INVALID_STATE: only a shipped part of a paid order is delivered."},
     ("POST", "/api/v1/payments"): {
         404: "NOT_FOUND: no such order (another user's looks the same).",
         409: "INVALID_STATE: the order has no payment yet (poll the order); IDEMPOTENCY_IN_PROGRESS.",

@@ -187,7 +187,10 @@ IDENTITY = Service(
             "functions.identity.register.handler",
             auth=Auth.PUBLIC,
             tables=((IDENTITY_TABLE, Access.READ_WRITE),),
-            user_pool_actions=("cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDeleteUser"),
+            user_pool_actions=(
+                "cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminDeleteUser",
+            ),
             description="Create a customer or seller account.",
         ),
         Route(
@@ -263,10 +266,21 @@ CATALOG_STREAM_CONSUMERS = (
     ),
 )
 
+# A purchase claim removed from the orders table (the order was cancelled or refunded): the
+# review standing on it stops counting (functions/catalog/withdraw_reviews.py).
+PURCHASE_WITHDRAWALS = StreamConsumer(
+    id="ReviewWithdrawals",
+    table=ORDERS_TABLE,
+    handler="functions.catalog.withdraw_reviews.handler",
+    batch_size=25,
+    filter_patterns=({"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "PURCHASE#"}]}}}},),
+    tables=((CATALOG_TABLE, Access.READ_WRITE), (ORDERS_TABLE, Access.READ)),
+)
+
 CATALOG = Service(
     name="catalog",
     tables=(CATALOG_TABLE,),
-    stream_consumers=CATALOG_STREAM_CONSUMERS,
+    stream_consumers=(*CATALOG_STREAM_CONSUMERS, PURCHASE_WITHDRAWALS),
     routes=(
         Route(
             "GET",
@@ -467,7 +481,11 @@ SEARCH = Service(
 )
 
 # Settling a cancelled order touches stock, payment and the waiting saga.
-_SETTLE_TABLES = ((ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE))
+# (and the cart's checkout claim: functions/cart/checkout_claims.py).
+_SETTLE_TABLES = (
+    (ORDERS_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE),
+    (CART_TABLE, Access.READ_WRITE),
+)
 # An order shows its payment's status from the payment itself (one source of truth, ADR 0017).
 _PAYMENT_READ = (PAYMENTS_TABLE, Access.READ)
 ORDER_HEADERS = {"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}}
@@ -493,7 +511,11 @@ ORDERS = Service(
         Route("GET", f"{API_PREFIX}/seller/orders", "functions.orders.list_seller_orders.handler",
               tables=((ORDERS_TABLE, Access.READ),), cursors=True, description="Confirmed orders containing the seller's items."),
         Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/ship", "functions.orders.ship_order.handler",
-              tables=((ORDERS_TABLE, Access.READ_WRITE), _PAYMENT_READ), description="Ship the seller's part of an order."),
+              tables=((ORDERS_TABLE, Access.READ_WRITE),),
+              description="Ship the seller's part of an order ({carrier, tracking_number}); answers the seller's part only."),
+        Route("PUT", f"{API_PREFIX}/seller/orders/{{order_id}}/deliver", "functions.orders.deliver_order.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE),),
+              description="The seller's shipment arrived: SHIPPED -> DELIVERED once every seller's has."),
     ),
     stream_consumers=(
         StreamConsumer(

@@ -381,7 +381,7 @@ class SignedInShopper(Shopper):
         started = time.monotonic()
         try:
             order = self.call("POST", f"{API}/orders", "/api/v1/orders", ok=(201, 202),
-                              refusals=("OUT_OF_STOCK", "PRICE_CHANGED"), headers=headers, json=body)
+                              refusals=("OUT_OF_STOCK", "PRICE_CHANGED", "CART_ALREADY_CHECKED_OUT"), headers=headers, json=body)
         except Refused as refused:
             details = refused.body.get("error", {}).get("details") or {}
             checkouts[f"refused {refused.code}"] += 1

@@ -11,7 +11,8 @@ from local.cfn import Deployment
 
 def _pool_arguments(props: dict[str, Any]) -> dict[str, Any]:
     args: dict[str, Any] = {}
-    for key in ("Policies", "UsernameAttributes", "AutoVerifiedAttributes", "Schema", "AliasAttributes", "MfaConfiguration"):
+    for key in ("Policies", "UsernameAttributes", "AutoVerifiedAttributes", "Schema", "AliasAttributes", "MfaConfiguration",
+                "UserAttributeUpdateSettings"):
         if key in props:
             args[key] = props[key]
     return args

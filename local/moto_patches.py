@@ -10,7 +10,9 @@
    exceptions so Step Functions Retry/Catch match on `errorType`;
 3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
    bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
-   execution the ARN `...:None` (so the second unnamed start fails).
+   execution the ARN `...:None` (so the second unnamed start fails);
+4. makes Cognito's refresh of a deleted user's token and a user's own email change answer as
+   Cognito does (NotAuthorizedException; the email change verified-or-kept, never trusted).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def apply_moto_patches() -> None:
         _enable_step_functions_execution()
         _patch_step_functions_bugs()
         _patch_cognito_refresh_of_deleted_user()
+        _patch_cognito_email_change()
         _applied = True
 
 
@@ -81,6 +84,39 @@ def _patch_cognito_refresh_of_deleted_user() -> None:
         return original(self, refresh_token)
 
     CognitoIdpUserPool.create_tokens_from_refresh_token = create_tokens_from_refresh_token  # type: ignore[method-assign]
+
+
+def _patch_cognito_email_change() -> None:
+    """moto 5.2.5 takes a user's own email change (UpdateUserAttributes) as is, still verified.
+    Cognito never does: with `AttributesRequireVerificationBeforeUpdate: [email]` the verified
+    address stays `email` until the new one's code is confirmed (no code flow here: it stays);
+    without it, the new address is `email` with `email_verified` false."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original = CognitoIdpBackend.update_user_attributes
+    if getattr(original, "_local_patched", False):
+        return
+
+    @functools.wraps(original)
+    def update_user_attributes(self: Any, access_token: str, attributes: list[dict[str, str]]) -> None:
+        email = next((a["Value"] for a in attributes if a["Name"] == "email"), None)
+        for pool in self.user_pools.values():
+            if email is None or access_token not in pool.access_tokens:
+                continue
+            user = pool._get_user(pool.access_tokens[access_token][1])
+            if user is None or user.attribute_lookup.get("email") == email:
+                break
+            settings = pool.extended_config.get("UserAttributeUpdateSettings") or {}
+            others = [a for a in attributes if a["Name"] not in ("email", "email_verified")]
+            if "email" in settings.get("AttributesRequireVerificationBeforeUpdate", []):
+                attributes = others
+            else:
+                attributes = [*others, {"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "false"}]
+            break
+        return original(self, access_token, attributes)
+
+    update_user_attributes._local_patched = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.update_user_attributes = update_user_attributes  # type: ignore[method-assign]
 
 
 # -- 1. DynamoDB ------------------------------------------------------------------------------

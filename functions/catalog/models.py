@@ -155,8 +155,12 @@ class ReviewItem(Model):
     title = UnicodeAttribute()
     body = UnicodeAttribute(default="")
     created_at = UTCDateTimeAttribute()
+    # The purchase (order) the review stands on; when that order is cancelled or refunded the
+    # review moves to HIDDEN_REVIEW#<id> and leaves the rating (functions/catalog/reviews.py).
+    order_id = UnicodeAttribute(null=True)
 
     SORT_PREFIX = "REVIEW#"
+    HIDDEN_PREFIX = "HIDDEN_REVIEW#"
 
     @classmethod
     def sort_key(cls, review_id: str) -> str:

@@ -6,10 +6,18 @@ Items (functions/catalog/models.py), all in the product's partition:
   product        pk=PRODUCT#<product_id>  sk=PRODUCT               rating_sum, rating_count
 
 A review is ONE TransactWriteItems: put the review, put the claim (only if absent), and on the
-product ADD rating_sum/rating_count and version, SET updated_at, only while it is ACTIVE. The
-aggregate is therefore exactly the sum of the stored reviews under any concurrency (ADD is
-applied by DynamoDB, never read-modify-write here), and the version bump makes the product's
-stream record carry the new rating to the search index and the cache.
+product ADD rating_sum/rating_count and version, SET updated_at, only while it is ACTIVE, and a
+check that the purchase it stands on (its `order_id`) still stands. The aggregate is therefore
+exactly the sum of the listed reviews under any concurrency (ADD is applied by DynamoDB, never
+read-modify-write here), and the version bump makes the product's stream record carry the new
+rating to the search index and the cache.
+
+A review of an order later cancelled or refunded stops counting (docs/decisions/0019-one-checkout-per-cart.md):
+the orders stream's REMOVE of that purchase claim (functions/catalog/withdraw_reviews.py) moves
+the review to HIDDEN_REVIEW#<id> and takes its rating out, in one transaction conditional on the
+review still being listed and standing on that order, so a replayed record changes nothing. A
+reviewer who still has another paid order of the product keeps the review (it moves onto that
+order, under a check that it stands).
 """
 
 from __future__ import annotations
@@ -20,8 +28,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from functions.catalog.models import ProductItem, ReviewerClaim, ReviewItem
 from functions.catalog.products import get_product
@@ -30,7 +36,7 @@ from shared import cursors
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
-from shared.tables import connection
+from shared.tables import connection, error_code
 
 MAX_LIST = 100
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
@@ -63,7 +69,8 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
     product = get_product(product_id)  # 404 before anything else: nobody can buy what is not there
     if product.seller_id == principal.user_id:
         raise Forbidden("Sellers cannot review their own products.")
-    if not purchases.has_confirmed_purchase(principal.user_id, product_id):  # looked up now: patchable
+    order_id = purchases.confirmed_purchase(principal.user_id, product_id)  # looked up now: patchable
+    if order_id is None:
         raise Forbidden("Only customers with a confirmed order of this product can review it.")
     # The id's time and created_at are the same millisecond, so id order is created_at order.
     now_ms = int(time.time() * 1000)
@@ -78,44 +85,134 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
         title=request.title,
         body=request.body,
         created_at=datetime.fromtimestamp(now_ms / 1000, UTC),
+        order_id=order_id,
     )
     claim = ReviewerClaim(ProductItem.key(product_id), ReviewerClaim.sort_key(principal.user_id), review_id=review_id)
     for attempt in range(MAX_ATTEMPTS):
         try:
-            _write(review, claim, request.rating, token=f"{review_id}-{attempt}")
+            _write(review, claim, request.rating, purchases.purchase_check(principal.user_id, product_id, order_id),
+                   token=f"{review_id}-{attempt}")
             return review
-        except TransactWriteError as exc:
-            # pynamodb sends condition checks, then puts in the order saved, then updates:
-            # [review, claim, product].
-            reasons = dict(zip(("review", "claim", "product"), exc.cancellation_reasons or [], strict=False))
-            codes = {label: reason.code for label, reason in reasons.items() if reason is not None}
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = dict(zip(("review", "claim", "product", "purchase"), _reasons(exc), strict=False))
             if codes.get("product") == "ConditionalCheckFailed":
                 raise NotFound("No such product.") from exc  # deleted meanwhile
             if codes.get("claim") == "ConditionalCheckFailed":
                 raise AlreadyExists("You have already reviewed this product.", {"product_id": product_id}) from exc
+            if codes.get("purchase") == "ConditionalCheckFailed":
+                raise Forbidden("Only customers with a confirmed order of this product can review it.") from exc  # cancelled meanwhile
             if "TransactionConflict" not in codes.values():
                 raise
         time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
     raise Conflict("The product is busy; retry the review.")
 
 
-def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, token: str) -> None:
-    product = ProductItem(review.pk, "PRODUCT")  # keys only: the update names what changes
+def _reasons(exc: BaseException) -> list[str]:
+    return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+
+
+def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, purchase: dict[str, Any] | None, token: str) -> None:
+    """[review, claim, product, purchase check] in one transaction (the reasons' order above)."""
+    table = ReviewItem.Meta.table_name
+    items: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "Item": review.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table, "Item": claim.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {
+            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": "PRODUCT"}},
+            "UpdateExpression": "ADD rating_sum :rating, rating_count :one, version :one SET updated_at = :at",
+            "ConditionExpression": "#status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":rating": {"N": str(rating)}, ":one": {"N": "1"}, ":active": {"S": "ACTIVE"},
+                ":at": {"S": ProductItem.updated_at.serialize(review.created_at)},
+            },
+        }},
+    ]
+    if purchase is not None:
+        items.append(purchase)
     # The token makes botocore's own retries of this request idempotent (a retry after a lost
     # response succeeds instead of failing on the claim); each of our attempts gets its own.
-    with TransactWrite(connection=connection(), client_request_token=token) as transaction:
-        transaction.save(review, condition=ReviewItem.pk.does_not_exist())
-        transaction.save(claim, condition=ReviewerClaim.pk.does_not_exist())
-        transaction.update(
-            product,
-            actions=[
-                ProductItem.rating_sum.add(rating),
-                ProductItem.rating_count.add(1),
-                ProductItem.version.add(1),
-                ProductItem.updated_at.set(review.created_at),
-            ],
-            condition=ProductItem.status == "ACTIVE",
-        )
+    connection().client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+
+
+# -- withdrawal: the purchase a review stands on was cancelled or refunded ----------------------
+
+
+def withdraw_for_purchase(product_id: str, user_id: str, order_id: str) -> str:
+    """Called once per withdrawn purchase (and again for a replayed record). Returns what happened:
+    "none" (no review on that order: nothing to do), "moved" (onto another standing order),
+    "hidden" (unlisted, its rating taken out of the aggregate)."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            claim = ReviewerClaim.get(ProductItem.key(product_id), ReviewerClaim.sort_key(user_id), consistent_read=True)
+            review = ReviewItem.get(ProductItem.key(product_id), ReviewItem.sort_key(claim.review_id), consistent_read=True)
+        except (ReviewerClaim.DoesNotExist, ReviewItem.DoesNotExist):
+            return "none"  # never reviewed, or already hidden
+        if review.order_id not in (None, order_id):
+            return "none"  # the review stands on another order
+        other = purchases.confirmed_purchase(user_id, product_id, other_than=order_id)
+        try:
+            if other is not None:
+                _move(review, order_id, other)
+                return "moved"
+            _hide(review, order_id)
+            return "hidden"
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            if "TransactionConflict" not in _reasons(exc) and "ConditionalCheckFailed" not in _reasons(exc):
+                raise
+            # Changed meanwhile (hidden by a replay, moved, or the other purchase withdrawn too):
+            # read again and decide again.
+        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+    raise Conflict("The review is changing too fast; the record is retried.")
+
+
+def _standing_on(order_id: str) -> tuple[str, dict[str, Any]]:
+    """The review's condition: still listed, and standing on `order_id` (a review older than
+    order ids on reviews stands on whichever purchase the user has)."""
+    return "attribute_exists(pk) AND (order_id = :order OR attribute_not_exists(order_id))", {":order": {"S": order_id}}
+
+
+def _move(review: ReviewItem, order_id: str, other: str) -> None:
+    condition, values = _standing_on(order_id)
+    check = purchases.purchase_check(review.user_id, review.product_id, other)
+    items: list[dict[str, Any]] = [{"Update": {
+        "TableName": ReviewItem.Meta.table_name, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
+        "UpdateExpression": "SET order_id = :other", "ConditionExpression": condition,
+        "ExpressionAttributeValues": {**values, ":other": {"S": other}},
+    }}]
+    if check is not None:
+        items.append(check)
+    connection().client.transact_write_items(TransactItems=items)
+
+
+def _hide(review: ReviewItem, order_id: str) -> None:
+    table = ReviewItem.Meta.table_name
+    condition, values = _standing_on(order_id)
+    hidden = review.serialize()
+    hidden["sk"] = {"S": f"{ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
+    hidden["entity"] = {"S": "hidden_review"}
+    hidden["hidden_because"] = {"S": f"order {order_id} was cancelled or refunded"}
+    connection().client.transact_write_items(TransactItems=[
+        {"Delete": {
+            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
+            "ConditionExpression": condition, "ExpressionAttributeValues": values,
+        }},
+        {"Put": {"TableName": table, "Item": hidden}},
+        {"Update": {
+            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": "PRODUCT"}},
+            # A deleted product's aggregate is corrected too: it is kept, and shown if restored.
+            "UpdateExpression": "ADD rating_sum :minus_rating, rating_count :minus_one, version :one SET updated_at = :at",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {
+                ":minus_rating": {"N": str(-int(review.rating))}, ":minus_one": {"N": "-1"}, ":one": {"N": "1"},
+                ":at": {"S": ProductItem.updated_at.serialize(datetime.now(UTC))},
+            },
+        }},
+    ])
 
 
 def _encode_cursor(product_id: str, sort_key: str) -> str:

@@ -69,7 +69,12 @@ def confirm_with_code(email: str, code: str) -> None:
 
 
 def confirm(username: str) -> None:
+    """Confirm without a code (dev and local stages): as a code confirmation would, this also marks
+    the sign-up address verified (what order mail is sent to: functions/notifications/recipients.py)."""
     _client().admin_confirm_sign_up(UserPoolId=_pool(), Username=username)
+    _client().admin_update_user_attributes(
+        UserPoolId=_pool(), Username=username, UserAttributes=[{"Name": "email_verified", "Value": "true"}]
+    )
 
 
 def add_to_group(username: str, group: str) -> None:

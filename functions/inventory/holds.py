@@ -122,6 +122,10 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
             if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            # The caller's own conditions first: if they failed, the caller decides anew (its next
+            # decision meets the stock again), and a refused claim is never reported as no stock.
+            if "ConditionalCheckFailed" in reasons[len(plan.items):]:
+                raise ConcurrentChange() from None
             short = plan.short_of_stock(reasons)
             if short is not None:
                 sku_id, requested = short
@@ -129,8 +133,6 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
                     "Not enough stock for this quantity.",
                     {"sku_id": sku_id, "requested": requested, "available": _available(sku_id, plan, current)},
                 ) from None
-            if "ConditionalCheckFailed" in reasons[len(plan.items):]:
-                raise ConcurrentChange() from None
             # A hold changed under us, or DynamoDB saw a conflicting transaction: read again.
             logger.info("hold transaction cancelled; retrying", extra={"attempt": attempt, "reasons": reasons})
             time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2**attempt))

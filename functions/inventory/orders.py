@@ -47,9 +47,14 @@ def holder_id(order_id: str) -> str:
     return f"order:{order_id}"
 
 
-def hold_for_order(cart_id: str, order_id: str, lines: list[OrderLine], expires_at: int) -> dict[str, str]:
+def hold_for_order(
+    cart_id: str, order_id: str, lines: list[OrderLine], expires_at: int, also: list[dict[str, Any]] | None = None
+) -> dict[str, str]:
     """Move the cart's holds on these lines to the order; returns sku -> the order's hold id.
-    Raises OutOfStock (that chunk unchanged) when a lapsed line cannot be reserved again."""
+    `also`: the caller's TransactItems, written in every chunk's transaction (the cart's checkout
+    claim: no chunk moves or reserves anything unless it holds). Raises OutOfStock (that chunk
+    unchanged) when a lapsed line cannot be reserved again, holds.ConcurrentChange when `also`
+    failed its condition."""
     hold_ids: dict[str, str] = {}
     order_holder = holder_id(order_id)
     for start in range(0, len(lines), CHUNK):
@@ -58,7 +63,7 @@ def hold_for_order(cart_id: str, order_id: str, lines: list[OrderLine], expires_
         for line in chunk:
             changes.append(HoldChange(cart_id, line.sku_id, 0, end_kind="transfer"))
             changes.append(HoldChange(order_holder, line.sku_id, line.quantity, expires_at, requested=line.quantity))
-        result = holds.apply(changes)
+        result = holds.apply(changes, also=list(also or []))
         for line in chunk:
             hold = result.get((order_holder, line.sku_id))
             if hold is not None:

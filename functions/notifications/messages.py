@@ -4,7 +4,7 @@
                     seller's lines (a seller never sees what else the buyer bought)
   order.cancelled   the buyer's notice, with the reason
   order.failed      the buyer's notice, with the reason
-  order.shipped     the buyer's notice
+  order.shipped     the buyer's notice, with each parcel's carrier and tracking number
 
 Texts are short plain text: the order id, the lines, the amount. Each notice has a `kind`; with
 the event id and the recipient it names the notice exactly once (functions/notifications/deliveries.py).
@@ -87,7 +87,18 @@ def _failed(order: Mapping[str, Any]) -> list[Notice]:
 
 
 def _shipped(order: Mapping[str, Any]) -> list[Notice]:
-    return [_buyer_notice(order, BUYER_SHIPMENT, "has shipped", "It is on its way to you.", with_reason=False)]
+    return [_buyer_notice(order, BUYER_SHIPMENT, "has shipped", _tracking(order) + "It is on its way to you.", with_reason=False)]
+
+
+def _tracking(order: Mapping[str, Any]) -> str:
+    """'Tracking: UPS 1Z999' per shipment (a multi-seller order comes in several parcels)."""
+    shipments = order.get("shipments") or {}
+    lines = [
+        f"Tracking: {shipment.get('carrier') or 'carrier'} {shipment.get('tracking_number') or ''}".rstrip()
+        for _, shipment in sorted(shipments.items())
+        if shipment.get("tracking_number") or shipment.get("carrier")
+    ]
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def _buyer_notice(order: Mapping[str, Any], kind: str, what: str, closing: str, *, with_reason: bool) -> Notice:

@@ -27,6 +27,7 @@ DETAIL_TYPES = {
     "FAILED": "order.failed",
     "SHIPPED": "order.shipped",
 }
+SHIPMENT_FIELDS = ("carrier", "tracking_number", "shipped_at", "delivered_at")
 ITEM_FIELDS = ("sku_id", "product_id", "seller_id", "title", "options", "quantity", "unit_price", "currency")
 
 
@@ -64,6 +65,9 @@ def from_stream_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
             "currency": new.get("currency"),
             "items": [{name: item.get(name) for name in ITEM_FIELDS} for item in new.get("items") or []],
             "seller_ids": list(new.get("seller_ids") or []),
+            # seller -> {carrier, tracking_number, shipped_at, delivered_at}: the shipped notice's tracking
+            "shipments": {seller: {name: shipment.get(name) for name in SHIPMENT_FIELDS}
+                          for seller, shipment in (new.get("shipments") or {}).items()},
         },
     }
 

@@ -21,8 +21,14 @@ class Recipient:
 
 
 def find(user_id: str) -> Recipient | None:
-    """The user's address, or None if there is no such user (deleted) or it has no email."""
+    """The user's VERIFIED address, or None if there is no such user (deleted), no email, or an
+    email nobody has proven to own: order mail (addresses, what was bought) never goes to an
+    address a user just typed in. In AWS the pool keeps the last verified address as `email`
+    until a new one is verified (infra/identity.py `keep_original`), so a verified address is
+    the one there; the check holds for pools, imports and admin edits without that setting."""
     attributes = cognito.get_user(user_id)
     if not attributes or not attributes.get("email"):
+        return None
+    if attributes.get("email_verified", "false").lower() != "true":
         return None
     return Recipient(user_id, attributes["email"], attributes.get("name", ""))

@@ -3,7 +3,8 @@
 Orders table (docs/decisions/0014-checkout-saga.md):
   header     pk=ORDER#<id>  sk=ORDER             order_id, user_id, cart_id, status, version, items,
              total, currency, seller_ids, hold_ids, payment, shipping_address, history, reason,
-             shipped_sellers, created_at, updated_at; gsi1 = USER#<user> / <created_at>#<id>
+             shipped_sellers, delivered_sellers, shipments (seller -> its shipment, the buyer's copy),
+             created_at, updated_at; gsi1 = USER#<user> / <created_at>#<id>
   seller     pk=ORDER#<id>  sk=SELLER#<seller>   the seller's lines and shipment; gsi2 = SELLER#<seller> /
              <created_at>#<id> (written when the order is confirmed: sellers never see unpaid orders)
   purchase   pk=USER#<user> sk=PURCHASE#<product>#<order>   "this user bought this product" while the
@@ -98,6 +99,9 @@ class Order:
     payment_deadline: str | None = None
     refunded_total: int = 0  # what the provider refunded so far (the payment's total, ADR 0017)
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    # seller -> {carrier, tracking_number, shipped_at, delivered_at}; written with the seller's part
+    shipments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    delivered_sellers: list[str] = field(default_factory=list)
 
     @property
     def seller_ids(self) -> list[str]:
@@ -134,4 +138,6 @@ def from_item(item: dict[str, Any]) -> Order:
         payment_deadline=item.get("payment_deadline"),
         refunded_total=int(item.get("refunded_total") or 0),
         refunds=list(item.get("refunds") or []),
+        shipments={seller: dict(shipment) for seller, shipment in (item.get("shipments") or {}).items()},
+        delivered_sellers=list(item.get("delivered_sellers") or []),
     )

@@ -92,7 +92,11 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Move the cart's holds to the order, extended past the payment window."""
+    """Move the cart's holds to the order, extended past the payment window, claiming the cart in
+    the same transaction: a cart another live order has checked out is refused, never re-reserved
+    (docs/decisions/0019-one-checkout-per-cart.md)."""
+    from functions.cart import checkout_claims
+    from functions.inventory.holds import ConcurrentChange
     from functions.inventory.orders import OrderLine, hold_for_order
     from shared.errors import OutOfStock
 
@@ -101,10 +105,18 @@ def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"order_id": order.order_id}
     window = int(event.get("payment_window_seconds") or payment_window_seconds())
     lines = [OrderLine(line.sku_id, line.quantity) for line in order.items]
+    expires_at = int(time.time()) + window + HOLD_MARGIN_SECONDS
+    claim = checkout_claims.claim_write(order.cart_id, order.order_id, expires_at)
     try:
-        hold_ids = hold_for_order(order.cart_id, order.order_id, lines, int(time.time()) + window + HOLD_MARGIN_SECONDS)
+        hold_ids = hold_for_order(order.cart_id, order.order_id, lines, expires_at, also=[claim])
     except OutOfStock as exc:
         raise CheckoutRejected("OUT_OF_STOCK", exc.message, exc.details) from None
+    except ConcurrentChange:
+        raise CheckoutRejected(
+            "CART_ALREADY_CHECKED_OUT",
+            "This cart is already checked out by an order waiting for its payment; pay or cancel that order first.",
+            {"pending_order_id": checkout_claims.holder(order.cart_id)},
+        ) from None
     store.set_fields(order.order_id, {"hold_ids": hold_ids}, PROCESSING)
     return {"order_id": order.order_id}
 
@@ -193,11 +205,12 @@ def commit_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @logger.inject_lambda_context
 def clear_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Take the bought quantities out of the cart (what was added since stays)."""
-    from functions.cart import carts
+    from functions.cart import carts, checkout_claims
 
     order = store.require(event["order_id"])
     carts.remove_ordered(carts.CartRef(order.cart_id, f"user:{order.user_id}"), order.order_id,
                          {line.sku_id: line.quantity for line in order.items})
+    checkout_claims.release(order.cart_id, order.order_id)  # what it held is out of the cart now
     return {"order_id": order.order_id}
 
 

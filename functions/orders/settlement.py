@@ -17,9 +17,12 @@ from shared.tables import error_code
 
 
 def return_stock(order: Order) -> None:
+    from functions.cart import checkout_claims
     from functions.inventory.orders import OrderLine, return_order_stock
 
     return_order_stock(order.order_id, [OrderLine(line.sku_id, line.quantity) for line in order.items], order.hold_ids)
+    if order.cart_id:
+        checkout_claims.release(order.cart_id, order.order_id)  # the cart may be checked out again
 
 
 def refund(order: Order) -> Any:

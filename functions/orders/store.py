@@ -8,6 +8,7 @@ from typing import Any
 from functions.orders.model import (
     CANCELLED,
     CONFIRMED,
+    DELIVERED,
     PROCESSING,
     REFUNDED,
     SHIPPED,
@@ -57,6 +58,14 @@ def get_owned(order_id: str, user_id: str, is_admin: bool = False) -> Order:
     """The order if `user_id` owns it (an admin: any); anyone else gets the same 404 as for no order."""
     order = get(order_id) if order_id.startswith("ord_") else None
     if order is None or (order.user_id != user_id and not is_admin):
+        raise NotFound("No such order.")
+    return order
+
+
+def get_sellers_order(order_id: str, seller_id: str) -> Order:
+    """The order if it has the seller's items; otherwise the same 404 as for no order."""
+    order = get(order_id) if order_id.startswith("ord_") else None
+    if order is None or seller_id not in {line.seller_id for line in order.items}:
         raise NotFound("No such order.")
     return order
 
@@ -199,38 +208,89 @@ def cancel(order: Order, reason: str) -> tuple[Order, bool]:
     )
 
 
+# -- fulfilment: each seller ships and delivers their own part --------------------------------
+
+FULFIL_ATTEMPTS = 5  # another seller's shipment may land between our read and our write
+
+
 def ship(order: Order, seller_id: str, carrier: str, tracking_number: str) -> Order:
-    """Record the seller's shipment; the order becomes SHIPPED with the last seller's."""
-    if seller_id in order.shipped_sellers:
-        return order  # a repeated call: already recorded
-    shipped = [*order.shipped_sellers, seller_id]
-    at = now_iso()
+    """Record the seller's shipment of their part of a CONFIRMED order (a repeat returns it as first
+    recorded); the order becomes SHIPPED with the last seller's."""
+    for _ in range(FULFIL_ATTEMPTS):
+        if seller_id in order.shipped_sellers:
+            return order
+        if order.status != CONFIRMED:
+            raise InvalidState(f"A {order.status} order cannot be shipped.", {"order_id": order.order_id, "status": order.status})
+        shipment = {"carrier": carrier, "tracking_number": tracking_number, "shipped_at": now_iso(), "delivered_at": None}
+        shipped = [*order.shipped_sellers, seller_id]
+        every_seller = set(shipped) >= set(order.seller_ids)
+        if _record_fulfilment(order, seller_id, shipment, {"shipped_sellers": shipped}, SHIPPED if every_seller else None):
+            return require(order.order_id)
+        order = require(order.order_id)
+    raise InvalidState("The order changed meanwhile; try again.", {"order_id": order.order_id})
+
+
+def deliver(order: Order, seller_id: str) -> Order:
+    """Record that the seller's shipment arrived (a repeat changes nothing); the order becomes
+    DELIVERED with the last seller's. Only a shipped part can be delivered."""
+    for _ in range(FULFIL_ATTEMPTS):
+        if seller_id in order.delivered_sellers:
+            return order
+        if seller_id not in order.shipped_sellers or order.status not in (CONFIRMED, SHIPPED):
+            raise InvalidState(
+                "Only a shipped part of an order can be delivered.",
+                {"order_id": order.order_id, "status": order.status, "shipped": seller_id in order.shipped_sellers},
+            )
+        shipment = {**order.shipments.get(seller_id, {}), "delivered_at": now_iso()}
+        delivered = [*order.delivered_sellers, seller_id]
+        every_seller = set(delivered) >= set(order.seller_ids)
+        if _record_fulfilment(order, seller_id, shipment, {"delivered_sellers": delivered}, DELIVERED if every_seller else None):
+            return require(order.order_id)
+        order = require(order.order_id)
+    raise InvalidState("The order changed meanwhile; try again.", {"order_id": order.order_id})
+
+
+def _record_fulfilment(order: Order, seller_id: str, shipment: dict[str, Any], lists: dict[str, Any], to: str | None) -> bool:
+    """The seller's part and the header's copy in one transaction, on the header's version (the
+    state this was decided from); moving the order to `to` if given. False: the order changed
+    meanwhile (the caller reads it again and decides again)."""
     part = {"Update": {
         "TableName": table(), "Key": seller_key(order.order_id, seller_id),
         "UpdateExpression": "SET shipment = :s", "ConditionExpression": "attribute_exists(pk)",
-        "ExpressionAttributeValues": {":s": to_attr({"carrier": carrier, "tracking_number": tracking_number, "at": at})},
+        "ExpressionAttributeValues": {":s": to_attr(shipment)},
     }}
-    guard = "size(shipped_sellers) = :count"
-    values = {":count": len(order.shipped_sellers)}
-    if len(shipped) == len(order.seller_ids):
-        return transition(order.order_id, SHIPPED, fields={"shipped_sellers": shipped}, condition=guard, values=values, also=[part])[0]
+    fields = {**lists, "shipments": {**order.shipments, seller_id: shipment}}
+    if to is not None:
+        try:
+            transition(order.order_id, to, fields=fields, condition="version = :v", values={":v": order.version}, also=[part])
+        except InvalidState:
+            return False
+        return True
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":f{i}": to_attr(value) for i, value in enumerate(fields.values())}
     header = {"Update": {
         "TableName": table(), "Key": order_key(order.order_id),
-        "UpdateExpression": "SET shipped_sellers = :shipped, version = version + :one, updated_at = :now",
-        "ConditionExpression": f"#status = :confirmed AND {guard}",
-        "ExpressionAttributeNames": {"#status": "status"},
+        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+        + ", version = version + :one, updated_at = :now",
+        "ConditionExpression": "#status = :status AND version = :v",
+        "ExpressionAttributeNames": {**names, "#status": "status"},
         "ExpressionAttributeValues": {
-            ":shipped": to_attr(shipped), ":one": to_attr(1), ":now": to_attr(at), ":confirmed": to_attr(CONFIRMED),
-            ":count": to_attr(values[":count"]),
+            **values, ":one": to_attr(1), ":now": to_attr(now_iso()), ":status": to_attr(order.status), ":v": to_attr(order.version),
         },
     }}
     try:
         connection().client.transact_write_items(TransactItems=[header, part])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - classified below
         if error_code(exc) != "TransactionCanceledException":
             raise
-        raise InvalidState("The order changed meanwhile; try again.", {"order_id": order.order_id}) from None
-    return require(order.order_id)
+        return False  # TransactionConflict or a changed header: read again
+    return True
+
+
+def get_part(order_id: str, seller_id: str) -> dict[str, Any] | None:
+    """The seller's part of the order (their lines and shipment), or None."""
+    item = connection().client.get_item(TableName=table(), Key=seller_key(order_id, seller_id), ConsistentRead=True).get("Item")
+    return from_attrs(item) if item else None
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -288,6 +348,16 @@ def list_for_seller(seller_id: str, limit: int, cursor: str | None) -> tuple[lis
     # list it: the header (a consistent read) has the last word.
     listed = [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers]
     return [(part, order) for part, order in listed if order.status != REFUNDED], next_cursor
+
+
+def purchase_orders(user_id: str, product_id: str, limit: int = 10) -> list[str]:
+    """Ids of the user's standing paid orders containing the product (strongly consistent)."""
+    response = connection().client.query(
+        TableName=table(), KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+        ExpressionAttributeValues={":p": {"S": f"USER#{user_id}"}, ":s": {"S": f"PURCHASE#{product_id}#"}},
+        Limit=limit, ConsistentRead=True,
+    )
+    return [item["sk"]["S"].rpartition("#")[2] for item in response.get("Items", [])]
 
 
 def has_purchase(user_id: str, product_id: str) -> bool:

@@ -47,6 +47,7 @@ def order_view(order: Order, event: dict[str, Any] | None = None, payment: Any =
         "payment": payment_view(order, payment),
         "payment_deadline": order.payment_deadline,
         "history": order.history,
+        "shipments": shipments_view(order),
         "reason": order.reason,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
@@ -67,7 +68,26 @@ def seller_order_view(part: dict[str, Any], order: Order) -> dict[str, Any]:
         "subtotal": part.get("subtotal", 0),
         "currency": part.get("currency"),
         "shipping_address": order.shipping_address,
-        "shipment": part.get("shipment"),
+        "shipment": part.get("shipment"),  # {carrier, tracking_number, shipped_at, delivered_at}
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
+
+
+def shipments_view(order: Order) -> list[dict[str, Any]]:
+    """The buyer's view of fulfilment: one entry per seller of the order, with that seller's SKUs,
+    the carrier and tracking number once shipped, and when it shipped and arrived."""
+    views = []
+    for seller_id in order.seller_ids:
+        shipment = order.shipments.get(seller_id) or {}
+        status = "DELIVERED" if shipment.get("delivered_at") else "SHIPPED" if shipment.get("shipped_at") else "NOT_SHIPPED"
+        views.append({
+            "seller_id": seller_id,
+            "status": status,
+            "sku_ids": [line.sku_id for line in order.items if line.seller_id == seller_id],
+            "carrier": shipment.get("carrier"),
+            "tracking_number": shipment.get("tracking_number"),
+            "shipped_at": shipment.get("shipped_at"),
+            "delivered_at": shipment.get("delivered_at"),
+        })
+    return views

@@ -43,6 +43,9 @@ def test_shipping_then_cancelling_is_409_and_another_seller_cannot_ship(local_st
     shipped = seller.request("PUT", f"/api/v1/seller/orders/{order['order_id']}/ship", json=ship)
     assert shipped.status_code == 200, shipped.text
     assert shipped.json()["data"]["status"] == "SHIPPED"
+    # AND the answer is the seller's part only: never the order's total or payment link
+    assert not {"total", "payment", "history"} & set(shipped.json()["data"]), shipped.json()["data"]
+    assert [item["sku_id"] for item in shipped.json()["data"]["items"]] == [sku]
     # THEN the buyer can no longer cancel
     refused = shopper.request("PUT", f"/api/v1/orders/{order['order_id']}/cancel")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "INVALID_STATE"

@@ -42,8 +42,11 @@ def bought(monkeypatch) -> set[tuple[str, str]]:
     look the check up at call time, so patching the orders module reaches them."""
     purchases: set[tuple[str, str]] = set()
     monkeypatch.setattr(
-        "functions.orders.purchases.has_confirmed_purchase", lambda user_id, product_id: (user_id, product_id) in purchases
+        "functions.orders.purchases.confirmed_purchase",
+        lambda user_id, product_id, other_than=None: "ord_test" if (user_id, product_id) in purchases else None,
     )
+    # no real purchase claim to check in the review's transaction (test_review_withdrawal.py has real orders)
+    monkeypatch.setattr("functions.orders.purchases.purchase_check", lambda user_id, product_id, order_id: None)
     return purchases
 
 

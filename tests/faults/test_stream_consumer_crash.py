@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from functions.orders import settlement
-from tests.checkout.conftest import checkout, pay, stock, wait_for_order, wait_until
+from tests.checkout.conftest import bought, checkout, pay, stock, wait_for_order, wait_until  # noqa: F401 - bought: a fixture
 from tests.faults.conftest import (
     availability_problems,
     order_ends_clean,
@@ -119,3 +119,35 @@ def test_the_order_settler_crashing_on_a_cancelled_order_settles_it_on_the_retry
     payment = lambda: shopper.get(f"/api/v1/payments/{created.json()['data']['payment']['payment_id']}").json()["data"]  # noqa: E731
     assert wait_until(lambda: payment()["status"] == "refunded"), payment()  # the refund follows the restock
     assert stock_problems(local_stack, [sku]) == []
+
+
+def test_the_review_withdrawal_crashing_once_hides_the_review_on_the_retry_exactly_once(
+    monkeypatch, local_stack, shopper, anonymous, bought  # noqa: F811 - the checkout fixture imported above
+):
+    from functions.catalog import reviews
+
+    # GIVEN a paid order and its buyer's 3-star review
+    order, _ = bought()
+    product_id = order["items"][0]["product_id"]
+    assert shopper.post(f"/api/v1/products/{product_id}/reviews", json={"rating": 3, "title": "Meh"}).status_code == 201
+    # AND the review-withdrawal consumer crashes on its first delivery of this order's purchase removal
+    real, calls = reviews.withdraw_for_purchase, []
+
+    def withdraw(product: str, user: str, order_id: str) -> str:
+        if order_id == order["order_id"]:
+            calls.append(order_id)
+            if len(calls) == 1:
+                raise RuntimeError("injected: the review withdrawal crashed")
+        return real(product, user, order_id)
+
+    patch_handler_global(monkeypatch, local_stack, "functions.catalog.withdraw_reviews.handler", "withdraw_for_purchase", withdraw)
+    # WHEN the buyer cancels
+    assert shopper.request("PUT", f"/api/v1/orders/{order['order_id']}/cancel").status_code == 200
+    # THEN the retry hides the review and takes its rating out, once
+    def rating():
+        return anonymous.get(f"/api/v1/products/{product_id}").json()["data"]["rating"]
+
+    assert wait_until(lambda: rating()["count"] == 0, timeout=30), (rating(), calls)
+    assert anonymous.get(f"/api/v1/products/{product_id}/reviews").json()["data"]["items"] == []
+    assert len(calls) >= 2 and rating() == {"average": None, "count": 0}
+    assert queue_depth(local_stack, queue_url(local_stack, "ReviewWithdrawalsFailureQueue")) == 0

@@ -88,6 +88,12 @@ def _with_orders_and_payments(event: dict, tokens: dict, local_stack) -> dict:
         # shipping and refunding need a paid order
         to_ship = event["resource"].startswith("/api/v1/seller/orders/") or event["resource"].endswith("/refunds")
         order = _confirmed_order(local_stack, tokens) if to_ship else _pending_order(local_stack, tokens)
+        if event["resource"].endswith("/deliver"):  # only a shipped part is delivered
+            from tests.conftest import Api
+
+            seller = Api(local_stack.url, tokens["seller"]["AccessToken"])
+            shipped = seller.request("PUT", f"/api/v1/seller/orders/{order['order_id']}/ship", json={"carrier": "UPS", "tracking_number": "1Z"})
+            assert shipped.status_code == 200, shipped.text
         event = _replaced(event, PLACEHOLDER_ORDER, order["order_id"])
     if PLACEHOLDER_PAYMENT in json.dumps(event):
         order = _pending_order(local_stack, tokens)
@@ -156,12 +162,34 @@ def _fill_customer_cart(local_stack, tokens) -> str:
     return sku_id
 
 
+def _settle_pending_orders(local_stack, tokens) -> None:
+    """Cancel the demo customer's orders still waiting for payment: one cart has one unpaid checkout
+    at a time (docs/decisions/0019-one-checkout-per-cart.md), and each sample wants a new one."""
+    from tests.checkout.conftest import wait_until
+
+    customer = _customer(local_stack, tokens)
+    for order in customer.get("/api/v1/orders?limit=100").json()["data"]["items"]:
+        if order["status"] in ("PROCESSING", "PENDING_PAYMENT"):
+            customer.request("PUT", f"/api/v1/orders/{order['order_id']}/cancel")
+    assert wait_until(lambda: all(o["status"] not in ("PROCESSING", "PENDING_PAYMENT")
+                                  for o in customer.get("/api/v1/orders?limit=100").json()["data"]["items"]))
+
+
 def _pending_order(local_stack, tokens) -> dict:
     """A new order of the demo customer, awaiting payment (POST /orders answered 201)."""
-    from tests.checkout.conftest import checkout
+    from tests.checkout.conftest import checkout, wait_until
 
+    _settle_pending_orders(local_stack, tokens)
     _fill_customer_cart(local_stack, tokens)
-    created = checkout(_customer(local_stack, tokens))
+
+    def placed():
+        # a paid order's saga frees the cart in its last step (ClearCart), just after CONFIRMED
+        response = checkout(_customer(local_stack, tokens))
+        refused = response.status_code == 409 and response.json()["error"]["code"] == "CART_ALREADY_CHECKED_OUT"
+        return None if refused else response
+
+    created = wait_until(placed, timeout=10)
+    assert created is not None
     assert created.status_code == 201, created.text
     return created.json()["data"]
 

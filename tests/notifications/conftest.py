@@ -125,7 +125,8 @@ def shop(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
         email = f"{name.replace('_', '.')}.{suffix}@example.com"
         created = idp.admin_create_user(
             UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
-            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name.title()}],
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
+                            {"Name": "name", "Value": name.title()}],
         )
         shop.users[name] = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
         shop.emails[name] = email

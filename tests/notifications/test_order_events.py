@@ -55,6 +55,7 @@ def test_a_confirmed_order_is_an_order_confirmed_event_with_the_whole_detail() -
                  "options": {}, "quantity": 1, "unit_price": 999, "currency": "USD"},
             ],
             "seller_ids": [SELLER_A, SELLER_B],
+            "shipments": {},
         },
     }
     assert isinstance(event["detail"]["total"], int) and isinstance(event["detail"]["items"][0]["quantity"], int)
