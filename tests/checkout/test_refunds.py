@@ -28,12 +28,14 @@ def secret(local_stack) -> str:
 
 @pytest.fixture
 def pending(shopper, stocked_product):
-    """pending(quantity) -> a new order of the shopper, awaiting payment."""
+    """pending(quantity, api) -> a new order awaiting payment, of the shopper or of `api` (one
+    cart has one unpaid order at a time: a second order needs another shopper, ADR 0019)."""
 
-    def make(quantity: int = 1) -> dict:
+    def make(quantity: int = 1, api=None) -> dict:
+        buyer = api or shopper
         sku = stocked_product([10])["skus"][0]["sku_id"]
-        assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
-        return payable(shopper, checkout(shopper))
+        assert buyer.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": quantity}).status_code in (200, 201)
+        return payable(buyer, checkout(buyer))
 
     return make
 
@@ -58,15 +60,16 @@ def seller_order_ids(seller) -> set[str]:
 # -- one fixed webhook URL ------------------------------------------------------------------------
 
 
-def test_one_fixed_webhook_url_takes_the_events_of_every_payment(anonymous, shopper, secret, pending):
-    # GIVEN two orders awaiting payment
-    first, second = pending(), pending()
+def test_one_fixed_webhook_url_takes_the_events_of_every_payment(local_stack, anonymous, shopper, secret, pending):
+    # GIVEN two orders awaiting payment (two shoppers)
+    other = register(local_stack)
+    first, second = pending(), pending(api=other)
     # WHEN the provider posts each payment's event to the same registered URL
     answers = [send(anonymous, secret, "payment.succeeded", order) for order in (first, second)]
     # THEN both are accepted and both orders are confirmed: the payment is found from the event
     assert [answer.status_code for answer in answers] == [200, 200], [answer.text for answer in answers]
-    for order in (first, second):
-        wait_for_order(shopper, order["order_id"], ("CONFIRMED",))
+    for buyer, order in ((shopper, first), (other, second)):
+        wait_for_order(buyer, order["order_id"], ("CONFIRMED",))
     # AND the old per-payment URL is gone (one webhook route, README "Payments")
     old = anonymous.post(f"/api/v1/payments/{first['payment']['payment_id']}/webhook", data="{}",
                          headers={"Content-Type": "application/json"})
@@ -80,17 +83,18 @@ def test_another_providers_webhook_url_is_not_there_in_a_sandbox_stage(anonymous
     assert shopper.get(f"/api/v1/orders/{order['order_id']}").json()["data"]["status"] == "PENDING_PAYMENT"
 
 
-def test_a_webhook_id_reused_by_another_payment_is_not_dropped_as_a_duplicate(anonymous, shopper, secret, pending):
+def test_a_webhook_id_reused_by_another_payment_is_not_dropped_as_a_duplicate(local_stack, anonymous, shopper, secret, pending):
     # GIVEN two payments whose events arrive under the same webhook id (ids are unique per sender
     # and payment at some providers, not globally)
-    first, second = pending(), pending()
+    other = register(local_stack)
+    first, second = pending(), pending(api=other)
     shared_id = f"msg_{uuid.uuid4().hex}"
     # WHEN both arrive
     answers = [send(anonymous, secret, "payment.succeeded", order, message_id=shared_id) for order in (first, second)]
     # THEN each is handled for its own payment, not the second dropped as a duplicate of the first
     assert [answer.json()["data"]["outcome"] for answer in answers] == ["succeeded", "succeeded"], [a.text for a in answers]
-    for order in (first, second):
-        wait_for_order(shopper, order["order_id"], ("CONFIRMED",))
+    for buyer, order in ((shopper, first), (other, second)):
+        wait_for_order(buyer, order["order_id"], ("CONFIRMED",))
     # AND the same event for the same payment again is still a duplicate
     again = send(anonymous, secret, "payment.succeeded", first, message_id=shared_id)
     assert again.status_code == 200 and again.json()["data"]["outcome"] == "duplicate"

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from tests.checkout.conftest import checkout, payable, wait_for_order, wait_until
+from tests.checkout.conftest import checkout, payable, register, wait_for_order, wait_until
 from tests.checkout.test_refunds import refund, seller_order_ids
 from tests.payments.test_providers import StripeStub
 
@@ -100,16 +100,18 @@ def refund_event(order: dict, intent_id: str, refunded: int) -> dict:
 
 @pytest.fixture
 def stripe_order(stripe_stage, shopper, stocked_product):
-    """stripe_order() -> (an order awaiting a Stripe payment, its PaymentIntent id)."""
+    """stripe_order(api) -> (an order of the shopper, or of `api`, awaiting a Stripe payment, its
+    PaymentIntent id). One cart has one unpaid order at a time: a second needs another shopper."""
 
-    def make() -> tuple[dict, str]:
+    def make(api=None) -> tuple[dict, str]:
+        buyer = api or shopper
         sku = stocked_product([10])["skus"][0]["sku_id"]
-        assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
-        created = checkout(shopper)
+        assert buyer.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
+        created = checkout(buyer)
         try:
-            order = payable(shopper, created)
+            order = payable(buyer, created)
         except AssertionError:
-            current = shopper.get(f"/api/v1/orders/{created.json()['data']['order_id']}").json()["data"]
+            current = buyer.get(f"/api/v1/orders/{created.json()['data']['order_id']}").json()["data"]
             raise AssertionError(json.dumps({"order": current, "stripe_calls": stripe_stage.calls})) from None
         assert order["payment"]["provider"] == "stripe" and order["payment"]["payment_url"] is None
         intent = stripe_stage.by_key[f"intent-{order['payment']['payment_id']}"]
@@ -118,9 +120,12 @@ def stripe_order(stripe_stage, shopper, stocked_product):
     return make
 
 
-def test_stripe_signed_events_confirm_fail_and_refund_orders(anonymous, shopper, seller, admin, webhook_secret, stripe_stage, stripe_order):
-    # GIVEN two orders whose PaymentIntents the saga created at Stripe (the stub)
-    (paid, paid_intent), (declined, declined_intent) = stripe_order(), stripe_order()
+def test_stripe_signed_events_confirm_fail_and_refund_orders(
+    local_stack, anonymous, shopper, seller, admin, webhook_secret, stripe_stage, stripe_order
+):
+    # GIVEN two orders (of two shoppers) whose PaymentIntents the saga created at Stripe (the stub)
+    other = register(local_stack)
+    (paid, paid_intent), (declined, declined_intent) = stripe_order(), stripe_order(other)
     client_secret = shopper.get(f"/api/v1/payments/{paid['payment']['payment_id']}").json()["data"]["client_secret"]
     assert client_secret == f"{paid_intent}_secret_x"
     # WHEN Stripe sends payment_intent.succeeded for one and payment_intent.payment_failed for the other
@@ -129,7 +134,7 @@ def test_stripe_signed_events_confirm_fail_and_refund_orders(anonymous, shopper,
     assert succeeded.status_code == 200 and failed.status_code == 200, (succeeded.text, failed.text)
     # THEN the first is confirmed and the second cancelled
     wait_for_order(shopper, paid["order_id"], ("CONFIRMED",))
-    assert wait_for_order(shopper, declined["order_id"], ("CANCELLED",))["payment"]["status"] == "failed"
+    assert wait_for_order(other, declined["order_id"], ("CANCELLED",))["payment"]["status"] == "failed"
     # WHEN Stripe reports part of the paid one refunded (a charge: found by its PaymentIntent id)
     partial = stripe_post(anonymous, webhook_secret, refund_event(paid, paid_intent, 100))
     assert partial.status_code == 200 and partial.json()["data"]["outcome"] == "partially_refunded", partial.text
