@@ -335,7 +335,7 @@ CATALOG = Service(
 
 # The stock counters, and the projector's heartbeat (written by the hold sweeper) that keeps
 # the availability cache's watermark fresh when no stock moves.
-STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT"]}}}}
+STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT", {"prefix": "STOCK#"}]}}}}
 # Holds deleted by DynamoDB's TTL process (not by our code): the backstop release path.
 TTL_EXPIRED_HOLDS = {
     "eventName": ["REMOVE"],
@@ -398,6 +398,14 @@ INVENTORY = Service(
             handler="functions.inventory.sweep_holds.handler",
             tables=((INVENTORY_TABLE, Access.READ_WRITE),),
             description="Release stock holds past their expiry; heartbeat for the availability watermark.",
+        ),
+        ScheduledJob(
+            id="StockRebalancer",
+            handler="functions.inventory.rebalance_buckets.handler",
+            local_interval_seconds=1.0,
+            timeout_seconds=90,
+            tables=((INVENTORY_TABLE, Access.READ_WRITE),),
+            description="Even out hot SKUs' stock buckets; collapse them into one near sell-out (ADR 0022).",
         ),
     ),
 )
