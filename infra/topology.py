@@ -397,15 +397,8 @@ INVENTORY = Service(
             id="HoldSweeper",
             handler="functions.inventory.sweep_holds.handler",
             tables=((INVENTORY_TABLE, Access.READ_WRITE),),
-            description="Release stock holds past their expiry; heartbeat for the availability watermark.",
-        ),
-        ScheduledJob(
-            id="StockRebalancer",
-            handler="functions.inventory.rebalance_buckets.handler",
-            local_interval_seconds=1.0,
-            timeout_seconds=90,
-            tables=((INVENTORY_TABLE, Access.READ_WRITE),),
-            description="Even out hot SKUs' stock buckets; collapse them into one near sell-out (ADR 0022).",
+            description="Release stock holds past their expiry; rebalance hot SKUs' stock buckets (ADR 0022); "
+                        "heartbeat for the availability watermark.",
         ),
     ),
 )

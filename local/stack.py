@@ -30,7 +30,6 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     # The local scheduler runs the hold sweeper every few seconds: one sweep per run.
     "SWEEPS_PER_INVOCATION": "1",
-    "REBALANCE_PASSES_PER_INVOCATION": "1",  # and the stock rebalancer every second: one pass
     # No SES here: notifications go to the outbox (the notifications table) that tests read.
     "NOTIFICATION_SENDER": "outbox",
 }

@@ -400,7 +400,8 @@ def _update_hold(table: str, old: Hold, new: Hold) -> dict[str, Any]:
     return {"Update": {
         "TableName": table,
         "Key": keys.hold_key(old.sku_id, old.holder_id),
-        "UpdateExpression": "SET quantity = :q, expires_at = :e, gsi1sk = :s, bucket = :b",
+        "UpdateExpression": "SET quantity = :q, expires_at = :e, gsi1sk = :s, #bucket = :b",
+        "ExpressionAttributeNames": {"#bucket": "bucket"},  # a reserved word
         "ConditionExpression": "hold_id = :id AND quantity = :old",
         "ExpressionAttributeValues": {
             ":q": {"N": str(new.quantity)},
