@@ -98,23 +98,24 @@ def layouts(stock_items: dict[str, dict[str, Any]]) -> dict[str, Layout]:
     """Layouts of SKUs whose stock items were just read: an unbucketed SKU's is its stock item;
     a bucketed SKU's is read again, with its buckets, in one TransactGetItems (an exact snapshot)."""
     result: dict[str, Layout] = {}
-    bucketed: list[str] = []
+    bucketed: dict[str, tuple[int, int]] = {}
     for sku_id, item in stock_items.items():
         active, count = bucket_counts(item)
         if count > 1:
-            bucketed.append(sku_id)
+            bucketed[sku_id] = (active, count)
         else:
             result[sku_id] = Layout(sku_id, 1, (_bucket(0, item),))
-    result.update(snapshot(bucketed))
+    result.update(snapshot(list(bucketed), bucketed))
     return result
 
 
-def snapshot(sku_ids: list[str]) -> dict[str, Layout]:
-    """Exact layouts: TransactGetItems of each SKU's stock item and buckets (several SKUs per call)."""
+def snapshot(sku_ids: list[str], counts: dict[str, tuple[int, int]] | None = None) -> dict[str, Layout]:
+    """Exact layouts: TransactGetItems of each SKU's stock item and buckets (several SKUs per call).
+    `counts` (active, items) per SKU when just read; else they are read first."""
     result: dict[str, Layout] = {}
     table = _table()
     pending = list(dict.fromkeys(sku_ids))
-    counts = _counts(pending)
+    counts = counts if counts is not None else _counts(pending)
     batch: list[str] = []
     size = 0
     for sku_id in pending + [""]:
@@ -164,13 +165,19 @@ def _transact_get(table: str, sku_ids: list[str], counts: dict[str, tuple[int, i
         if entry.get("Item"):
             found[sku][index] = entry["Item"]
     result = {}
+    grown: dict[str, tuple[int, int]] = {}
     for sku in sku_ids:
         stock = found[sku].get(0)
         if stock is None:
             result[sku] = Layout(sku, 1, (), exists=False)
             continue
         active, count = bucket_counts(stock)
+        if count > counts[sku][1]:  # buckets were added since the count was read: read them all
+            grown[sku] = (active, count)
+            continue
         result[sku] = Layout(sku, active, tuple(_bucket(index, found[sku][index]) for index in sorted(found[sku]) if index < count))
+    if grown:
+        result.update(_transact_get(table, list(grown), grown))
     return result
 
 
