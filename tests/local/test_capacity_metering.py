@@ -68,8 +68,8 @@ def test_metered_a_transaction_on_an_item_in_flight_is_cancelled_with_transactio
 def test_metered_an_items_wcu_runs_out_and_single_writes_are_throttled(local_stack):
     table, pk = local_stack.physical_name("InventoryTable"), f"METER#{uuid.uuid4().hex}"
     key = {"pk": {"S": pk}, "sk": {"S": "METER"}}
-    # GIVEN 2 WCU/s per item (one second of burst: 2 writes)
-    with metered(2) as meter:
+    # GIVEN 1 WCU/s per item (one second of burst: 1 write)
+    with metered(1) as meter:
         # WHEN single writes hit one item faster than that (the SDK's own retries disabled)
         from botocore.config import Config
 
@@ -84,7 +84,7 @@ def test_metered_an_items_wcu_runs_out_and_single_writes_are_throttled(local_sta
                 codes.append(exc.response["Error"]["Code"])
         throttles = meter.throttles
     # THEN the burst passes and what exceeds the refill is throttled as DynamoDB does
-    assert codes[:2] == ["ok", "ok"], codes
+    assert codes[0] == "ok", codes
     assert set(codes) == {"ok", "ThrottlingException"} and codes.count("ThrottlingException") == throttles >= 1, codes
 
 
