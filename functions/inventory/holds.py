@@ -140,6 +140,7 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
         by_holder[change.holder_id].append(change.sku_id)
     attempts = MAX_ATTEMPTS
     attempt = 0
+    busy: dict[str, set[int]] = defaultdict(set)  # buckets found busy (conflict, throttled): try others
     while attempt < attempts:
         attempt += 1
         current = {(holder, sku): hold for holder, skus in by_holder.items() for sku, hold in get_holds(holder, skus).items()}
@@ -150,7 +151,7 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
         if any(layout.bucketed for layout in layouts.values()):
             attempts = max(attempts, MAX_ATTEMPTS + 2 * keys.MAX_BUCKETS)  # each retry: someone else won a bucket
         try:
-            plan = _plan(changes, current, layouts)
+            plan = _plan(changes, current, layouts, busy)
         except _SplitStock as split:
             stock_buckets.redistribute(split.sku_id, collapse=True)
             continue
@@ -168,6 +169,11 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
             if error_code(exc) != "TransactionCanceledException":
                 raise
             reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            elsewhere = False  # a busy bucket of a hot SKU: the next attempt goes to another at once
+            for reason, bucket in zip(reasons, plan.stock_buckets, strict=False):
+                if bucket is not None and reason in {"TransactionConflict", "ThrottlingError"}:
+                    busy[bucket[0]].add(bucket[1])
+                    elsewhere = elsewhere or (layouts.get(bucket[0]) is not None and layouts[bucket[0]].bucketed)
             short = plan.short_of_stock(reasons)
             if short is not None and layouts.get(short[0]) is not None and layouts[short[0]].bucketed:
                 # One bucket ran dry under us; the snapshot of the next attempt decides.
@@ -183,7 +189,7 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
                 raise ConcurrentChange() from None
             # A hold changed under us, or DynamoDB saw a conflicting transaction: read again.
             logger.info("hold transaction cancelled; retrying", extra={"attempt": attempt, "reasons": reasons})
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
+            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * (1 if elsewhere else 2 ** min(attempt, 6))))
     raise ServiceUnavailable("The stock is very busy right now; try again.")
 
 
@@ -205,10 +211,13 @@ class _Plan:
     result: dict[tuple[str, str], Hold | None] = field(default_factory=dict)
     requesting_holders: set[str] = field(default_factory=set)
     targets: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (new hold quantity, requested)
+    stock_buckets: list[tuple[str, int] | None] = field(default_factory=list)  # per item: the bucket it moves
 
-    def add(self, item: dict[str, Any], stock_check: tuple[str, int] | None = None) -> None:
+    def add(self, item: dict[str, Any], stock_check: tuple[str, int] | None = None,
+            bucket: tuple[str, int] | None = None) -> None:
         self.items.append(item)
         self.stock_checks.append(stock_check)
+        self.stock_buckets.append(bucket)
 
     def short_of_stock(self, reasons: list[str]) -> tuple[str, int] | None:
         for reason, check in zip(reasons, self.stock_checks, strict=False):
@@ -218,7 +227,7 @@ class _Plan:
 
 
 def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold],
-          layouts: dict[str, stock_buckets.Layout] | None = None) -> _Plan:
+          layouts: dict[str, stock_buckets.Layout] | None = None, busy: dict[str, set[int]] | None = None) -> _Plan:
     plan = _Plan()
     table = _table()
     layouts = layouts or {}
@@ -264,7 +273,8 @@ def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold],
         bucket = old_bucket
         if delta > 0 and change.sku_id in free:
             bucket = _pick_bucket(free[change.sku_id], layouts[change.sku_id].active, change.holder_id,
-                                  old_bucket if old else None, delta, new_quantity, change.sku_id)
+                                  old_bucket if old else None, delta, new_quantity, change.sku_id,
+                                  (busy or {}).get(change.sku_id, set()))
         moved = old is not None and bucket != old_bucket
         if moved:  # the hold's units go back to their bucket; the new quantity comes from `bucket`
             reserved_delta[(change.sku_id, old_bucket)] -= old_quantity
@@ -293,7 +303,7 @@ def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold],
         item, check = _stock_update(table, sku_id, reserved_delta[(sku_id, bucket)], on_hand_delta[(sku_id, bucket)],
                                     requested.get(sku_id), bucket)
         if item is not None:
-            plan.add(item, check)
+            plan.add(item, check, (sku_id, bucket))
     for item in hold_items:
         plan.add(item)
     return plan
@@ -324,18 +334,20 @@ def _check_bucketed_stock(changes: list[HoldChange], current: dict[tuple[str, st
 
 
 def _pick_bucket(free: dict[int, int], active: int, holder_id: str, old_bucket: int | None, delta: int,
-                 new_quantity: int, sku_id: str) -> int:
+                 new_quantity: int, sku_id: str, busy: set[int]) -> int:
     """Where a growing hold takes its units: its own bucket if that has the growth, else the
     holder's home bucket, else any active bucket with the whole new quantity (at random, so that
-    shoppers thrown off their home bucket do not all pile onto the same one)."""
-    if old_bucket is not None and free.get(old_bucket, 0) >= delta:
+    shoppers thrown off their home bucket do not all pile onto the same one). Buckets that this
+    request found busy (another transaction in flight, or out of capacity) come last."""
+    if old_bucket is not None and old_bucket not in busy and free.get(old_bucket, 0) >= delta:
         free[old_bucket] -= delta
         return old_bucket
     home = keys.home_bucket(holder_id, active)
     covering = [index for index in range(active) if free.get(index, 0) >= new_quantity]
     if not covering:
         raise _SplitStock(sku_id)
-    bucket = home if home in covering else random.choice(covering)
+    idle = [index for index in covering if index not in busy] or covering
+    bucket = home if home in idle else random.choice(idle)
     free[bucket] -= new_quantity
     if old_bucket is not None:
         free[old_bucket] = free.get(old_bucket, 0) + new_quantity - delta  # the old units go back there
