@@ -62,12 +62,17 @@ class Meter:
             return self.transaction_ms / 1000
         return TRANSACTION_WCU / self.wcu_per_item
 
+    @property
+    def burst(self) -> float:
+        """One second of the limit, and never less than one transactional write."""
+        return max(self.wcu_per_item, float(TRANSACTION_WCU))
+
     def _state(self, identity: tuple[str, str], now: float) -> _ItemState:
         state = self.items.get(identity)
         if state is None:
-            state = self.items[identity] = _ItemState(tokens=self.wcu_per_item, refilled_at=now)
+            state = self.items[identity] = _ItemState(tokens=self.burst, refilled_at=now)
         else:
-            state.tokens = min(self.wcu_per_item, state.tokens + (now - state.refilled_at) * self.wcu_per_item)
+            state.tokens = min(self.burst, state.tokens + (now - state.refilled_at) * self.wcu_per_item)
             state.refilled_at = now
         return state
 
