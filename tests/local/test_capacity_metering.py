@@ -68,7 +68,7 @@ def test_metered_a_transaction_on_an_item_in_flight_is_cancelled_with_transactio
 def test_metered_an_items_wcu_runs_out_and_single_writes_are_throttled(local_stack):
     table, pk = local_stack.physical_name("InventoryTable"), f"METER#{uuid.uuid4().hex}"
     key = {"pk": {"S": pk}, "sk": {"S": "METER"}}
-    # GIVEN 1 WCU/s per item (one second of burst: 1 write)
+    # GIVEN 1 WCU/s per item (a burst of one transaction's worth: 2 single writes)
     with metered(1) as meter:
         # WHEN single writes hit one item faster than that (the SDK's own retries disabled)
         from botocore.config import Config
@@ -85,7 +85,8 @@ def test_metered_an_items_wcu_runs_out_and_single_writes_are_throttled(local_sta
         throttles = meter.throttles
     # THEN the burst passes and what exceeds the refill is throttled as DynamoDB does
     assert codes[0] == "ok", codes
-    assert set(codes) == {"ok", "ThrottlingException"} and codes.count("ThrottlingException") == throttles >= 1, codes
+    assert set(codes) == {"ok", "ThrottlingException"}, codes
+    assert throttles >= codes.count("ThrottlingException") >= 1  # the meter counts the stack's own writes too
 
 
 def test_metered_concurrent_categories_under_one_parent_are_created_or_told_503_never_500(local_stack, admin):
