@@ -72,7 +72,7 @@ def test_remove_and_clear_release_everything(customer, seller, stocked_product):
     assert _stock(seller, first)["reserved"] == 0
     cleared = customer.request("DELETE", "/api/v1/cart")
     assert cleared.status_code == 204
-    assert _stock(seller, second) == {"sku_id": second, "on_hand": 5, "reserved": 0, "available": 5}
+    assert _stock(seller, second) == {"sku_id": second, "on_hand": 5, "reserved": 0, "available": 5, "buckets": 1}
     assert customer.get("/api/v1/cart").json()["data"]["items"] == []
 
 
