@@ -158,7 +158,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "title": STRING, "body": STRING, "created_at": TIMESTAMP}),
     "ReviewList": _list_of("Review"),
     # inventory
-    "Stock": _obj({"sku_id": STRING, "on_hand": INTEGER, "reserved": INTEGER, "available": INTEGER}),
+    "Stock": _obj({"sku_id": STRING, "on_hand": INTEGER, "reserved": INTEGER, "available": INTEGER,
+                   "buckets": {"type": "integer", "minimum": 1, "maximum": 32,
+                               "description": "Stock buckets of a hot SKU (1: unbucketed); the counters are their sum."}}),
     # cart
     "CartLine": _obj(
         {

@@ -369,7 +369,7 @@ CATALOG = Service(
 
 # The stock counters, and the projector's heartbeat (written by the hold sweeper) that keeps
 # the availability cache's watermark fresh when no stock moves.
-STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT"]}}}}
+STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT", {"prefix": "STOCK#"}]}}}}
 # Holds deleted by DynamoDB's TTL process (not by our code): the backstop release path.
 TTL_EXPIRED_HOLDS = {
     "eventName": ["REMOVE"],
@@ -403,6 +403,7 @@ INVENTORY = Service(
             handler="functions.inventory.project_availability.handler",
             batch_size=100,
             filter_patterns=(STOCK_RECORDS,),
+            tables=((INVENTORY_TABLE, Access.READ),),  # a hot SKU's sum over its buckets (ADR 0022)
             cache=True,
             # Retry until the cache is back (or the record ages out of the stream, 24 h): a parked
             # batch would leave SKUs stale behind a fresh watermark, while a blocked shard stalls
@@ -415,6 +416,7 @@ INVENTORY = Service(
             handler="functions.search.stock_sync.handler",
             batch_size=100,
             filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}},),
+            tables=((INVENTORY_TABLE, Access.READ),),  # a hot SKU's sum over its buckets (ADR 0022)
             search=Access.WRITE,
         ),
         StreamConsumer(
@@ -431,7 +433,8 @@ INVENTORY = Service(
             id="HoldSweeper",
             handler="functions.inventory.sweep_holds.handler",
             tables=((INVENTORY_TABLE, Access.READ_WRITE),),
-            description="Release stock holds past their expiry; heartbeat for the availability watermark.",
+            description="Release stock holds past their expiry; rebalance hot SKUs' stock buckets (ADR 0022); "
+                        "heartbeat for the availability watermark.",
         ),
     ),
 )

@@ -8,6 +8,9 @@
 2. replaces moto's Docker-based Lambda execution with an in-process call through the registered
    `LambdaRuntime` (`set_lambda_runtime`), returning the Lambda runtime's error envelope on
    exceptions so Step Functions Retry/Catch match on `errorType`;
+   With `local.capacity` switched on (env LOCAL_DDB_CAPACITY_WCU_PER_ITEM, ADR 0023), writes
+   are metered per item: TransactionConflict / ThrottlingError cancellations and
+   ThrottlingException as DynamoDB gives a hot item;
 3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
    bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
    execution the ARN `...:None` (so the second unnamed start fails);
@@ -59,6 +62,7 @@ def apply_moto_patches() -> None:
             return
         _patch_dynamodb_lock()
         _patch_dynamodb_transactions()
+        _patch_dynamodb_single_write_capacity()
         _patch_lambda_invoke()
         _enable_step_functions_execution()
         _patch_step_functions_bugs()
@@ -127,9 +131,14 @@ def _patch_dynamodb_lock() -> None:
     if getattr(original, "_local_locked", False):
         return
 
+    from local import capacity
+
+    capacity.configure_from_environment()
+
     @functools.wraps(original)
     def call_action(self: Any) -> Any:
-        with DYNAMODB_LOCK:
+        target = str((getattr(self, "headers", None) or {}).get("X-Amz-Target", ""))
+        with DYNAMODB_LOCK, capacity.request(target.rpartition(".")[2]):
             return original(self)
 
     call_action._local_locked = True  # type: ignore[attr-defined]
@@ -157,6 +166,8 @@ def _patch_dynamodb_transactions() -> None:
     )
     from moto.dynamodb.models import DynamoDBBackend
 
+    from local import capacity
+
     if getattr(DynamoDBBackend.transact_write_items, "_local_patched", False):
         return
 
@@ -164,6 +175,7 @@ def _patch_dynamodb_transactions() -> None:
         if len(transact_items) > 100:
             raise TooManyTransactionsException()
         seen: set[tuple[str, str]] = set()
+        touched: list[tuple[str, str]] = []
         planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
         reasons: list[tuple[Any, Any, Any]] = []
         for entry in transact_items:
@@ -186,6 +198,7 @@ def _patch_dynamodb_transactions() -> None:
                 if identity in seen:
                     raise MultipleTransactionsException()
                 seen.add(identity)
+                touched.append(capacity.item_identity(table_name, key))
                 current = self.get_item(table_name, key)
                 condition = op.get("ConditionExpression")
                 if condition is not None:
@@ -204,6 +217,9 @@ def _patch_dynamodb_transactions() -> None:
                 reasons.append(("ConditionalCheckFailed", str(exc.message), original_item))
             except Exception as exc:  # noqa: BLE001 - reported as a cancellation reason, as moto does
                 reasons.append((type(exc).__name__, str(exc), original_item))
+        capacity_reasons = capacity.check_transaction(touched) if len(touched) == len(transact_items) else None
+        if capacity_reasons is not None:  # another transaction is in flight on an item, or it is out of WCU
+            raise TransactionCanceledException(capacity_reasons)
         if any(code is not None for code, _, _ in reasons):
             raise TransactionCanceledException(reasons)
 
@@ -231,6 +247,42 @@ def _patch_dynamodb_transactions() -> None:
 
     transact_write_items._local_patched = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _patch_dynamodb_single_write_capacity() -> None:
+    """PutItem / UpdateItem / DeleteItem requests spend the item's metered capacity (a no-op
+    unless `local.capacity` is on; the writes a transaction applies are metered as the transaction)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from local import capacity
+
+    if getattr(DynamoDBBackend.put_item, "_local_metered", False):
+        return
+    original_put, original_update, original_delete = (
+        DynamoDBBackend.put_item, DynamoDBBackend.update_item, DynamoDBBackend.delete_item)
+
+    @functools.wraps(original_put)
+    def put_item(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if capacity.metering("PutItem"):
+            table = self.get_table(table_name)
+            key = {name: item_attrs[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
+            capacity.check_single("PutItem", table_name, key)
+        return original_put(self, table_name, item_attrs, *args, **kwargs)
+
+    @functools.wraps(original_update)
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        capacity.check_single("UpdateItem", table_name, key)
+        return original_update(self, table_name, key, *args, **kwargs)
+
+    @functools.wraps(original_delete)
+    def delete_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        capacity.check_single("DeleteItem", table_name, key)
+        return original_delete(self, table_name, key, *args, **kwargs)
+
+    put_item._local_metered = True  # type: ignore[attr-defined]
+    DynamoDBBackend.put_item = put_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    DynamoDBBackend.delete_item = delete_item  # type: ignore[method-assign]
 
 
 def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:

@@ -11,6 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, CategorySlugClaim
+from shared.conflicts import retry_when_busy
 from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
 from shared.tables import connection
@@ -49,7 +50,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         created_by=created_by,
     )
     claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
-    try:
+    def write() -> None:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(item, condition=CategoryItem.pk.does_not_exist())
             transaction.save(claim, condition=CategorySlugClaim.pk.does_not_exist())
@@ -60,6 +61,9 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
                     range_key=CategoryItem.sort_key(parent_id),
                     condition=CategoryItem.pk.exists(),
                 )
+
+    try:
+        retry_when_busy(write)  # a conflicting transaction on the parent or the slug claim: send again
     except TransactWriteError as exc:
         # pynamodb sends condition checks first, then puts in the order saved:
         # [parent check?, category, slug claim].

@@ -33,7 +33,6 @@ from typing import Any, NamedTuple
 from shared import cache, metrics
 from shared.metrics import AVAILABILITY_READS
 from shared.observability import logger
-from shared.tables import connection
 
 DEFAULT_STALE_SECONDS = 30.0
 WATERMARK_KEY = "{avail}:watermark"
@@ -187,21 +186,15 @@ def _watermark_problem(raw: str | None) -> str:
 
 
 def _from_table(sku_ids: list[str]) -> dict[str, tuple[dict[str, Any], int | None]]:
-    """{sku_id: (view, version or None when it has no stock item)} in one BatchGetItem per 100 SKUs.
+    """{sku_id: (view, version or None when it has no stock item)} in one BatchGetItem per 100 SKUs
+    (and one more for hot SKUs' buckets: their sum at the summed version, ADR 0022).
 
     Like functions.inventory.stock.availability, plus each item's version for the read repair."""
-    table = os.environ["INVENTORY_TABLE_NAME"]
+    from functions.inventory.stock import stock_levels
+
     result: dict[str, tuple[dict[str, Any], int | None]] = {sku_id: ({"in_stock": False, "available": 0}, None) for sku_id in sku_ids}
-    for start in range(0, len(sku_ids), MAX_BATCH):
-        keys = [{"pk": {"S": f"SKU#{sku_id}"}, "sk": {"S": "STOCK"}} for sku_id in sku_ids[start : start + MAX_BATCH]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": False, "ProjectionExpression": "pk, available, version"}}
-        while request:
-            response = connection().client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table, []):
-                available = max(0, int(item.get("available", {}).get("N", "0")))
-                version = int(item["version"]["N"]) if "version" in item else None
-                result[item["pk"]["S"].removeprefix("SKU#")] = ({"in_stock": available > 0, "available": available}, version)
-            request = response.get("UnprocessedKeys") or {}
+    for sku_id, (available, version) in stock_levels(sku_ids, consistent=False).items():
+        result[sku_id] = ({"in_stock": available > 0, "available": available}, version)
     return result
 
 

@@ -29,16 +29,35 @@ def owned_sku(sku_id: str, principal: Principal) -> SkuInfo:
 
 
 def read_stock(sku_id: str) -> dict[str, Any]:
-    response = connection().client.get_item(TableName=_table(), Key=stock_key(sku_id), ConsistentRead=True)
-    item = response.get("Item")
-    if not item:
-        return {"sku_id": sku_id, "on_hand": 0, "reserved": 0, "available": 0}
+    """The SKU's counters, summed over its buckets (one exact snapshot when bucketed)."""
+    from functions.inventory.buckets import snapshot
+
+    layout = snapshot([sku_id])[sku_id]
+    if not layout.exists:
+        return {"sku_id": sku_id, "on_hand": 0, "reserved": 0, "available": 0, "buckets": 1}
     return {
         "sku_id": sku_id,
-        "on_hand": int(item["on_hand"]["N"]),
-        "reserved": int(item["reserved"]["N"]),
-        "available": int(item["available"]["N"]),
+        "on_hand": layout.on_hand,
+        "reserved": layout.reserved,
+        "available": layout.available,
+        "buckets": layout.active,
     }
+
+
+def set_stock(info: SkuInfo, on_hand: int | None, buckets: int | None) -> dict[str, Any]:
+    """PUT /inventory: set on_hand, the bucket count (ADR 0022), or both, in one transaction per
+    SKU. An unbucketed SKU's on_hand keeps its one-item path; anything touching buckets goes
+    through `buckets.redistribute` (every bucket at the version read, a ledger entry per bucket)."""
+    from functions.inventory import buckets as stock_buckets
+
+    if buckets is None:
+        layout = stock_buckets.snapshot([info.sku_id])[info.sku_id]
+        if not layout.bucketed:
+            return set_on_hand(info, on_hand if on_hand is not None else layout.on_hand)
+    elif not stock_buckets.snapshot([info.sku_id])[info.sku_id].exists:
+        set_on_hand(info, on_hand or 0)
+    stock_buckets.redistribute(info.sku_id, on_hand=on_hand, buckets=buckets)
+    return read_stock(info.sku_id)
 
 
 def set_on_hand(info: SkuInfo, on_hand: int) -> dict[str, Any]:

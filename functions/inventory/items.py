@@ -10,6 +10,11 @@
              kind (reserve|release|commit|restock|adjust|expire), on_hand_delta, reserved_delta, holder_id, hold_id, at
   hold end   pk=SKU#<sku_id>  sk=LEDGER#END#<hold_id>      the ledger entry that ends a hold; its
              conditional put is what makes "released exactly once" true across every path
+  bucket     pk=SKU#<sku_id>  sk=STOCK#<n>  (n = 1..bucket_items-1) a hot SKU's stock shard (ADR 0022):
+             on_hand, reserved, available, version like the stock item, which is bucket 0 and also
+             records buckets (active count) and bucket_items (how many exist; draining ones stay
+             until empty) and, while bucketed, gsi1pk=HOTSKUS gsi1sk=<sku_id> for the rebalancer.
+             A hold records its bucket; every ledger entry records the bucket it moved (absent = 0).
   heartbeat  pk=HEARTBEAT     sk=HEARTBEAT                 at (epoch ms), written by the sweeper: keeps the
              availability cache's watermark moving when no stock does
 
@@ -27,6 +32,9 @@ LEDGER_SK_PREFIX = "LEDGER#"
 HEARTBEAT_KEY = {"pk": {"S": "HEARTBEAT"}, "sk": {"S": "HEARTBEAT"}}
 EXPIRY_INDEX = "gsi1"
 EXPIRY_SHARDS = 8  # spreads the sweeper's index across partitions; it queries every shard
+BUCKET_SK_PREFIX = "STOCK#"
+HOT_SKUS_PK = "HOTSKUS"  # gsi1 partition listing the bucketed SKUs (for the rebalancer)
+MAX_BUCKETS = 32
 
 
 def sku_pk(sku_id: str) -> str:
@@ -35,6 +43,26 @@ def sku_pk(sku_id: str) -> str:
 
 def stock_key(sku_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": sku_pk(sku_id)}, "sk": {"S": STOCK_SK}}
+
+
+def bucket_key(sku_id: str, bucket: int) -> dict[str, dict[str, str]]:
+    """Bucket 0 is the stock item itself: an unbucketed SKU is exactly what it always was."""
+    sk = STOCK_SK if bucket == 0 else f"{BUCKET_SK_PREFIX}{bucket:02d}"
+    return {"pk": {"S": sku_pk(sku_id)}, "sk": {"S": sk}}
+
+
+def bucket_of(sk: str) -> int | None:
+    """The bucket index of a stock-family sort key (None: not a stock item)."""
+    if sk == STOCK_SK:
+        return 0
+    if sk.startswith(BUCKET_SK_PREFIX) and sk[len(BUCKET_SK_PREFIX):].isdigit():
+        return int(sk[len(BUCKET_SK_PREFIX):])
+    return None
+
+
+def home_bucket(holder_id: str, buckets: int) -> int:
+    """Where a holder's reservation tries first: spreads concurrent shoppers over the buckets."""
+    return zlib.crc32(f"bucket:{holder_id}".encode()) % max(1, buckets)
 
 
 def hold_key(sku_id: str, holder_id: str) -> dict[str, dict[str, str]]:

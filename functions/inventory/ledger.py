@@ -6,7 +6,11 @@ transaction as the counters, so the ledger always reconciles:
 Kinds: restock (initial or added stock), adjust (an absolute on-hand set), reserve / release
 (a hold grows / shrinks or ends), commit (a hold becomes a sale: on_hand and reserved both
 drop), expire (a hold released after its expiry), transfer (a hold moved to another holder),
-return (a cancelled order's sold stock back on hand; LEDGER#RETURN#<order>#<sku>, put once).
+return (a cancelled order's sold stock back on hand; LEDGER#RETURN#<order>#<sku>, put once),
+rebalance (stock moved between a hot SKU's buckets, ADR 0022: one entry per bucket, summing to 0).
+
+Every entry names the bucket it moved (`bucket`, absent = 0), so the ledger reconciles per
+bucket as well as in total.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def entry_item(
     holder_id: str = "",
     hold_id: str = "",
     end_of_hold: bool = False,
+    bucket: int = 0,
 ) -> dict[str, Any]:
     """A TransactItems Put of one ledger entry. An entry that ends a hold has the key
     LEDGER#END#<hold_id> and is put only if absent: a hold ends exactly once."""
@@ -40,6 +45,8 @@ def entry_item(
         "reserved_delta": {"N": str(reserved_delta)},
         "at": {"N": str(int(time.time() * 1000))},
     }
+    if bucket:
+        item["bucket"] = {"N": str(bucket)}
     if holder_id:
         item["holder_id"] = {"S": holder_id}
     if hold_id:

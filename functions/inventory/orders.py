@@ -24,6 +24,7 @@ from functions.inventory import holds
 from functions.inventory import items as keys
 from functions.inventory.holds import HoldChange
 from functions.inventory.ledger import entry_item
+from shared.conflicts import retry_when_busy
 from shared.tables import connection, error_code
 
 CHUNK = 12  # SKUs per transaction: at most 5 writes each (stock, 2 holds, 2 ledger entries)
@@ -122,7 +123,7 @@ def _restock_once(order_id: str, line: OrderLine) -> None:
         "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}, ":one": {"N": "1"}, ":now": {"N": now}},
     }}
     try:
-        connection().client.transact_write_items(TransactItems=[marker, stock])
+        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[marker, stock]))
     except Exception as exc:  # noqa: BLE001 - classified below
         if error_code(exc) != "TransactionCanceledException":
             raise

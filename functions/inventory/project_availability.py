@@ -1,6 +1,7 @@
 """Inventory stream -> availability cache (the read model of functions/inventory/availability.py).
 
-The mapping's filter delivers stock items (sk=STOCK) and the sweeper's heartbeat (sk=HEARTBEAT).
+The mapping's filter delivers stock items (sk=STOCK), hot SKUs' stock buckets (sk=STOCK#<n>,
+ADR 0022: projected as the sum over the SKU's buckets) and the sweeper's heartbeat (sk=HEARTBEAT).
 Each batch is ONE Lua script call, atomic in the cache:
 
 - a stock INSERT/MODIFY sets `{avail}:sku:<id>` only if its `version` is newer than the cached
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.inventory.availability import TOMBSTONE, Entry, write
-from functions.inventory.items import STOCK_SK
+from functions.inventory.items import bucket_of
 from shared import cache
 from shared.observability import logger
 from shared.stream_batches import partial_batch_response
@@ -90,8 +91,12 @@ def to_change(record: dict[str, Any]) -> Change | None:
     sequence = str(ddb["SequenceNumber"])
     if sk == HEARTBEAT_SK:
         return Change(sequence=sequence, created_ms=created_ms)
-    if sk != STOCK_SK:
+    bucket = bucket_of(sk)
+    if bucket is None:
         return None  # the mapping's filter keeps these away; never let them move the watermark
+    image = ddb.get("NewImage") or ddb.get("OldImage") or {}
+    if bucket > 0 or int(image.get("bucket_items", {}).get("N", "1")) > 1:
+        return _bucketed_change(ddb, image, sequence, created_ms)
     if record["eventName"] == "REMOVE":
         old = ddb["OldImage"]
         return Change(sequence=sequence, created_ms=created_ms, sku_id=_sku_id(ddb, old),
@@ -103,6 +108,17 @@ def to_change(record: dict[str, Any]) -> Change | None:
         available = int(new["on_hand"]["N"]) - int(new.get("reserved", {"N": "0"})["N"])
     return Change(sequence=sequence, created_ms=created_ms, sku_id=_sku_id(ddb, new),
                   version=int(new["version"]["N"]), available=str(available), insert=record["eventName"] == "INSERT")
+
+
+def _bucketed_change(ddb: dict[str, Any], image: dict[str, Any], sequence: str, created_ms: int | None) -> Change:
+    """A hot SKU's figure is the sum over its buckets (ADR 0022): one bucket's record says only
+    that the sum moved, so read it (strongly consistent) at the buckets' summed version, which
+    grows with every change of any bucket; the compare-and-set keeps the newest."""
+    from functions.inventory.stock import stock_levels
+
+    sku_id = _sku_id(ddb, image)
+    available, version = stock_levels([sku_id]).get(sku_id, (0, 0))
+    return Change(sequence=sequence, created_ms=created_ms, sku_id=sku_id, version=version, available=str(available))
 
 
 def _sku_id(ddb: dict[str, Any], image: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ def _record_handler(record: DynamoDBRecord) -> None:
         sku_id=image["sku_id"],
         quantity=int(image["quantity"]),
         expires_at=int(image["expires_at"]),
+        bucket=int(image.get("bucket", 0)),
     )
     released = release_deleted_hold(hold)
     logger.info("TTL-deleted hold", extra={"hold_id": hold.hold_id, "sku_id": hold.sku_id, "released": released})

@@ -1,6 +1,9 @@
 """Stock per SKU, read in ONE BatchGetItem for any number of SKUs (never one call per SKU).
 
   stock   pk=SKU#<sku_id>  sk=STOCK   on_hand, reserved, available (available = on_hand - reserved)
+
+A hot SKU's stock item is bucket 0 of several (ADR 0022): its figures are the sum over its
+buckets (a second BatchGetItem for the bucketed SKUs only), its version the sum of theirs.
 """
 
 from __future__ import annotations
@@ -20,16 +23,9 @@ def _table() -> str:
 def availability(sku_ids: list[str]) -> dict[str, dict[str, Any]]:
     """{sku_id: {"in_stock": bool, "available": int}} for every SKU asked (unknown SKUs: 0)."""
     result = {sku_id: {"in_stock": False, "available": 0} for sku_id in sku_ids}
-    unique = list(dict.fromkeys(sku_ids))
-    for start in range(0, len(unique), MAX_BATCH):
-        keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in unique[start : start + MAX_BATCH]]
-        request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": False, "ProjectionExpression": "pk, available"}}
-        while request:
-            response = connection().client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(_table(), []):
-                available = max(0, int(item.get("available", {}).get("N", "0")))
-                result[item["pk"]["S"].removeprefix("SKU#")] = {"in_stock": available > 0, "available": available}
-            request = response.get("UnprocessedKeys") or {}
+    for sku_id, (available, _) in _levels(sku_ids, consistent=False).items():
+        available = max(0, available)
+        result[sku_id] = {"in_stock": available > 0, "available": available}
     return result
 
 
@@ -41,21 +37,40 @@ def stock_levels(sku_ids: list[str], *, consistent: bool = True) -> dict[str, tu
     For copies that keep the newest version per SKU (the search index's stock fields): a strongly
     consistent read by default, so nothing committed before the read can be missing from it.
     """
+    return {sku: (max(0, available), version) for sku, (available, version) in _levels(sku_ids, consistent=consistent).items()}
+
+
+def _levels(sku_ids: list[str], *, consistent: bool) -> dict[str, tuple[int, int]]:
+    """(available, version) summed over each SKU's buckets."""
+    from functions.inventory.items import bucket_key, bucket_of
+
+    stock_keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in dict.fromkeys(sku_ids)]
     result: dict[str, tuple[int, int]] = {}
-    unique = list(dict.fromkeys(sku_ids))
-    for start in range(0, len(unique), MAX_BATCH):
-        keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in unique[start : start + MAX_BATCH]]
-        request: dict[str, Any] = {
-            _table(): {"Keys": keys, "ConsistentRead": consistent, "ProjectionExpression": "pk, available, version"}
-        }
+    bucket_keys: list[dict[str, Any]] = []
+    for item in _batch_get(stock_keys, consistent, "pk, available, version, bucket_items"):
+        sku = item["pk"]["S"].removeprefix("SKU#")
+        result[sku] = (int(item.get("available", {}).get("N", "0")), int(item.get("version", {}).get("N", "0")))
+        bucket_keys += [bucket_key(sku, index) for index in range(1, int(item.get("bucket_items", {}).get("N", "1")))]
+    for item in _batch_get(bucket_keys, consistent, "pk, sk, available, version"):
+        if bucket_of(item["sk"]["S"]) is None:
+            continue
+        sku = item["pk"]["S"].removeprefix("SKU#")
+        available, version = result[sku]
+        result[sku] = (available + int(item.get("available", {}).get("N", "0")),
+                       version + int(item.get("version", {}).get("N", "0")))
+    return result
+
+
+def _batch_get(keys: list[dict[str, Any]], consistent: bool, projection: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), MAX_BATCH):
+        request: dict[str, Any] = {_table(): {"Keys": keys[start : start + MAX_BATCH], "ConsistentRead": consistent,
+                                              "ProjectionExpression": projection}}
         while request:
             response = connection().client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(_table(), []):
-                available = max(0, int(item.get("available", {}).get("N", "0")))
-                version = int(item.get("version", {}).get("N", "0"))
-                result[item["pk"]["S"].removeprefix("SKU#")] = (available, version)
+            found.extend(response.get("Responses", {}).get(_table(), []))
             request = response.get("UnprocessedKeys") or {}
-    return result
+    return found
 
 
 def set_initial_stock(sku_id: str, on_hand: int, product_id: str = "", seller_id: str = "") -> bool:

@@ -21,6 +21,7 @@ from functions.orders.model import (
 )
 from shared import cursors
 from shared.attributes import from_attrs, now_iso, to_attr, to_item
+from shared.conflicts import retry_when_busy
 from shared.errors import InvalidState, NotFound
 from shared.tables import connection, error_code, is_condition_failure
 
@@ -122,9 +123,9 @@ def transition(
     }
     try:
         if also:
-            connection().client.transact_write_items(TransactItems=[{"Update": update}, *also])
+            retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[{"Update": update}, *also]))
         else:
-            connection().client.update_item(**update)
+            retry_when_busy(lambda: connection().client.update_item(**update))
     except Exception as exc:  # noqa: BLE001 - classified below
         if not (is_condition_failure(exc) or _first_item_failed(exc)):
             raise
@@ -151,13 +152,13 @@ def set_fields(order_id: str, fields: dict[str, Any], status: str) -> Order:
     names = {f"#f{i}": name for i, name in enumerate(fields)}
     values = {f":f{i}": to_attr(value) for i, value in enumerate(fields.values())}
     try:
-        connection().client.update_item(
+        retry_when_busy(lambda: connection().client.update_item(
             TableName=table(), Key=order_key(order_id),
             UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))) + ", version = version + :one",
             ConditionExpression="#status = :status",
             ExpressionAttributeNames={**names, "#status": "status"},
             ExpressionAttributeValues={**values, ":status": to_attr(status), ":one": to_attr(1)},
-        )
+        ))
     except Exception as exc:
         if is_condition_failure(exc):
             current = get(order_id)
@@ -279,7 +280,7 @@ def _record_fulfilment(order: Order, seller_id: str, shipment: dict[str, Any], l
         },
     }}
     try:
-        connection().client.transact_write_items(TransactItems=[header, part])
+        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[header, part]))
     except Exception as exc:  # noqa: BLE001 - classified below
         if error_code(exc) != "TransactionCanceledException":
             raise

@@ -43,6 +43,14 @@ def sync_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
 
 def _stock_change(record: dict[str, Any]) -> StockChange | None:
     change = from_stock_record(record)  # None: not a stock item
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if change is not None and int(image.get("bucket_items", {}).get("N", "1")) > 1:
+        # A hot SKU (ADR 0022): the stock item is bucket 0 of several; index their sum, at the
+        # buckets' summed version (what stock_levels, and so the reindex, reads too).
+        from functions.inventory.stock import stock_levels
+
+        available, version = stock_levels([change.sku_id]).get(change.sku_id, (change.available, change.version))
+        change = StockChange(change.product_id, change.sku_id, available, version)
     if change is not None and not change.product_id:
         # Written before stock items named their product: no document to put it in. The
         # next reindex reads stock by the catalog's SKU ids and picks it up.

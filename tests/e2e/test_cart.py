@@ -22,7 +22,7 @@ def test_a_guest_add_reserves_stock_and_returns_a_token(local_stack, seller, sto
     token = added.headers["X-Cart-Token"]
     line = added.json()["data"]["items"][0]
     assert line["quantity"] == 3 and line["reserved_until"] and line["price_changed"] is False
-    assert _stock(seller, sku) == {"sku_id": sku, "on_hand": 10, "reserved": 3, "available": 7}
+    assert _stock(seller, sku) == {"sku_id": sku, "on_hand": 10, "reserved": 3, "available": 7, "buckets": 1}
     # AND the token reads the cart back
     cart = guest.get("/api/v1/cart", headers={"X-Cart-Token": token}).json()["data"]
     assert cart["subtotal"] == 3 * 1500 and cart["currency"] == "USD"
@@ -39,7 +39,7 @@ def test_quantity_changes_move_the_hold_by_the_difference(customer, seller, stoc
     down = customer.request("PUT", f"/api/v1/cart/items/{sku}", json={"quantity": 1})
     assert down.status_code == 200
     # THEN the reservation follows exactly
-    assert _stock(seller, sku) == {"sku_id": sku, "on_hand": 10, "reserved": 1, "available": 9}
+    assert _stock(seller, sku) == {"sku_id": sku, "on_hand": 10, "reserved": 1, "available": 9, "buckets": 1}
     # AND an increase beyond the stock is a 409 that changes nothing
     too_many = customer.request("PUT", f"/api/v1/cart/items/{sku}", json={"quantity": 11})
     assert too_many.status_code == 409 and too_many.json()["error"]["details"] == {"sku_id": sku, "requested": 11, "available": 10}
@@ -72,7 +72,7 @@ def test_remove_and_clear_release_everything(customer, seller, stocked_product):
     assert _stock(seller, first)["reserved"] == 0
     cleared = customer.request("DELETE", "/api/v1/cart")
     assert cleared.status_code == 204
-    assert _stock(seller, second) == {"sku_id": second, "on_hand": 5, "reserved": 0, "available": 5}
+    assert _stock(seller, second) == {"sku_id": second, "on_hand": 5, "reserved": 0, "available": 5, "buckets": 1}
     assert customer.get("/api/v1/cart").json()["data"]["items"] == []
 
 

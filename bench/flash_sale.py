@@ -1,0 +1,145 @@
+"""Flash sale on ONE hot SKU with per-item write capacity metered (ADR 0022, ADR 0023).
+
+Many guests over HTTP add one unit each in a loop while the local DynamoDB meters every item's
+write capacity at a scaled-down limit (a transaction on an item then takes 2 / WCU s, and a
+second one meanwhile is cancelled with TransactionConflict, as on AWS). The limit is calibrated
+to this machine: an unmetered run first measures what the local stack itself can do (R/s), and
+the per-item limit is set so that N buckets together offer ~60% of it. On AWS the functions
+scale out and the item is the bottleneck; here the same holds only if the item's limit sits
+below the laptop's, which is what the calibration ensures (else both runs measure the laptop).
+Side by side in one run: the SKU as one stock item (today) vs the same SKU over N buckets, then
+the sell-out: a small bucketed SKU rushed by every client must sell exactly its units.
+
+Hook for the admission gate (issue 13 item 2): `EXTRA_RUNS` takes (label, prepare) pairs;
+`prepare(stack, token, sku_id)` readies the SKU (e.g. warms the gate) and the run is measured
+and reported like the others, as a ratio to the single item.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+CLIENTS = 32
+SECONDS = 15.0
+CALIBRATION_SECONDS = 6.0
+BUCKETS = 8
+HEADROOM = 0.6  # N buckets' metered capacity as a share of what the unmetered stack does
+AWS_WCU_PER_ITEM = 1000
+SELL_OUT_UNITS = 100
+
+# (label, prepare(stack, seller token, sku_id)) runs measured after the bucket runs: the gate's hook.
+EXTRA_RUNS: list[tuple[str, Callable[[Any, str, str], None]]] = []
+
+
+def _put(stack, token: str, sku_id: str, body: dict) -> dict:
+    from local.seed import api_call
+
+    status, answer = api_call(stack, "PUT", f"/api/v1/inventory/{sku_id}", body, token)
+    assert status == 200, answer
+    return answer["data"]
+
+
+def _run(url: str, sku_id: str, seconds: float, stop_when_sold_out: bool = False) -> dict[str, float]:
+    import requests
+
+    counts = {"ok": 0, "oos": 0, "busy": 0, "other": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    sold_out = threading.Event()
+
+    def client(_: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < stop and not (stop_when_sold_out and sold_out.is_set()):
+            status = session.post(url, json={"sku_id": sku_id, "quantity": 1}, timeout=120).status_code
+            key = "ok" if status == 201 else "oos" if status == 409 else "busy" if status == 503 else "other"
+            with lock:
+                counts[key] += 1
+            if status == 409:
+                sold_out.set()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        list(pool.map(client, range(CLIENTS)))
+    elapsed = time.monotonic() - started
+    return {**counts, "seconds": elapsed, "rate": counts["ok"] / elapsed}
+
+
+def report() -> str:
+    import logging
+
+    from bench.reservations import _create_product
+    from bench.stack import shared_stack
+    from local.capacity import metered
+    from local.seed import sign_in
+    from tests.inventory.stock_audit import audit
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stack = shared_stack()
+    token = sign_in(stack, "seller@example.com", stack.demo_password)["AccessToken"]
+    url = f"{stack.url}/api/v1/cart/items"
+    runs: list[tuple[str, str, dict[str, float], dict[str, int]]] = []
+    (calibration_sku,) = _create_product(stack, token, 1, 100_000)
+    _put(stack, token, calibration_sku, {"buckets": BUCKETS})
+    machine = _run(url, calibration_sku, CALIBRATION_SECONDS)["rate"]
+    wcu_per_item = max(0.5, round(2 * HEADROOM * machine / BUCKETS, 2))
+    with metered(wcu_per_item) as meter:
+        plans: list[tuple[str, Callable[[Any, str, str], None]]] = [
+            ("1 stock item (today)", lambda s, t, sku: _put(s, t, sku, {"buckets": 1})),
+            (f"{BUCKETS} buckets", lambda s, t, sku: _put(s, t, sku, {"buckets": BUCKETS})),
+            *EXTRA_RUNS,
+        ]
+        for label, prepare in plans:
+            (sku_id,) = _create_product(stack, token, 1, 100_000)
+            prepare(stack, token, sku_id)
+            before = (meter.conflicts, meter.throttles)
+            result = _run(url, sku_id, SECONDS)
+            runs.append((label, sku_id, result, {"conflicts": meter.conflicts - before[0],
+                                                  "throttles": meter.throttles - before[1]}))
+        (small,) = _create_product(stack, token, 1, SELL_OUT_UNITS)
+        _put(stack, token, small, {"buckets": BUCKETS})
+        sell_out = _run(url, small, 90.0, stop_when_sold_out=True)
+        deadline = time.monotonic() + 10  # the last 409 may race the last successes by a moment
+        while time.monotonic() < deadline and audit(stack, small).available:
+            time.sleep(0.2)
+    base = runs[0][2]["rate"] or 1e-9
+    lines = [
+        "## Flash sale: one hot SKU, per-item write capacity metered",
+        "",
+        f"{CLIENTS} guests over HTTP, {SECONDS:.0f} s per run, each add a new hold. Unmetered, this machine's local "
+        f"stack did {machine:.1f} reservations/s ({BUCKETS} buckets, {CALIBRATION_SECONDS:.0f} s); the local DynamoDB "
+        f"was then metered at {wcu_per_item:.2f} WCU/s per item (a transaction costs 2 WCU per item, so one item takes "
+        f"{wcu_per_item / 2:.2f} transactions/s; a second transaction while one is in flight gets TransactionConflict), "
+        f"so that {BUCKETS} buckets offer {HEADROOM:.0%} of the machine.",
+        "",
+        "| run | reservations/s | ratio to 1 item | 503 busy | other | TransactionConflict | throttled | invariants |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, sku_id, result, capacity in runs:
+        state = audit(stack, sku_id)
+        lines.append(
+            f"| {label} | {result['rate']:.1f} | **{result['rate'] / base:.2f}x** | {int(result['busy'])} | "
+            f"{int(result['other'])} | {capacity['conflicts']} | {capacity['throttles']} | "
+            f"{'ok' if not state.problems() else '; '.join(state.problems())} |"
+        )
+    state = audit(stack, small)
+    oversold = max(0, state.reserved - SELL_OUT_UNITS)
+    ratio = runs[1][2]["rate"] / base if len(runs) > 1 else 0.0
+    single_aws = AWS_WCU_PER_ITEM / 2 * (base / (wcu_per_item / 2))
+    lines += [
+        "",
+        f"Sell-out: {SELL_OUT_UNITS} units over {BUCKETS} buckets rushed by {CLIENTS} clients: "
+        f"**{int(sell_out['ok'])} reserved**, {int(sell_out['oos'])} answered 409, {int(sell_out['busy'])} 503; "
+        f"oversold **{oversold}**; reserved {state.reserved} of {state.on_hand}, available {state.available}; "
+        f"invariants per bucket and in total: {'ok' if not state.problems() else state.problems()}.",
+        "",
+        f"On AWS (1,000 WCU/s per item, transactions 2x: at most 500 transactional writes/s on one item): one item "
+        f"reached {base / (wcu_per_item / 2):.0%} of its item's ceiling here, i.e. ~{single_aws:.0f} reservations/s "
+        f"on AWS; {BUCKETS} buckets measured {ratio:.1f}x that, i.e. ~{single_aws * ratio:.0f} reservations/s before "
+        "the table's other limits (partition 1,000 WCU/s each: the buckets share the SKU's partition until "
+        "adaptive capacity splits it).",
+    ]
+    return "\n".join(lines)
