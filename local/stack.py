@@ -129,6 +129,9 @@ class LocalStack:
 
             moto_api_backend.reset()
             moto_api_backend.set_config({"stepfunctions": {"execute_state_machine": True}})
+            from local.moto_hooks import forget_expiries
+
+            forget_expiries()
         LocalStack._started_in_this_process = True
         _forget_sdk_clients()
         self._stoppers.append(self.moto.stop)
