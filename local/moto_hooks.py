@@ -8,6 +8,9 @@ what any AWS call returns). `install_moto_hooks()` is idempotent and wraps:
   bumps the table's *stream version* and wakes whoever waits on it, so
   `local.streams.StreamPoller` reads a stream only after a write instead of calling
   DescribeStream + GetRecords for seven mappings several times a second;
+- `sqs.models.Queue.add_message` (every SendMessage, batch or not, SNS fan-out included): wakes
+  `local.queues.QueuePoller`, which otherwise looks at its queues about once a second when idle
+  (failed messages return from invisibility on their own, without a write);
 - `Table.put_item` and `DynamoDBBackend.update_item` (every path that stores an item): for the
   tables `watch_expiry` registered (the template's TTL tables), records the item's TTL value in
   an *index of expiry times*, so `local.ttl.TtlSweeper` deletes what is due without Scans.
@@ -69,6 +72,36 @@ def _note_stream_write(table_name: str) -> None:
     with _stream_written:
         _stream_versions[table_name] = _stream_versions.get(table_name, 0) + 1
         _stream_written.notify_all()
+
+
+# -- queue sends ------------------------------------------------------------------------------------
+_queue_written = threading.Condition()
+_queue_version = 0  # messages sent to any queue so far
+
+
+def queue_version() -> int:
+    with _queue_written:
+        return _queue_version
+
+
+def wait_for_queue_send(seen: int, timeout: float, stop: threading.Event | None = None) -> bool:
+    """Block until a message is sent to any queue after `seen` or `stop` is set (True), or `timeout` passes."""
+    with _queue_written:
+        return _queue_written.wait_for(
+            lambda: _queue_version != seen or (stop is not None and stop.is_set()), timeout=max(0.0, timeout)
+        )
+
+
+def wake_queue_waiters() -> None:
+    with _queue_written:
+        _queue_written.notify_all()
+
+
+def _note_queue_send() -> None:
+    global _queue_version
+    with _queue_written:
+        _queue_version += 1
+        _queue_written.notify_all()
 
 
 # -- the index of expiry times ---------------------------------------------------------------------
@@ -137,10 +170,19 @@ def install_moto_hooks() -> None:
             return
         from moto.dynamodb.models import DynamoDBBackend
         from moto.dynamodb.models.table import StreamShard, Table
+        from moto.sqs.models import Queue
 
         original_add = StreamShard.add
         original_put = Table.put_item
         original_update = DynamoDBBackend.update_item
+        original_add_message = Queue.add_message
+
+        @functools.wraps(original_add_message)
+        def add_message(self: Any, message: Any) -> None:
+            try:
+                original_add_message(self, message)
+            finally:
+                _note_queue_send()
 
         @functools.wraps(original_add)
         def add(self: Any, old: Any, new: Any) -> None:
@@ -164,4 +206,5 @@ def install_moto_hooks() -> None:
         StreamShard.add = add  # type: ignore[method-assign]
         Table.put_item = put_item  # type: ignore[method-assign]
         DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+        Queue.add_message = add_message  # type: ignore[method-assign]
         _installed = True
