@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import authorizer, checkout, cold_start, product_availability, product_page, reservations, search, sizes
+from bench import authorizer, checkout, cold_start, idle_cpu, product_availability, product_page, reservations, search, sizes
 from bench.stack import stop_shared_stack
 
 OUT = Path(__file__).resolve().parent / "REPORT.md"
@@ -23,7 +23,7 @@ def main() -> int:
     sections = [header]
     try:
         # search last: it stops the shared stack and resets moto for its 20,000-product catalog
-        for module in (cold_start, sizes, authorizer, product_page, product_availability, reservations, checkout, search):
+        for module in (cold_start, sizes, idle_cpu, authorizer, product_page, product_availability, reservations, checkout, search):
             section = module.report()
             print(section, "\n", flush=True)
             sections.append(section)
