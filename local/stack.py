@@ -135,8 +135,12 @@ class LocalStack:
 
             forget_expiries()
         LocalStack._started_in_this_process = True
-        _forget_sdk_clients()
         self._stoppers.append(self.moto.stop)
+        if os.environ.get("LOCAL_AWS_TRANSPORT", "in-process") == "in-process":
+            from local.moto_server import dispatch_in_process
+
+            self._stoppers.append(dispatch_in_process(self.moto.endpoint))
+        _forget_sdk_clients()
         self.search = start_search(free_port())
         self._stoppers.append(self.search.stop)
         self.cache = start_cache(free_port())
