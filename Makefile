@@ -9,13 +9,21 @@ NODE_STAMP := node_modules/.installed-$(shell cksum < package.json | cut -d' ' -
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-fast synth cdk-synth lint bench deploy clean system-packages fuzz load lock
+.PHONY: run test test-unit test-fast synth cdk-synth lint bench deploy clean system-packages fuzz load lock
 
 run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
 	$(PY) -m local
 
 test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
 	$(PY) -m pytest
+
+# Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
+UNIT_TESTS := tests/unit tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
+  tests/local/test_powertools_isolation.py tests/local/test_moto_gaps.py tests/payments/test_signatures.py \
+  tests/search/test_client.py tests/search/test_documents.py tests/search/test_replay.py
+
+test-unit: $(STAMP) ## the pure-logic tests only (seconds, no stack)
+	$(PY) -m pytest $(UNIT_TESTS)
 
 test-fast: $(STAMP) ## everything but the slow infra checks
 	$(PY) -m pytest -m "not slow"

@@ -18,6 +18,7 @@ from bench import (
     checkout,
     cold_start,
     flash_sale,
+    idle_cpu,
     product_availability,
     product_page,
     reservations,
@@ -32,7 +33,7 @@ OUT = Path(__file__).resolve().parent / "REPORT.md"
 
 MODULES = {module.__name__.rsplit(".", 1)[1]: module for module in
            # search last: it stops the shared stack and resets moto for its 20,000-product catalog
-           (cold_start, sizes, authorizer, product_page, product_availability, reservations, sold_out_shedding,
+           (cold_start, sizes, idle_cpu, authorizer, product_page, product_availability, reservations, sold_out_shedding,
             flash_sale, checkout, search)}  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """The checkout saga: a Standard Step Functions workflow, one execution per idempotency key
-(docs/decisions/0014-checkout-saga.md). Steps are functions.orders.saga's handlers.
+(docs/decisions/0014-checkout-saga-design.md). Steps are functions.orders.saga's handlers.
 
     ValidateCart -> ReserveStock -> CreateOrder -> CreatePaymentIntent -> WaitForPayment
       -> ClearCart -> ConfirmOrder -> CommitStock -> Done

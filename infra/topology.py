@@ -435,6 +435,11 @@ INVENTORY = Service(
             tables=((INVENTORY_TABLE, Access.READ_WRITE),),
             description="Release stock holds past their expiry; rebalance hot SKUs' stock buckets (ADR 0022); "
                         "heartbeat for the availability watermark.",
+            # Locally every 5 s (AWS: three sweeps a minute): each run queries the 8 expiry-index
+            # shards, which moto answers by walking the whole inventory table, and its heartbeat
+            # wakes three stream mappings. At 2 s that was most of an idle stack's CPU; holds still
+            # end within seconds (local TTL deletes due items every second, ADR 0029).
+            local_interval_seconds=5.0,
         ),
     ),
 )

@@ -36,7 +36,8 @@ def main() -> int:
 
     port = int(os.environ.get("PORT", "3000"))
     started = time.perf_counter()
-    stack = LocalStack(port=port)
+    print("starting the local stack (moto, search, cache, the synthesized CDK template)...", flush=True)
+    stack = LocalStack(port=port, progress=lambda message: print(message, flush=True))
     # Ctrl-C or SIGTERM during start-up must also stop what has started.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -46,7 +46,11 @@ class BackgroundLoop:
                 self.tick()
             except Exception:
                 logger.exception("%s: tick failed", self.thread_name)
-            self._stop.wait(self.seconds_until_next_tick())
+            self._sleep(self.seconds_until_next_tick())
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait before the next tick (a loop that can be woken by work overrides it)."""
+        self._stop.wait(seconds)
 
 
 class PollingLoop(BackgroundLoop):

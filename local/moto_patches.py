@@ -68,6 +68,9 @@ def apply_moto_patches() -> None:
         _patch_step_functions_bugs()
         _patch_cognito_refresh_of_deleted_user()
         _patch_cognito_email_change()
+        from local.moto_hooks import install_moto_hooks
+
+        install_moto_hooks()  # observers only (stream writes, TTL values): local/moto_hooks.py
         _applied = True
 
 

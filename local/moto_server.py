@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FAKE_CREDENTIALS = {
@@ -72,3 +73,21 @@ def start_moto_server(port: int | None = None) -> MotoServer:
     server.start()
     point_sdk_at(f"http://127.0.0.1:{port}", port)
     return MotoServer(server=server, port=port)
+
+
+def dispatch_in_process(endpoint: str) -> Callable[[], None]:
+    """Let boto3 clients without an explicit endpoint reach moto's backends in-process (moto's
+    botocore stubber: the same request parsing, patches and process-wide backends as the
+    server, without the socket and HTTP). Measured at ~2.6x less CPU per call (ADR 0029).
+    Clients given `endpoint_url` (and other processes) still use the server. Returns the undo."""
+    from moto import mock_aws
+
+    mock = mock_aws()
+    mock.start(reset=False)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+    def undo() -> None:
+        mock.stop(remove_data=False)
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+    return undo

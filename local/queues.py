@@ -47,6 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from local import moto_hooks
 from local.background import PollingLoop
 from local.cfn import REGION, Deployment, UnresolvableIntrinsic
 from local.streams import ESM_TYPE, matches_filter_criteria
@@ -339,6 +340,9 @@ class QueuePoller(PollingLoop):
     """
 
     thread_name = "queue-poller"
+    # Idle (nothing delivered, nothing held): look this often, or at once when moto_hooks sees a
+    # send. Failed messages become visible again without a send, so idle polling never stops.
+    IDLE_POLL_SECONDS = 1.0
 
     def __init__(
         self,
@@ -352,6 +356,8 @@ class QueuePoller(PollingLoop):
         if retry_delay < 0:
             raise ValueError(f"retry_delay must not be negative, not {retry_delay}")
         super().__init__(interval)
+        self._busy = True
+        self._seen_sends = 0
         self.deployment = deployment
         self.runtime = runtime
         self.retry_delay = int(retry_delay)
@@ -393,6 +399,24 @@ class QueuePoller(PollingLoop):
         return self.sqs_client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
     # -- polling (poll_once, tick: local.background.PollingLoop) --------------------------------
+    def tick(self) -> None:
+        self._seen_sends = moto_hooks.queue_version()  # before receiving: a send meanwhile is not missed
+        delivered = self.poll_once(flush=False)
+        with self._lock:
+            held = any(consumer.held for consumer in self.consumers.values())
+        self._busy = bool(delivered or held)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._busy or not moto_hooks.hooks_installed():
+            self._stop.wait(seconds)
+        else:
+            moto_hooks.wait_for_queue_send(self._seen_sends, self.IDLE_POLL_SECONDS, stop=self._stop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        moto_hooks.wake_queue_waiters()
+        super().stop(timeout)
+
     def drain(self, timeout: float = 10.0) -> int:
         """Poll until every mapped queue is empty (retries and redrives included); returns how
         many messages were handed to functions. TimeoutError if messages remain after `timeout`."""

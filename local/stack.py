@@ -84,6 +84,8 @@ class LocalStack:
     # ScheduledJob.local_interval_seconds); a number here runs every rule that often instead.
     schedule_interval: float | None = None
     demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
+    # Told each start-up step as it ends (`make run` prints them), e.g. print.
+    progress: Any = None
 
     _started_in_this_process: ClassVar[bool] = False
 
@@ -133,9 +135,16 @@ class LocalStack:
 
             moto_api_backend.reset()
             moto_api_backend.set_config({"stepfunctions": {"execute_state_machine": True}})
+            from local.moto_hooks import forget_expiries
+
+            forget_expiries()
         LocalStack._started_in_this_process = True
-        _forget_sdk_clients()
         self._stoppers.append(self.moto.stop)
+        if os.environ.get("LOCAL_AWS_TRANSPORT", "in-process") == "in-process":
+            from local.moto_server import dispatch_in_process
+
+            self._stoppers.append(dispatch_in_process(self.moto.endpoint))
+        _forget_sdk_clients()
         self.search = start_search(free_port())
         self._stoppers.append(self.search.stop)
         self.cache = start_cache(free_port())
@@ -252,8 +261,17 @@ class LocalStack:
 
         return serve
 
+    STEPS: ClassVar[dict[str, str]] = {
+        "services": "search and cache servers up",
+        "synth": "CDK template ready (cached in .build/synth-cache when its inputs are unchanged)",
+        "deploy": "template deployed into moto",
+        "ready": "background loops running, demo data seeded",
+    }
+
     def _mark(self, step: str, started: float) -> None:
         self.timings[step] = round(time.perf_counter() - started, 3)
+        if self.progress is not None:
+            self.progress(f"  {self.timings[step]:5.1f} s  {self.STEPS.get(step, step)}")
 
     def stop(self) -> None:
         """Stop everything that started, newest first; safe to call twice."""

@@ -10,9 +10,13 @@ whose source is a DynamoDB stream:
 - reshapes moto's records into Lambda's event records (`to_lambda_record`);
 - drops records that match none of `FilterCriteria` (they count as processed, as in Lambda);
 - invokes the function with batches of up to `BatchSize` records, in order, one batch at a time
-  per shard; `MaximumBatchingWindowInSeconds` is honoured loosely by the background thread
-  (a partial batch waits until its first record has waited that long); `poll_once()` never
-  waits;
+  per shard; `MaximumBatchingWindowInSeconds` is honoured by each mapping's delivery thread,
+  which wakes at the window's deadline (a partial batch waits until its first record has waited
+  that long); `poll_once()` never waits;
+- one delivery thread per mapping. With `local.moto_hooks` installed (moto in this process) a
+  thread sleeps until its table's stream is written and reads only then (an idle stack makes no
+  DescribeStream/GetRecords calls); without them it polls with back-off (interval doubling to
+  2 s while nothing arrives);
 - error handling as Lambda documents it for streams:
   * with `ReportBatchItemFailures`, `{"batchItemFailures": [{"itemIdentifier": seq}, ...]}`
     checkpoints before the lowest reported sequence number and retries from it (that record
@@ -40,6 +44,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -47,6 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from local import moto_hooks
 from local.background import PollingLoop
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
 from shared.stream_records import to_lambda_record
@@ -291,6 +297,10 @@ class _MappingConsumer:
         self.poller = poller
         self.mapping = mapping
         self.shards: dict[str, _Shard] = {}
+        # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+        self.table_name = mapping.stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+        self.lock = threading.Lock()  # this mapping's delivery thread and poll_once never interleave
+        self.read_version: int | None = None  # the table's stream version when last read (moto_hooks)
         self._discover_shards(initial=True)
         if _numeric_rules_on_dynamodb_numbers(list(mapping.filter_patterns)):
             logger.warning(
@@ -335,13 +345,33 @@ class _MappingConsumer:
                 shard.buffer.append(record)
 
     # -- delivering -----------------------------------------------------------------------
-    def poll(self, flush: bool) -> int:
-        self._discover_shards()
+    def poll(self, flush: bool, read: bool = True) -> int:
+        """Read new records (unless `read` is False: nothing was written since the last read) and
+        deliver what is due."""
+        if read:
+            # Captured before reading: a write during the read bumps it again, so it is never missed.
+            version = moto_hooks.stream_version(self.table_name)
+            self._discover_shards()
+            for shard in self.shards.values():
+                self._read(shard)
+            self.read_version = version
         delivered = 0
         for shard in self.shards.values():
-            self._read(shard)
             delivered += self._drain(shard, flush)
         return delivered
+
+    def seconds_until_due(self, idle: float) -> float:
+        """How long this mapping's delivery thread may sleep when no stream write wakes it: a
+        blocked shard retries every poll interval, a partial batch is due at its window's
+        deadline, otherwise `idle`."""
+        wait = idle
+        now = time.monotonic()
+        for shard in self.shards.values():
+            if shard.work:
+                wait = min(wait, self.poller.interval)
+            elif shard.buffer and shard.buffered_since is not None:
+                wait = min(wait, max(0.0, shard.buffered_since + self.mapping.maximum_batching_window - now))
+        return wait
 
     def _window_elapsed(self, shard: _Shard) -> bool:
         window = self.mapping.maximum_batching_window
@@ -538,6 +568,11 @@ class StreamPoller(PollingLoop):
     """
 
     thread_name = "stream-poller"
+    # Without moto_hooks (moto in another process) an idle mapping polls ever less often, up to this.
+    MAX_IDLE_POLL_SECONDS = 2.0
+    # With them a stream write wakes the mapping at once; it still looks every so often (no AWS
+    # call unless its table's stream version moved).
+    MAX_IDLE_WAIT_SECONDS = 5.0
 
     def __init__(
         self,
@@ -548,10 +583,14 @@ class StreamPoller(PollingLoop):
         streams_client: Any = None,
         sqs_client: Any = None,
         sns_client: Any = None,
+        event_driven: bool | None = None,
     ) -> None:
         import boto3
 
         super().__init__(interval)
+        # Event-driven when moto runs in this process with local.moto_hooks installed.
+        self.event_driven = moto_hooks.hooks_installed() if event_driven is None else event_driven
+        self._threads: list[threading.Thread] = []
         self.deployment = deployment
         self.runtime = runtime
         self.streams_client = streams_client or boto3.client("dynamodbstreams")
@@ -578,6 +617,61 @@ class StreamPoller(PollingLoop):
     @property
     def mappings(self) -> dict[str, StreamMapping]:
         return {logical_id: consumer.mapping for logical_id, consumer in self.consumers.items()}
+
+    # -- delivery: one thread per mapping, as Lambda runs one poller per mapping -------------------
+    def poll_once(self, flush: bool = True) -> int:
+        """Read and deliver every mapping once, now (in tests; the threads may be running)."""
+        delivered = 0
+        with self._lock:
+            for logical_id, consumer in self.consumers.items():
+                try:
+                    with consumer.lock:
+                        delivered += consumer.poll(flush)
+                except Exception:  # one broken consumer must not stop the others
+                    logger.exception("%s: polling failed", logical_id)
+        return delivered
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stop.clear()
+        for logical_id, consumer in self.consumers.items():
+            thread = threading.Thread(target=self._deliver, args=(consumer,), name=f"stream-{logical_id}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        moto_hooks.wake_stream_waiters()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def _deliver(self, consumer: _MappingConsumer) -> None:
+        """A mapping's delivery thread: sleeps until its table's stream is written (or, without
+        moto_hooks, polls with back-off), a partial batch's window ends or a retry is due."""
+        idle = self.interval
+        while not self._stop.is_set():
+            delivered = 0
+            try:
+                with consumer.lock:
+                    written = moto_hooks.stream_version(consumer.table_name) != consumer.read_version
+                    delivered = consumer.poll(flush=False, read=written or not self.event_driven)
+            except Exception:
+                logger.exception("%s: polling failed", consumer.mapping.logical_id)
+            if self.event_driven:
+                idle = self.MAX_IDLE_WAIT_SECONDS
+            else:  # adaptive back-off: double while nothing arrives, back to the interval when it does
+                idle = self.interval if delivered else min(idle * 2, self.MAX_IDLE_POLL_SECONDS)
+            wait = consumer.seconds_until_due(idle)
+            if self.event_driven:
+                self._wait_for_write(consumer, wait)
+            else:
+                self._stop.wait(wait)
+
+    def _wait_for_write(self, consumer: _MappingConsumer, timeout: float) -> None:
+        seen = {consumer.table_name: consumer.read_version or 0}
+        moto_hooks.wait_for_stream_write({consumer.table_name}, seen, timeout, stop=self._stop)
 
     # -- destinations ---------------------------------------------------------------------
     def send_to_destination(self, destination_arn: str, message: str) -> None:

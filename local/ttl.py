@@ -1,7 +1,10 @@
 """DynamoDB Time to Live for the local stack: moto stores the TTL setting but never deletes.
 
-`TtlSweeper` scans every table whose template enables `TimeToLiveSpecification` and deletes
-the items whose TTL attribute (a Number, epoch seconds) is due, as DynamoDB's TTL process does:
+`TtlSweeper` deletes the items of every table whose template enables `TimeToLiveSpecification`
+whose TTL attribute (a Number, epoch seconds) is due, as DynamoDB's TTL process does. It finds
+them in the index of expiry times that `local.moto_hooks` keeps as moto stores items (seeded by
+one Scan per table when the sweeper is created), so an idle sweep makes no AWS call at all;
+without the hooks (moto in another process) it Scans each table for due items every pass.
 
 - an item is due when `now - 5 years <= ttl <= now`. DynamoDB ignores TTL values more than five
   years in the past (usually milliseconds mistaken for seconds, or garbage) and any TTL that is
@@ -42,6 +45,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from local import moto_hooks
 from local.background import BackgroundLoop
 from local.cfn import Deployment
 
@@ -153,7 +157,20 @@ class TtlSweeper(BackgroundLoop):
         self._client = boto3.client("dynamodb", endpoint_url=endpoint_url)
         self._client.meta.events.register("before-sign.dynamodb.DeleteItem", _add_ttl_header)
         self._lock = threading.Lock()
+        self.indexed = moto_hooks.hooks_installed()
+        if self.indexed:
+            self._seed_index()
         super().__init__()
+
+    def _seed_index(self) -> None:
+        """Watch the TTL tables from now on, then index what they already hold (one Scan each)."""
+        for table in self.tables:
+            moto_hooks.watch_expiry(table.table_name, table.ttl_attribute, table.key_attributes)
+            try:
+                for ttl, key in self._scan(table, filter_due_at=None):
+                    moto_hooks.note_expiry(table.table_name, ttl, key)
+            except Exception:  # a table not deployed yet: its items are indexed as they are written
+                logger.exception("TTL: could not index table %s", table.table_name)
 
     # -- one pass -------------------------------------------------------------------------
     def sweep_once(self, now: float | None = None) -> int:
@@ -185,28 +202,42 @@ class TtlSweeper(BackgroundLoop):
         }
 
     def _due_keys(self, table: TtlTable, now: float) -> Iterator[dict[str, Any]]:
-        window = self._window(table, now)
-        names = dict(window["ExpressionAttributeNames"])
-        projection = []
+        """Keys that may be due (the delete checks): from the index, or from a Scan without it."""
+        if not self.indexed:
+            return iter([key for _, key in self._scan(table, filter_due_at=now)])
+        unique: dict[str, dict[str, Any]] = {}
+        for key in moto_hooks.pop_expired(table.table_name, now):
+            unique.setdefault(repr(sorted(key.items())), key)  # an item written twice is indexed twice
+        return iter(unique.values())
+
+    def _scan(self, table: TtlTable, filter_due_at: float | None) -> list[tuple[float, dict[str, Any]]]:
+        """(ttl, key) of the items with a Number TTL, only those due at `filter_due_at` if given."""
+        names = {"#ttl": table.ttl_attribute}
+        projection = ["#ttl"]
         for index, attribute in enumerate(table.key_attributes):
             names[f"#k{index}"] = attribute
             projection.append(f"#k{index}")
-        request: dict[str, Any] = {
-            "TableName": table.table_name,
-            "FilterExpression": self.DUE,
-            "ProjectionExpression": ", ".join(projection),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": window["ExpressionAttributeValues"],
-        }
+        request: dict[str, Any] = {"TableName": table.table_name, "ProjectionExpression": ", ".join(projection)}
+        if filter_due_at is None:
+            request["FilterExpression"] = "attribute_type(#ttl, :number)"
+            request["ExpressionAttributeValues"] = {":number": {"S": "N"}}
+        else:
+            window = self._window(table, filter_due_at)
+            request["FilterExpression"] = self.DUE
+            request["ExpressionAttributeValues"] = window["ExpressionAttributeValues"]
+        request["ExpressionAttributeNames"] = names
         # Collect the keys first: deleting while paginating a scan could skip items.
-        keys: list[dict[str, Any]] = []
+        found: list[tuple[float, dict[str, Any]]] = []
         while True:
             page = self._client.scan(**request)
-            keys.extend({a: item[a] for a in table.key_attributes} for item in page.get("Items", []))
+            found.extend(
+                (float(item[table.ttl_attribute]["N"]), {a: item[a] for a in table.key_attributes})
+                for item in page.get("Items", [])
+            )
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return iter(keys)
+        return found
 
     def _delete_if_due(self, table: TtlTable, key: dict[str, Any], now: float) -> bool:
         try:
@@ -227,4 +258,4 @@ class TtlSweeper(BackgroundLoop):
         self.sweep_once()
 
     def seconds_until_next_tick(self) -> float:
-        return self.interval
+        return self.interval  # with the index, a pass with nothing due is a heap peek: no AWS call

@@ -1,6 +1,6 @@
 """Orders: statuses, the transitions allowed between them, and the order as code sees it.
 
-Orders table (docs/decisions/0014-checkout-saga.md):
+Orders table (docs/decisions/0014-checkout-saga-design.md):
   header     pk=ORDER#<id>  sk=ORDER             order_id, user_id, cart_id, status, version, items,
              total, currency, seller_ids, hold_ids, payment, shipping_address, history, reason,
              shipped_sellers, delivered_sellers, shipments (seller -> its shipment, the buyer's copy),

@@ -182,12 +182,16 @@ def ensure_index(client: Any) -> str:
     from opensearchpy.exceptions import RequestError
 
     for _ in range(3):
+        # The name first, the alias second: a caller that loses the race to create the first
+        # index then either fails to create the same name or finds the winner's alias. (Named
+        # after the alias check, two concurrent first writers created products-v1 AND -v2 behind
+        # the one alias, and every single-index write failed from then on.)
+        name = next_index_name(client)
         current = indices_behind_alias(client)
         if current:
-            for name in current:
-                ensure_write_alias(client, name)
+            for index in current:
+                ensure_write_alias(client, index)
             return current[-1]
-        name = next_index_name(client)
         try:
             client.indices.create(index=name, body=index_body(name, with_alias=True))
             return name

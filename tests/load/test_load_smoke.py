@@ -24,6 +24,10 @@ def test_a_short_load_run_passes_and_reaches_checkout_and_payment(tmp_path):
         **os.environ,
         "LOAD_USERS": "5",
         "LOAD_DURATION": "20s",
+        # Short knobs: the invariants wait out the reservation TTL and the payment window of the
+        # last orders (the load run's defaults, 30 s and 20 s, only make this test slower).
+        "LOAD_RESERVATION_TTL_SECONDS": "15",
+        "LOAD_PAYMENT_WINDOW_SECONDS": "15",
         "LOAD_RESULTS_DIR": str(tmp_path / "results"),
         "LOAD_REPORT": str(report),
     }

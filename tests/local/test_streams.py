@@ -29,11 +29,13 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "Invalid": ("invalid_report_consumer", {"batch_size": 2, "bisect_batch_on_error": False}),
     "Unlimited": ("raising_consumer", {"batch_size": 10, "retry_attempts": None, "bisect_batch_on_error": False}),
     "Filtered": ("recording_consumer", {"batch_size": 10, "filtered": True}),
+    "Windowed": ("recording_consumer", {"batch_size": 10, "window_seconds": 1}),
 }
 
 
 def _build(asset_dir: Path) -> Callable[[Any], None]:
     def build(stack: Any) -> None:
+        from aws_cdk import Duration
         from aws_cdk import aws_dynamodb as dynamodb
         from aws_cdk import aws_lambda as lambda_
         from aws_cdk import aws_lambda_event_sources as sources
@@ -59,6 +61,7 @@ def _build(asset_dir: Path) -> Callable[[Any], None]:
                 handler=f"tests.fixtures.stream_consumers.{handler}",
             )
             filters = None
+            window = options.pop("window_seconds", None)
             if options.pop("filtered", False):
                 filters = [
                     lambda_.FilterCriteria.filter(
@@ -81,6 +84,7 @@ def _build(asset_dir: Path) -> Callable[[Any], None]:
                     report_batch_item_failures=True,
                     on_failure=sources.SqsDlq(queue),
                     filters=filters,
+                    max_batching_window=Duration.seconds(window) if window else None,
                 )
             )
 
@@ -407,3 +411,53 @@ def test_deployment_records_real_names_and_arns(stack: Stack) -> None:
     # AND deploying again is harmless
     assert deploy_tables(stack.deployment, stack.dynamodb)[table_id] == table_id
     assert deploy_queues(stack.deployment, stack.sqs)[queue_id] == queue_url
+
+
+# -- the running poller: one delivery thread per mapping, woken by stream writes ---------------
+
+
+def test_an_idle_running_poller_makes_no_stream_calls_and_a_write_wakes_its_mapping(stack: Stack) -> None:
+    import threading
+    import time
+
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def count(event_name: str, **_: Any) -> None:
+        with lock:
+            calls.append(event_name.rsplit(".", 1)[-1])
+
+    drain(stack.poller)  # whatever earlier tests left
+    stack.poller.streams_client.meta.events.register("before-call.dynamodbstreams", count)
+    # GIVEN a running poller (moto in this process: event-driven) with one thread per mapping
+    stack.poller.start()
+    try:
+        names = {thread.name for thread in threading.enumerate()}
+        assert {f"stream-{logical_id}" for logical_id in stack.poller.consumers} <= names
+        # WHEN nothing is written for a while
+        time.sleep(0.6)  # the threads' first read of every stream happens at start
+        with lock:
+            calls.clear()
+        time.sleep(1.5)
+        # THEN it makes no DescribeStream/GetRecords call at all
+        with lock:
+            assert calls == []
+        # WHEN three items are written to a table whose mapping has a 1 s batching window
+        for index in range(3):
+            stack.put("Windowed", f"windowed-{index}")
+        deadline = time.monotonic() + 10
+        while not consumers.INVOCATIONS[stack.function("Windowed")] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # THEN its mapping reads the stream without any manual poll and delivers the three as one batch
+        # (the window collects them), and only that mapping read its stream (a poll of every mapping
+        # would be at least one DescribeStream and one GetRecords each)
+        assert consumers.batches(stack.function("Windowed")) == [["windowed-0", "windowed-1", "windowed-2"]]
+        with lock:
+            assert calls and set(calls) <= {"DescribeStream", "GetRecords"}
+            assert len(calls) < 2 * len(stack.poller.consumers), calls
+    finally:
+        stack.poller.stop()
+        stack.poller.streams_client.meta.events.unregister("before-call.dynamodbstreams", count)
+    # AND stopping it ends its threads (a session stack's own poller threads may be running too)
+    mine = {f"stream-{logical_id}" for logical_id in stack.poller.consumers}
+    assert not mine & {thread.name for thread in threading.enumerate()}

@@ -172,3 +172,34 @@ def test_background_sweeper_and_poller_deliver_ttl_deletions(stack: Stack) -> No
         stack.poller.stop()
     assert stack.removes()["background"]["userIdentity"] == TTL_USER_IDENTITY
     assert not stack.exists("background")
+
+
+def test_the_sweeper_finds_due_items_in_its_index_of_expiry_times_without_scanning(stack: Stack) -> None:
+    scans: list[str] = []
+
+    def count(**_: Any) -> None:
+        scans.append("Scan")
+
+    stack.sweeper._client.meta.events.register("before-call.dynamodb.Scan", count)
+    try:
+        now = time.time()
+        # GIVEN items written after the sweeper started (moto in this process keeps the index):
+        # one due, one renewed from due to later, one given a TTL by an UpdateItem that is due later
+        stack.put("indexed-due", expiresAt=number(now - 5))
+        stack.put("indexed-renewed", expiresAt=number(now - 5))
+        stack.put("indexed-renewed", expiresAt=number(now + 3600))
+        stack.put("indexed-later")
+        stack.dynamodb.update_item(TableName=stack.table, Key={"pk": {"S": "indexed-later"}},
+                                   UpdateExpression="SET expiresAt = :ttl", ExpressionAttributeValues={":ttl": number(now + 30)})
+        # WHEN the sweeper runs now, and again once the later one is due
+        deleted_now = stack.sweeper.sweep_once(now)
+        exists_after_first = {pk: stack.exists(pk) for pk in ("indexed-due", "indexed-renewed", "indexed-later")}
+        deleted_later = stack.sweeper.sweep_once(now + 31)
+        # THEN each pass deletes exactly what is due then, the renewed item stays, and no pass Scanned
+        assert deleted_now == 1 and deleted_later == 1
+        assert exists_after_first == {"indexed-due": False, "indexed-renewed": True, "indexed-later": True}
+        assert not stack.exists("indexed-later") and stack.exists("indexed-renewed")
+        assert scans == []
+    finally:
+        stack.sweeper._client.meta.events.unregister("before-call.dynamodb.Scan", count)
+        stack.poller.poll_once()

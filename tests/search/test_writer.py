@@ -123,3 +123,33 @@ def test_nothing_newer_writes_nothing(search_env: Any, unchanged: str | None) ->
     assert writer.write(["p1"], lambda pid, doc: None if unchanged is None else dict(doc or {})) == {"p1": None}
     # THEN no write happened at all
     assert client.get(index=mapping.ALIAS, id="p1")["_seq_no"] == before
+
+
+def test_first_writers_racing_create_one_index_behind_the_alias(search_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    client = get_client()
+    # GIVEN no products index, and two first writers that both look for the alias before either creates it
+    both_looked = threading.Barrier(2, timeout=10)
+    real_lookup = mapping.indices_behind_alias
+    looked: set[int] = set()
+
+    def lookup_together(c: Any) -> list[str]:
+        found = real_lookup(c)
+        if threading.get_ident() not in looked:
+            looked.add(threading.get_ident())
+            both_looked.wait()
+        return found
+
+    monkeypatch.setattr(mapping, "indices_behind_alias", lookup_together)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(mapping.ensure_index(client))) for _ in range(2)]
+    # WHEN both ensure the index
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    monkeypatch.setattr(mapping, "indices_behind_alias", real_lookup)
+    # THEN both got the same index, and it is the only one behind the alias
+    assert len(results) == 2 and results[0] == results[1]
+    assert mapping.indices_behind_alias(client) == [results[0]]
