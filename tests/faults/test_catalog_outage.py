@@ -55,10 +55,11 @@ class CatalogFault:
 
 
 def _forget_connections() -> None:
-    """The SDK clients are built once per execution environment: rebuild them with the budget now set."""
-    from shared.tables import connection
+    """The SDK clients are built once per execution environment: rebuild them with the budget
+    (and the transport) now set."""
+    from local.stack import _forget_sdk_clients
 
-    connection.cache_clear()
+    _forget_sdk_clients()
 
 
 @pytest.fixture
@@ -83,7 +84,10 @@ def catalog_fault(local_stack) -> Iterator[CatalogFault]:
     DynamoHandler.call_action = faulty  # type: ignore[method-assign]
     prices.reset()
     try:
-        with _environment("SDK_TIMEOUT_SCALE", "1"), _environment("PRICE_BREAKER_OPEN_SECONDS", "1"):
+        # Over moto's HTTP socket, not the in-process transport (ADR 0029): an SDK read timeout
+        # needs a real connection to give up on.
+        with _environment("SDK_TIMEOUT_SCALE", "1"), _environment("PRICE_BREAKER_OPEN_SECONDS", "1"), \
+                _environment("AWS_ENDPOINT_URL", local_stack.moto.endpoint):
             _forget_connections()
             yield fault
     finally:

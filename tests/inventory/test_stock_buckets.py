@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.inventory.stock_audit import audit
+from tests.support.waiting import eventually
 
 
 def _stock(seller, sku: str) -> dict:
@@ -85,9 +86,14 @@ def test_holds_return_to_their_own_bucket_and_pages_show_the_sum(local_stack, se
     # THEN each hold names its bucket and every bucket's reserved is its holds' sum
     state = audit(local_stack, sku)
     assert state.reserved == 12 and state.available == 4 and state.problems() == []
-    # AND the product page shows the sum over the buckets
-    page = anonymous.get(f"/api/v1/products/{product['product_id']}").json()["data"]
-    assert page["skus"][0]["availability"] == {"in_stock": True, "available": 4}
+    # AND the product page shows the sum over the buckets, once the availability read model has
+    # caught up (it is fed by the stream: trusted within its watermark's lag, ADR 0012)
+    shown = eventually(
+        lambda: anonymous.get(f"/api/v1/products/{product['product_id']}").json()["data"]["skus"][0]["availability"],
+        lambda availability: availability == {"in_stock": True, "available": 4},
+        timeout=15,
+    )
+    assert shown == {"in_stock": True, "available": 4}
 
     # WHEN every guest empties the cart
     for token in carts:
