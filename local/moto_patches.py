@@ -71,6 +71,9 @@ def apply_moto_patches() -> None:
         from local.moto_hooks import install_moto_hooks
 
         install_moto_hooks()  # observers only (stream writes, TTL values): local/moto_hooks.py
+        from local.gsi_lag import install_gsi_lag
+
+        install_gsi_lag()  # eventually consistent GSIs, off unless LOCAL_GSI_LAG_SECONDS / lagged(): ADR 0032
         _applied = True
 
 

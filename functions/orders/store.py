@@ -328,23 +328,35 @@ def _page(index: str, partition: str, limit: int, cursor: str | None) -> tuple[l
     return items, encode_cursor(partition, items[-1][sk]) if more and items else None
 
 
+def _headers(order_ids: list[str]) -> dict[str, Order]:
+    """The orders' headers, strongly consistent (one BatchGetItem per 100): what an index page
+    lists may be up to a GSI's lag old (ADR 0032); the table has the last word."""
+    headers: dict[str, Order] = {}
+    for start in range(0, len(order_ids), 100):
+        keys = [order_key(order_id) for order_id in dict.fromkeys(order_ids[start:start + 100])]
+        request: dict[str, Any] = {table(): {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            response = connection().client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(table(), []):
+                order = from_item(from_attrs(item))
+                headers[order.order_id] = order
+            request = response.get("UnprocessedKeys") or {}
+    return headers
+
+
 def list_for_user(user_id: str, limit: int, cursor: str | None) -> tuple[list[Order], str | None]:
+    """The user's orders, newest first. The page comes from the index (an order placed within the
+    GSI's lag may be missing for that long); each listed order's status and totals come from its
+    header read consistently, so a listed order is never shown in a state it has left."""
     items, next_cursor = _page(USER_INDEX, f"USER#{user_id}", limit, cursor)
-    return [from_item(item) for item in items], next_cursor
+    headers = _headers([item["order_id"] for item in items])
+    return [headers[item["order_id"]] for item in items if item["order_id"] in headers], next_cursor
 
 
 def list_for_seller(seller_id: str, limit: int, cursor: str | None) -> tuple[list[tuple[dict[str, Any], Order]], str | None]:
     """The seller's parts, newest first, each with its order's header (for the current status)."""
     parts, next_cursor = _page(SELLER_INDEX, f"SELLER#{seller_id}", limit, cursor)
-    headers: dict[str, Order] = {}
-    keys = [order_key(part["order_id"]) for part in parts]
-    request: dict[str, Any] = {table(): {"Keys": keys, "ConsistentRead": True}} if keys else {}
-    while request:
-        response = connection().client.batch_get_item(RequestItems=request)
-        for item in response.get("Responses", {}).get(table(), []):
-            order = from_item(from_attrs(item))
-            headers[order.order_id] = order
-        request = response.get("UnprocessedKeys") or {}
+    headers = _headers([part["order_id"] for part in parts])
     # A refunded order leaves the index with its move to REFUNDED; a stale index read may still
     # list it: the header (a consistent read) has the last word.
     listed = [(part, headers[part["order_id"]]) for part in parts if part["order_id"] in headers]
