@@ -3,11 +3,13 @@ sandbox provider and wait for the saga, all over HTTP against the session's loca
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import Api
@@ -32,6 +34,14 @@ def register(local_stack, role: str = "customer") -> Api:
 @pytest.fixture
 def shopper(local_stack) -> Api:
     return register(local_stack)
+
+
+@pytest.fixture
+def secret(local_stack) -> str:
+    """The sandbox provider's current webhook signing secret (what the local stack signs with)."""
+    client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
+    arn = local_stack.runtime.environment["PAYMENT_WEBHOOK_SECRET_ARN"]
+    return json.loads(client.get_secret_value(SecretId=arn)["SecretString"])["current"]
 
 
 def stock(seller: Api, sku_id: str) -> dict[str, int]:

@@ -11,19 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
 
 from tests.checkout.conftest import checkout, pay, payable, register, wait_for_order, wait_until
 
 FIXED_URL = "/api/v1/payments/webhooks/sandbox"
-
-
-@pytest.fixture
-def secret(local_stack) -> str:
-    client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
-    arn = local_stack.runtime.environment["PAYMENT_WEBHOOK_SECRET_ARN"]
-    return json.loads(client.get_secret_value(SecretId=arn)["SecretString"])["current"]
 
 
 @pytest.fixture

@@ -12,13 +12,6 @@ from tests.checkout.conftest import checkout, payable, stock, wait_for_order, wa
 
 
 @pytest.fixture
-def secret(local_stack) -> str:
-    client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
-    arn = local_stack.runtime.environment["PAYMENT_WEBHOOK_SECRET_ARN"]
-    return json.loads(client.get_secret_value(SecretId=arn)["SecretString"])["current"]
-
-
-@pytest.fixture
 def pending_order(shopper, seller, stocked_product) -> tuple[dict, str]:
     sku = stocked_product([10])["skus"][0]["sku_id"]
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2}).status_code in (200, 201)

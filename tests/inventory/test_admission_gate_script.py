@@ -14,16 +14,8 @@ import redis
 from functions.inventory import gate
 from functions.inventory.availability import WATERMARK_KEY, sku_key
 from local.moto_server import free_port
-from local.services import start_cache
 
 SKU = "sku_01JCGATE000000000000000000TEST"
-
-
-@pytest.fixture(scope="module")
-def cache_server() -> Iterator[Any]:
-    server = start_cache(free_port())
-    yield server
-    server.stop()
 
 
 @pytest.fixture

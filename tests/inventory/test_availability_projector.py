@@ -16,17 +16,9 @@ from functions.inventory import project_availability as projector
 from functions.inventory.availability import TOMBSTONE_TTL_SECONDS, WATERMARK_KEY, decode, sku_key
 from local.lambda_runtime import LambdaContext
 from local.moto_server import free_port
-from local.services import start_cache
 
 _sequence = itertools.count(4_000_000_000_000_000_000_000)
 NOW = int(time.time())
-
-
-@pytest.fixture(scope="module")
-def cache_server() -> Iterator[Any]:
-    server = start_cache(free_port())
-    yield server
-    server.stop()
 
 
 @pytest.fixture
