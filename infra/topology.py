@@ -370,6 +370,9 @@ CATALOG = Service(
 # The stock counters, and the projector's heartbeat (written by the hold sweeper) that keeps
 # the availability cache's watermark fresh when no stock moves.
 STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", "HEARTBEAT", {"prefix": "STOCK#"}]}}}}
+# Stock items and a hot SKU's other buckets (STOCK#nn, ADR 0022): any bucket's change moves the
+# sum that search's `in_stock` shows.
+SEARCH_STOCK_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["STOCK", {"prefix": "STOCK#"}]}}}}
 # Holds deleted by DynamoDB's TTL process (not by our code): the backstop release path.
 TTL_EXPIRED_HOLDS = {
     "eventName": ["REMOVE"],
@@ -415,7 +418,7 @@ INVENTORY = Service(
             table=INVENTORY_TABLE,
             handler="functions.search.stock_sync.handler",
             batch_size=100,
-            filter_patterns=({"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}},),
+            filter_patterns=(SEARCH_STOCK_RECORDS,),
             tables=((INVENTORY_TABLE, Access.READ),),  # a hot SKU's sum over its buckets (ADR 0022)
             search=Access.WRITE,
         ),

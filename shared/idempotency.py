@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from shared.conflicts import retry_when_busy
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationError
 from shared.tables import connection, error_code
 
@@ -86,8 +87,11 @@ def claim(
         "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
         "ExpressionAttributeValues": {":now": {"N": str(now)}},
     }}
+    writes = [put, *(also(new_resource_id) if also else [])]
     try:
-        connection().client.transact_write_items(TransactItems=[put, *(also(new_resource_id) if also else [])])
+        # A busy item (another claim with this key in flight, or out of capacity) changed nothing:
+        # sent again with jitter, so a condition failure below always means "the key is taken".
+        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=writes))
         return Claim(table, item_key, new_resource_id)
     except Exception as exc:  # noqa: BLE001 - classified below
         if error_code(exc) != "TransactionCanceledException":
@@ -103,14 +107,14 @@ def claim(
         raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.")
     # The first attempt died without answering: take over, continuing its work.
     try:
-        connection().client.update_item(
+        retry_when_busy(lambda: connection().client.update_item(
             TableName=table, Key=item_key, UpdateExpression="SET locked_until = :until",
             ConditionExpression="#state = :progress AND locked_until = :seen",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":until": {"N": str(now + LOCK_SECONDS)}, ":progress": {"S": "IN_PROGRESS"}, ":seen": existing["locked_until"],
             },
-        )
+        ))
     except Exception as exc:  # noqa: BLE001
         if error_code(exc) == "ConditionalCheckFailedException":
             raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.") from None
@@ -121,11 +125,13 @@ def claim(
 def complete(claim: Claim, status: int, body: str, headers: dict[str, str] | None = None) -> None:
     """Store the answer that every retry with this key gets from now on."""
     response = json.dumps({"status": status, "body": body, "headers": headers or {}})
-    connection().client.update_item(
+    # Retried while busy: a duplicate's claim in flight on the key's item must not turn the answer
+    # into a 500 after the work was done.
+    retry_when_busy(lambda: connection().client.update_item(
         TableName=claim.table, Key=claim.key, UpdateExpression="SET #state = :done, #response = :response",
         ExpressionAttributeNames={"#state": "state", "#response": "response"},
         ExpressionAttributeValues={":done": {"S": "COMPLETED"}, ":response": {"S": response}},
-    )
+    ))
 
 
 def release(claim: Claim) -> None:
@@ -133,12 +139,12 @@ def release(claim: Claim) -> None:
     retry with the same key starts afresh instead of replaying the 503 for 24 hours. Only the
     claim still in progress with this resource is deleted (never a completed one)."""
     try:
-        connection().client.delete_item(
+        retry_when_busy(lambda: connection().client.delete_item(
             TableName=claim.table, Key=claim.key,
             ConditionExpression="#state = :progress AND resource_id = :resource",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={":progress": {"S": "IN_PROGRESS"}, ":resource": {"S": claim.resource_id}},
-        )
+        ))
     except Exception as exc:  # noqa: BLE001
         if error_code(exc) != "ConditionalCheckFailedException":
             raise

@@ -18,6 +18,7 @@ from typing import Any
 from functions.orders import store
 from functions.orders.model import CANCELLED, PAID, REFUNDED, order_key, seller_key
 from shared.attributes import to_attr
+from shared.conflicts import retry_when_busy
 from shared.errors import InvalidState
 from shared.observability import logger
 from shared.tables import connection, is_condition_failure
@@ -56,7 +57,7 @@ def _raise_total(order_id: str, fields: dict[str, Any]) -> bool:
     """The refund amounts on the order, only ever upwards, on an order that was paid."""
     statuses = (*PAID, CANCELLED, REFUNDED)
     try:
-        connection().client.update_item(
+        retry_when_busy(lambda: connection().client.update_item(  # a cancel's transaction may be in flight on it
             TableName=store.table(), Key=order_key(order_id),
             UpdateExpression="SET refunded_total = :total, refunds = :refunds, version = version + :one",
             ConditionExpression=(
@@ -68,7 +69,7 @@ def _raise_total(order_id: str, fields: dict[str, Any]) -> bool:
                 ":total": to_attr(fields["refunded_total"]), ":refunds": to_attr(fields["refunds"]), ":one": to_attr(1),
                 **{f":s{i}": to_attr(status) for i, status in enumerate(statuses)},
             },
-        )
+        ))
         return True
     except Exception as exc:
         if is_condition_failure(exc):

@@ -2,7 +2,8 @@
 the `in_stock` filter of GET /search.
 
 Stock items (`pk=SKU#<sku_id>, sk=STOCK`: sku_id, product_id, available, version +1 per change)
-become per-SKU stock entries of their product's document, written through
+and a hot SKU's other buckets (`sk=STOCK#nn`, ADR 0022: any bucket's change re-reads the SKU's sum
+over its buckets, at their summed version) become per-SKU stock entries of their product's document, written through
 functions/search/writer.py (read, merge, write with optimistic concurrency) because the catalog
 indexer writes the same documents:
 - a SKU's entry only ever moves to a higher stock version: a redelivered or out-of-order
@@ -35,28 +36,76 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def sync_records(records: Sequence[dict[str, Any]]) -> dict[str, str | None]:
     """Sequence number -> outcome (None: done, else why not) for Lambda-shaped stream records."""
+    sums = _BucketSums()
     return apply_in_bulk(
-        records, _stock_change, apply_stock_changes,
+        records, lambda record: _stock_change(record, sums), apply_stock_changes,
         lambda change: {"product_id": change.product_id, "sku_id": change.sku_id}, "stock",
     )
 
 
-def _stock_change(record: dict[str, Any]) -> StockChange | None:
-    change = from_stock_record(record)  # None: not a stock item
-    image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if change is not None and int(image.get("bucket_items", {}).get("N", "1")) > 1:
-        # A hot SKU (ADR 0022): the stock item is bucket 0 of several; index their sum, at the
-        # buckets' summed version (what stock_levels, and so the reindex, reads too).
-        from functions.inventory.stock import stock_levels
+class _BucketSums:
+    """A hot SKU's (ADR 0022) indexed stock is the sum over its buckets at the buckets' summed
+    version (what stock_levels, and so the reindex, reads too). Read once per SKU per batch: a
+    strongly consistent read after the batch's records were written is at least as new as each."""
 
-        available, version = stock_levels([change.sku_id]).get(change.sku_id, (change.available, change.version))
-        change = StockChange(change.product_id, change.sku_id, available, version)
+    def __init__(self) -> None:
+        self._read: dict[str, StockChange | None] = {}
+
+    def of(self, sku_id: str, product_id: str | None = None) -> StockChange | None:
+        if sku_id not in self._read:
+            from functions.inventory.stock import stock_levels
+
+            levels = stock_levels([sku_id]).get(sku_id)
+            product = product_id if product_id is not None else (_product_of(sku_id) if levels else "")
+            self._read[sku_id] = StockChange(product or "", sku_id, *levels) if levels else None
+        return self._read[sku_id]
+
+
+def _product_of(sku_id: str) -> str:
+    """The product a SKU's stock item names (a bucket item beyond 0 does not)."""
+    import os
+
+    from functions.inventory.items import stock_key
+    from shared.tables import connection
+
+    item = connection().client.get_item(
+        TableName=os.environ["INVENTORY_TABLE_NAME"], Key=stock_key(sku_id), ConsistentRead=True,
+        ProjectionExpression="product_id",
+    ).get("Item") or {}
+    return item.get("product_id", {}).get("S", "")
+
+
+def _stock_change(record: dict[str, Any], sums: _BucketSums) -> StockChange | None:
+    bucket = bucket_of_record(record)
+    if bucket is None:
+        return None  # not a stock item
+    if bucket > 0:
+        # Another bucket of a hot SKU moved: so did the sum (it names no product: bucket 0 does).
+        sku_id = str(((record.get("dynamodb") or {}).get("Keys") or {}).get("pk", {}).get("S", ""))[len("SKU#"):]
+        change = sums.of(sku_id)
+        if change is None:  # no stock item (any more): bucket 0's own records say what that means
+            return None
+    else:
+        change = from_stock_record(record)
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if change is not None and int(image.get("bucket_items", {}).get("N", "1")) > 1:
+            change = sums.of(change.sku_id, change.product_id) or change
     if change is not None and not change.product_id:
         # Written before stock items named their product: no document to put it in. The
         # next reindex reads stock by the catalog's SKU ids and picks it up.
         logger.warning("stock item names no product; not in search until a reindex", extra={"sku_id": change.sku_id})
         return None
     return change
+
+
+def bucket_of_record(record: dict[str, Any]) -> int | None:
+    """The stock bucket a stream record is about (0: the stock item), None: not stock."""
+    from functions.inventory.items import bucket_of
+
+    keys = (record.get("dynamodb") or {}).get("Keys") or {}
+    if not str(keys.get("pk", {}).get("S", "")).startswith("SKU#"):
+        return None
+    return bucket_of(str(keys.get("sk", {}).get("S", "")))
 
 
 def apply_stock_changes(changes: Sequence[StockChange], *, index: str = mapping.ALIAS, client: Any = None) -> list[str | None]:

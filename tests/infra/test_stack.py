@@ -641,3 +641,16 @@ def test_the_tokens_layer_has_pyjwt_with_arm64_cryptography_and_nothing_the_shar
     # AND nothing of the shared layer (two copies in /opt/python would overwrite each other), under budget
     assert not entries & in_shared
     assert 0 < _tree_size(tokens) < MAX_TOKENS_LAYER_BYTES
+
+
+def test_the_search_stock_sync_hears_every_stock_bucket_of_a_hot_sku(dev: Synth) -> None:
+    import json
+
+    # GIVEN the search stock sync's event source mapping
+    function_id = _function_id(dev, "functions.search.stock_sync.handler")
+    [mapping] = [m["Properties"] for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
+                 if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+    # THEN its filter passes the stock item and a hot SKU's other buckets (STOCK#nn, ADR 0022),
+    # and nothing else of the inventory table (holds, ledger, heartbeat)
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert patterns == [{"dynamodb": {"Keys": {"sk": {"S": ["STOCK", {"prefix": "STOCK#"}]}}}}]

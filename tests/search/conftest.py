@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeSerializer
 from functions.search import indexer, mapping, writer
 from functions.search.client import get_client, reset_clients
 from functions.search.documents import ACTIVE, StockLevel, from_item
+from infra.topology import SEARCH_STOCK_RECORDS
 from local.moto_server import free_port
 
 SEARCH_TEST_TABLE = "SearchTestCatalog"
@@ -312,7 +313,7 @@ def _stream_consumer(table_name: str, function: str, handler: str, filters: list
 
 
 def inventory_template(table_name: str) -> dict[str, Any]:
-    """The inventory table (stream) and the search stock sync on it (stock items only)."""
+    """The inventory table (stream) and the search stock sync on it (stock items and buckets, as deployed)."""
     return {
         "Resources": {
             table_name: {
@@ -325,7 +326,7 @@ def inventory_template(table_name: str) -> dict[str, Any]:
                 },
             },
             **_stream_consumer(
-                table_name, "SearchStockSync", "functions.search.stock_sync.handler", [{"dynamodb": {"Keys": {"sk": {"S": ["STOCK"]}}}}]
+                table_name, "SearchStockSync", "functions.search.stock_sync.handler", [SEARCH_STOCK_RECORDS]
             ),
         }
     }

@@ -315,6 +315,93 @@ def sync_unrefreshed(records: list[dict[str, Any]]) -> dict[str, Any]:
     return stock_sync.handler({"Records": records}, LambdaContext("SearchStockSync", 512, 60, "req-1"))
 
 
+# -- a hot SKU's buckets (ADR 0022) ------------------------------------------------------------
+
+
+def put_buckets(inventory: Inventory, sku_id: str, product_id: str, levels: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Write a hot SKU's stock as its buckets: bucket 0 (the stock item, naming the product and
+    how many buckets exist) and buckets 1.. (STOCK#nn, naming no product): (available, version) each."""
+    import boto3
+
+    from tests.search.conftest import _image
+
+    items = []
+    for index, (available, version) in enumerate(levels):
+        if index == 0:
+            item = {**stock_item(sku_id, product_id, available, version), "buckets": len(levels), "bucket_items": len(levels)}
+        else:
+            item = {"pk": f"SKU#{sku_id}", "sk": f"STOCK#{index:02d}", "sku_id": sku_id, "bucket": index,
+                    "on_hand": available, "reserved": 0, "available": available, "version": version}
+        boto3.client("dynamodb").put_item(TableName=inventory.table_name, Item=_image(item))
+        items.append(item)
+    return items
+
+
+def put_bucket(inventory: Inventory, sku_id: str, index: int, available: int, version: int) -> dict[str, Any]:
+    import boto3
+
+    from tests.search.conftest import _image
+
+    item = {"pk": f"SKU#{sku_id}", "sk": f"STOCK#{index:02d}", "sku_id": sku_id, "bucket": index,
+            "on_hand": available, "reserved": 0, "available": available, "version": version}
+    boto3.client("dynamodb").put_item(TableName=inventory.table_name, Item=_image(item))
+    return item
+
+
+def test_any_buckets_change_moves_a_hot_skus_in_stock_at_the_summed_version(search_env: Any, inventory: Inventory) -> None:
+    # GIVEN an indexed product whose SKU is hot: 3 buckets, all sold out (versions 5 + 2 + 2)
+    item = product("Hot Bucket Lamp")
+    pid, a = item["product_id"], item["skus"][0]["sku_id"]
+    assert index([stream_record("INSERT", new=item)]) == NO_FAILURES
+    put_buckets(inventory, a, pid, [(0, 5), (0, 2), (0, 2)])
+    inventory.drain()
+    refresh()
+    assert stock_of(pid) == {a: (0, 9)} and pid not in found("bucket", in_stock=True)
+
+    # WHEN only bucket 2 is restocked (bucket 0, the stock item, does not change), through the
+    # stream consumer's deployed filter
+    restocked = put_bucket(inventory, a, 2, 4, 3)
+    inventory.drain()
+    refresh()
+    # THEN search shows the sum over the buckets at their summed version: in stock
+    assert stock_of(pid) == {a: (4, 10)} and pid in found("bucket", in_stock=True)
+
+    # WHEN bucket 1 takes 2 of them (the rebalancer) and bucket 2 then sells out
+    put_bucket(inventory, a, 1, 2, 3)
+    put_bucket(inventory, a, 2, 0, 4)
+    inventory.drain()
+    refresh()
+    assert stock_of(pid) == {a: (2, 12)} and pid in found("bucket", in_stock=True)
+    put_bucket(inventory, a, 1, 0, 4)
+    inventory.drain()
+    refresh()
+    # THEN it is sold out in search, though bucket 0 never changed
+    assert stock_of(pid) == {a: (0, 13)} and pid not in found("bucket", in_stock=True)
+
+    # WHEN an old bucket record and an old stock-item record are redelivered, and a stale sum
+    # arrives out of order
+    assert sync([stock_record("MODIFY", new=restocked), stock_record("MODIFY", new=stock_item(a, pid, 0, 5))]) == NO_FAILURES
+    assert stock_sync.apply_stock_changes([StockChange(pid, a, 4, 10)]) == [None]
+    refresh()
+    # THEN nothing moves backwards: the newest sum stays (idempotent, newest wins)
+    assert stock_of(pid) == {a: (0, 13)} and pid not in found("bucket", in_stock=True)
+
+
+def test_a_batch_of_many_bucket_records_reads_the_sum_once(search_env: Any, inventory: Inventory) -> None:
+    # GIVEN an indexed product with a hot SKU over 4 buckets
+    item = product("Hot Bucket Kettle")
+    pid, a = item["product_id"], item["skus"][0]["sku_id"]
+    index([stream_record("INSERT", new=item)])
+    images = put_buckets(inventory, a, pid, [(1, 1), (1, 1), (1, 1), (1, 1)])
+    # WHEN one batch brings a record of every bucket
+    records = [stock_record("MODIFY", new=image) for image in images]
+    with count_dynamodb_calls(mentioning=(a,)) as calls:
+        assert sync(records) == NO_FAILURES
+    # THEN the sum was read once for the SKU (stock item, then its buckets), and indexed
+    assert calls == Counter({"BatchGetItem": 2})
+    assert stock_of(pid) == {a: (4, 4)} and get_doc(pid)["_source"]["in_stock"] is True
+
+
 # -- documents written before stock was indexed --------------------------------------------------
 
 
