@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from functions.catalog.skus import DEFAULT_MAX_PER_CART
-from shared.money import Amount, CurrencyCode
+from shared.money_fields import Amount, CurrencyCode
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,29}$")]
@@ -114,7 +114,9 @@ MaxPerCart = Annotated[int, Field(ge=1, le=DEFAULT_MAX_PER_CART, strict=True,
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built when first used: a handler imports this module for one model (or a field type) and
+    # builds only that one (it calls `model_rebuild()` at import), never its siblings.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class NewSku(_Body):
