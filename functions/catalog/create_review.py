@@ -12,11 +12,13 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.catalog.reviews import CreateReviewRequest, create_review, to_view
+from functions.catalog.reviews import create_review, to_view
+from functions.catalog.schemas import CreateReviewRequest
 from shared.http import create_app, ok
 from shared.observability import logger
 
 app = create_app(roles=())  # any signed-in user; being a buyer is checked against orders
+CreateReviewRequest.model_rebuild()  # deferred in schemas.py; this handler's own body model is built at init
 
 
 @app.post("/api/v1/products/<product_id>/reviews")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.catalog.product_cache import get_or_load
-from functions.catalog.products import get_product, to_view
 from functions.inventory.availability import availability
 from shared import metrics
 from shared.http import create_app, ok
@@ -18,7 +17,7 @@ app = create_app()
 @app.get("/api/v1/products/<product_id>")
 def product_page(product_id: str):
     # The product from the cache (cache-aside, invalidated by the catalog stream) ...
-    view, cached = get_or_load(product_id, lambda: to_view(get_product(product_id)))
+    view, cached = get_or_load(product_id, lambda: _load(product_id))
     metrics.count(PRODUCT_CACHE_READS, "Result", "hit" if cached else "miss")  # the 95% target (ADR 0016)
     # ... and availability for all its SKUs from the availability cache (projected from the
     # inventory stream): no DynamoDB call on a hit; one BatchGetItem when degraded, never one per SKU.
@@ -26,6 +25,14 @@ def product_page(product_id: str):
     for sku in view["skus"]:
         sku["availability"] = stock[sku["sku_id"]]
     return ok(app, view)
+
+
+def _load(product_id: str) -> dict:
+    # Only a cache miss reads the table: a cold start answered from the cache never imports
+    # pynamodb, and with it botocore (~0.5x `import boto3`).
+    from functions.catalog.products import get_product, to_view
+
+    return to_view(get_product(product_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -25,9 +25,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing import TYPE_CHECKING, Any
 
 from functions.catalog.models import ProductItem, ReviewerClaim, ReviewItem
 from functions.catalog.products import get_product
@@ -38,19 +36,14 @@ from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
 from shared.tables import connection, error_code
 
+if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
+    from functions.catalog.schemas import CreateReviewRequest
+
 MAX_LIST = 100
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # nothing of it was applied, so it is retried with jittered backoff (~1.5 s in all at most).
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 0.025
-
-
-class CreateReviewRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rating: Annotated[int, Field(strict=True, ge=1, le=5)]  # 4.5, "5" and true are refused
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
 
 
 def to_view(item: ReviewItem) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Request bodies of the product endpoints."""
+"""Request bodies of the product endpoints (products and their reviews)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from functions.catalog.skus import DEFAULT_MAX_PER_CART
-from shared.money import Amount, CurrencyCode
+from shared.money_fields import Amount, CurrencyCode
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,29}$")]
@@ -114,7 +114,9 @@ MaxPerCart = Annotated[int, Field(ge=1, le=DEFAULT_MAX_PER_CART, strict=True,
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built when first used: a handler imports this module for one model (or a field type) and
+    # builds only that one (it calls `model_rebuild()` at import), never its siblings.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class NewSku(_Body):
@@ -168,3 +170,9 @@ class UpdateProductRequest(_Body):
     images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
     skus: Annotated[list[SkuChange], Field(min_length=1, max_length=MAX_SKUS)] | None = None
     free: bool | None = None
+
+
+class CreateReviewRequest(_Body):
+    rating: Annotated[int, Field(strict=True, ge=1, le=5)]  # 4.5, "5" and true are refused
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""

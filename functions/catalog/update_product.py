@@ -14,6 +14,7 @@ from shared.http import create_app, ok
 from shared.observability import logger
 
 app = create_app(roles=("seller", "admin"))
+UpdateProductRequest.model_rebuild()  # deferred in schemas.py; this handler's own body model is built at init
 
 
 @app.put("/api/v1/products/<product_id>")

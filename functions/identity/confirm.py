@@ -17,6 +17,7 @@ from shared.http import create_app, ok
 from shared.observability import logger
 
 app = create_app()
+ConfirmRequest.model_rebuild()  # deferred in schemas.py; this handler's own body model is built at init
 
 
 @app.post("/api/v1/auth/confirm")

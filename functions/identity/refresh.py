@@ -13,6 +13,7 @@ from shared.http import create_app, ok
 from shared.observability import logger
 
 app = create_app()
+RefreshRequest.model_rebuild()  # deferred in schemas.py; this handler's own body model is built at init
 
 
 @app.post("/api/v1/auth/refresh")

@@ -40,7 +40,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built when first used: a handler imports this module for one model (or a field type) and
+    # builds only that one (it calls `model_rebuild()` at import), never its siblings.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class RegisterRequest(_Body):

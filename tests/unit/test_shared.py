@@ -11,7 +11,8 @@ from pydantic import ValidationError as PydanticError
 from shared import errors
 from shared.auth import Principal, ensure_owner, parse_groups, principal_from_event, require_role
 from shared.ids import ULID_PATTERN, is_prefixed_id, new_id, new_prefixed_id
-from shared.money import Amount, CurrencyCode, format_amount
+from shared.money import format_amount
+from shared.money_fields import Amount, CurrencyCode
 from shared.settings import Settings
 
 
