@@ -86,7 +86,7 @@ def seed_accounts_and_categories(stack: LocalStack) -> tuple[str, dict[str, str]
     return seller_token, category_ids
 
 
-def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str], stop: Any = None) -> int:
+def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str], stop: Any = None, count: int | None = None) -> int:
     """The demo seller lists the demo catalog and sets its stock, all through the API; returns
     how many products it listed. `stop` (a threading.Event) set: the products not started yet
     are skipped (the stack is stopping under a background seed)."""
@@ -108,7 +108,8 @@ def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str], s
         return 1
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return sum(pool.map(create, demo_products(category_ids)))
+        catalog = demo_products(category_ids) if count is None else demo_products(category_ids, count=count)
+        return sum(pool.map(create, catalog))
 
 
 def seed_categories(stack: LocalStack, token: str) -> dict[str, str]:
