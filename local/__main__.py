@@ -39,7 +39,9 @@ def main() -> int:
     print("starting the local stack (moto, search, cache, the synthesized CDK template)...", flush=True)
     # LOCAL_SEED_IN_BACKGROUND=0: wait for the whole demo catalog before "ready" (ADR 0033).
     in_background = os.environ.get("LOCAL_SEED_IN_BACKGROUND", "1") != "0"
-    stack = LocalStack(port=port, progress=lambda message: print(message, flush=True), seed_in_background=in_background)
+    count = int(os.environ["DEMO_PRODUCTS"]) if os.environ.get("DEMO_PRODUCTS") else None  # default: all 204
+    stack = LocalStack(port=port, progress=lambda message: print(message, flush=True), seed_in_background=in_background,
+                       demo_product_count=count)
     # Ctrl-C or SIGTERM during start-up must also stop what has started.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

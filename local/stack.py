@@ -90,6 +90,8 @@ class LocalStack:
     # catalog seeds in a background thread through the same API (ADR 0033); `catalog_seeded` is
     # set when it is done. False (tests, benches): start() returns with everything seeded.
     seed_in_background: bool = False
+    # How many demo products to list (None: the whole demo catalog, 204).
+    demo_product_count: int | None = None
 
     _started_in_this_process: ClassVar[bool] = False
 
@@ -247,9 +249,10 @@ class LocalStack:
         if self.seed and self.seed_in_background:
             self._seed_catalog_in_background()
         elif self.seed:
-            from local.seed import seed_demo_data
+            from local.seed import seed_accounts_and_categories, seed_products
 
-            seed_demo_data(self)
+            seller_token, category_ids = seed_accounts_and_categories(self)
+            self.seeded_products = seed_products(self, seller_token, category_ids, count=self.demo_product_count)
             self.catalog_seeded.set()
         else:
             self.catalog_seeded.set()
@@ -264,13 +267,14 @@ class LocalStack:
         from local.seed import seed_accounts_and_categories, seed_products
 
         seller_token, category_ids = seed_accounts_and_categories(self)
-        self.products_to_seed = len(demo_products(category_ids))
+        count = self.demo_product_count
+        self.products_to_seed = len(demo_products(category_ids)) if count is None else count
         stop = threading.Event()
         began = time.perf_counter()
 
         def seed() -> None:
             try:
-                self.seeded_products = seed_products(self, seller_token, category_ids, stop=stop)
+                self.seeded_products = seed_products(self, seller_token, category_ids, stop=stop, count=count)
                 if self.progress is not None and not stop.is_set():
                     self.progress(f"demo catalog seeded: {self.seeded_products} products in {time.perf_counter() - began:.1f} s "
                                   "(search catches up through the streams within a second or two)")
