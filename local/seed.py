@@ -76,7 +76,7 @@ def seed_demo_data(stack: LocalStack) -> None:
 
 
 def seed_accounts_and_categories(stack: LocalStack) -> tuple[str, dict[str, str]]:
-    """The demo accounts and the category tree (a few dozen calls: what a first request needs);
+    """The demo accounts and the category tree (a few dozen calls, one at a time: what a first request needs);
     returns the demo seller's access token and the category ids by name, for `seed_products`."""
     for email, role in DEMO_USERS:
         create_user(stack, email, role, stack.demo_password)
@@ -107,9 +107,14 @@ def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str], s
                 raise RuntimeError(f"seeding stock of {sku['sku_id']} failed: {status} {answer}")
         return 1
 
+    catalog = demo_products(category_ids) if count is None else demo_products(category_ids, count=count)
+    if not catalog:
+        return 0
+    # Concurrent cold starts of one handler module in this one process can race in pydantic's lazy
+    # TypeAdapter build (500 "not fully defined"; on Lambda each instance is its own process).
+    first = create(catalog[0])  # alone: its handlers' cold starts happen before concurrent calls
     with ThreadPoolExecutor(max_workers=8) as pool:
-        catalog = demo_products(category_ids) if count is None else demo_products(category_ids, count=count)
-        return sum(pool.map(create, catalog))
+        return first + sum(pool.map(create, catalog[1:]))
 
 
 def seed_categories(stack: LocalStack, token: str) -> dict[str, str]:
