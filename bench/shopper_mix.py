@@ -85,35 +85,42 @@ def _run_mix(stack: Any) -> dict[str, Any]:
         session.headers["Authorization"] = f"Bearer {tokens[index]}"
         ok = errors = 0
         while not stop.is_set():
-            action = rng.choices(("browse", "search", "page", "add", "cart"), weights=(3, 3, 3, 2, 1))[0]
-            if action == "browse":
-                response = session.get(f"{api}/products", params={"category": rng.choice(leaves), "limit": 20})
-            elif action == "search":
-                response = session.get(f"{api}/search", params={"q": rng.choice(WORDS), "limit": 20})
-            elif action == "page":
-                response = session.get(f"{api}/products/{rng.choice(product_ids)}")
-            elif action == "add":
-                page = session.get(f"{api}/products/{rng.choice(product_ids)}").json()["data"]
-                in_stock = [sku for sku in page["skus"] if sku["availability"]["in_stock"]]
-                ok += 1
-                if not in_stock:
-                    continue
-                response = session.post(f"{api}/cart/items", json={"sku_id": rng.choice(in_stock)["sku_id"], "quantity": 1})
-                if response.status_code == 409:  # OUT_OF_STOCK under contention is an answer the contract promises
-                    ok += 1
-                    continue
-                if rng.random() < 0.2:  # keep carts small
-                    session.delete(f"{api}/cart")
-                    ok += 1
-            else:
-                response = session.get(f"{api}/cart")
-            if 200 <= response.status_code < 300:
-                ok += 1
-            else:
+            try:
+                ok, errors = step(session, rng, ok, errors)
+            except (requests.RequestException, KeyError, ValueError):  # an answer without the expected body
                 errors += 1
         with lock:
             counts["ok"] += ok
             counts["errors"] += errors
+
+    def step(session: Any, rng: random.Random, ok: int, errors: int) -> tuple[int, int]:
+        """One shopper action: (answered, errors) counts after it."""
+        action = rng.choices(("browse", "search", "page", "add", "cart"), weights=(3, 3, 3, 2, 1))[0]
+        if action == "browse":
+            response = session.get(f"{api}/products", params={"category": rng.choice(leaves), "limit": 20})
+        elif action == "search":
+            response = session.get(f"{api}/search", params={"q": rng.choice(WORDS), "limit": 20})
+        elif action == "page":
+            response = session.get(f"{api}/products/{rng.choice(product_ids)}")
+        elif action == "add":
+            page = session.get(f"{api}/products/{rng.choice(product_ids)}").json()["data"]
+            in_stock = [sku for sku in page["skus"] if sku["availability"]["in_stock"]]
+            ok += 1
+            if not in_stock:
+                return ok, errors
+            response = session.post(f"{api}/cart/items", json={"sku_id": rng.choice(in_stock)["sku_id"], "quantity": 1})
+            if response.status_code == 409:  # OUT_OF_STOCK under contention is an answer the contract promises
+                return ok + 1, errors
+            if rng.random() < 0.2:  # keep carts small
+                session.delete(f"{api}/cart")
+                ok += 1
+        else:
+            response = session.get(f"{api}/cart")
+        if 200 <= response.status_code < 300:
+            ok += 1
+        else:
+            errors += 1
+        return ok, errors
 
     def buyer() -> None:
         """One shopper checks out in a loop: time from POST /orders to a payable order, then pays."""
