@@ -130,27 +130,30 @@ def _run_mix(stack: Any) -> dict[str, Any]:
         rng = random.Random(99)
         turn = 0
         while not stop.is_set():
-            session = sessions[turn % BUYERS]
-            turn += 1
-            page = session.get(f"{api}/products/{rng.choice(product_ids)}").json()["data"]
-            in_stock = [sku for sku in page["skus"] if sku["availability"]["available"] > 5]
-            if not in_stock:
+            try:
+                session = sessions[turn % BUYERS]
+                turn += 1
+                page = session.get(f"{api}/products/{rng.choice(product_ids)}").json()["data"]
+                in_stock = [sku for sku in page["skus"] if sku["availability"]["available"] > 5]
+                if not in_stock:
+                    continue
+                session.delete(f"{api}/cart")
+                if session.post(f"{api}/cart/items", json={"sku_id": in_stock[0]["sku_id"], "quantity": 1}).status_code not in (200, 201):
+                    continue
+                began = time.perf_counter()
+                created = session.post(f"{api}/orders", json={"shipping_address": ADDRESS}, headers={"Idempotency-Key": uuid.uuid4().hex})
+                if created.status_code not in (201, 202):
+                    continue
+                order = created.json()["data"]
+                while not order["payment"] and not stop.is_set():
+                    time.sleep(0.02)
+                    order = session.get(f"{api}/orders/{order['order_id']}").json()["data"]
+                if not order["payment"]:
+                    return
+                payable_ms.append((time.perf_counter() - began) * 1000)
+                requests.post(order["payment"]["payment_url"], json={"outcome": "succeeded"}, timeout=30)
+            except (requests.RequestException, KeyError, ValueError):  # a broken answer: try again
                 continue
-            session.delete(f"{api}/cart")
-            if session.post(f"{api}/cart/items", json={"sku_id": in_stock[0]["sku_id"], "quantity": 1}).status_code not in (200, 201):
-                continue
-            began = time.perf_counter()
-            created = session.post(f"{api}/orders", json={"shipping_address": ADDRESS}, headers={"Idempotency-Key": uuid.uuid4().hex})
-            if created.status_code not in (201, 202):
-                continue
-            order = created.json()["data"]
-            while not order["payment"] and not stop.is_set():
-                time.sleep(0.02)
-                order = session.get(f"{api}/orders/{order['order_id']}").json()["data"]
-            if not order["payment"]:
-                return
-            payable_ms.append((time.perf_counter() - began) * 1000)
-            requests.post(order["payment"]["payment_url"], json={"outcome": "succeeded"}, timeout=30)
 
     def seller() -> None:
         """Price changes of one product, each timed until /search returns the new price."""
@@ -173,15 +176,18 @@ def _run_mix(stack: Any) -> dict[str, Any]:
             time.sleep(0.05)
         price = 4000
         while not stop.is_set():
-            price += 1
-            sent = time.perf_counter()
-            if session.put(f"{api}/products/{pid}", json={"skus": [{"sku_id": sku, "price": price, "currency": "USD"}]}).status_code != 200:
+            try:
+                price += 1
+                sent = time.perf_counter()
+                if session.put(f"{api}/products/{pid}", json={"skus": [{"sku_id": sku, "price": price, "currency": "USD"}]}).status_code != 200:
+                    continue
+                while not visible(price):
+                    if stop.is_set():
+                        return
+                    time.sleep(0.05)
+                visible_ms.append((time.perf_counter() - sent) * 1000)
+            except (requests.RequestException, KeyError, ValueError):  # a broken answer: try again
                 continue
-            while not visible(price):
-                if stop.is_set():
-                    return
-                time.sleep(0.05)
-            visible_ms.append((time.perf_counter() - sent) * 1000)
 
     threads = [threading.Thread(target=shopper, args=(index,)) for index in range(SHOPPERS)]
     threads += [threading.Thread(target=buyer), threading.Thread(target=seller)]
