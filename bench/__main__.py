@@ -22,7 +22,9 @@ from bench import (
     product_availability,
     product_page,
     reservations,
+    run_ready,
     search,
+    shopper_mix,
     sizes,
     sold_out_shedding,
 )
@@ -32,9 +34,10 @@ OUT = Path(__file__).resolve().parent / "REPORT.md"
 
 
 MODULES = {module.__name__.rsplit(".", 1)[1]: module for module in
-           # search last: it stops the shared stack and resets moto for its 20,000-product catalog
+           # search after the shared-stack benches: it stops the shared stack and resets moto for its 20,000-product
+           # catalog; then shopper_mix (a stack per moto transport) and run_ready (`python -m local` subprocesses)
            (cold_start, sizes, idle_cpu, authorizer, product_page, product_availability, reservations, sold_out_shedding,
-            flash_sale, checkout, search)}  # fmt: skip
+            flash_sale, checkout, search, shopper_mix, run_ready)}  # fmt: skip
 
 
 def _marked(name: str, section: str) -> str:

@@ -37,7 +37,11 @@ def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     started = time.perf_counter()
     print("starting the local stack (moto, search, cache, the synthesized CDK template)...", flush=True)
-    stack = LocalStack(port=port, progress=lambda message: print(message, flush=True))
+    # LOCAL_SEED_IN_BACKGROUND=0: wait for the whole demo catalog before "ready" (ADR 0033).
+    in_background = os.environ.get("LOCAL_SEED_IN_BACKGROUND", "1") != "0"
+    count = int(os.environ["DEMO_PRODUCTS"]) if os.environ.get("DEMO_PRODUCTS") else None  # default: all 204
+    stack = LocalStack(port=port, progress=lambda message: print(message, flush=True), seed_in_background=in_background,
+                       demo_product_count=count)
     # Ctrl-C or SIGTERM during start-up must also stop what has started.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -53,6 +57,8 @@ def main() -> int:
     from local.seed import DEMO_USERS
 
     print(f"\nLocal stack ready in {elapsed:.1f} s: {stack.url}/api/v1/categories")
+    if not stack.catalog_seeded.is_set():
+        print(f"  ready; seeding {stack.products_to_seed} more products in the background (a line says when it is done)")
     print(f"  moto (AWS APIs)   {stack.moto.endpoint}")
     print(f"  OpenSearch        {stack.search.url}")
     print(f"  cache             {stack.cache.url}")

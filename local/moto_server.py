@@ -45,13 +45,19 @@ class MotoServer:
         self.server.stop()  # type: ignore[attr-defined]
 
 
+_in_process_dispatches: list[object] = []  # the active dispatch_in_process mocks
+
+
 def point_sdk_at(endpoint: str, port: int) -> None:
     """Make every boto3/botocore client in this process (handlers included) talk to moto.
 
     botocore honours AWS_ENDPOINT_URL, so handlers need no "if local" branch.
     """
     os.environ.update(FAKE_CREDENTIALS)
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    if not _in_process_dispatches:
+        # While a stack dispatches in-process, clients without an endpoint already reach the same
+        # process-wide backends; pointing them at a second server here would undo that.
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
     # moto's Step Functions interpreter calls Lambda at localhost:$MOTO_PORT.
     os.environ["MOTO_PORT"] = str(port)
     # boto3 >= 1.38 would otherwise build account-based DynamoDB hosts.
@@ -85,9 +91,11 @@ def dispatch_in_process(endpoint: str) -> Callable[[], None]:
     mock = mock_aws()
     mock.start(reset=False)
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    _in_process_dispatches.append(mock)
 
     def undo() -> None:
         mock.stop(remove_data=False)
+        _in_process_dispatches.remove(mock)
         os.environ["AWS_ENDPOINT_URL"] = endpoint
 
     return undo

@@ -70,22 +70,34 @@ def api_call(stack: LocalStack, method: str, path: str, body: Any = None, token:
 
 
 def seed_demo_data(stack: LocalStack) -> None:
+    """Accounts, the category tree and the whole demo catalog, before returning."""
+    seller_token, category_ids = seed_accounts_and_categories(stack)
+    seed_products(stack, seller_token, category_ids)
+
+
+def seed_accounts_and_categories(stack: LocalStack) -> tuple[str, dict[str, str]]:
+    """The demo accounts and the category tree (a few dozen calls, one at a time: what a first request needs);
+    returns the demo seller's access token and the category ids by name, for `seed_products`."""
     for email, role in DEMO_USERS:
         create_user(stack, email, role, stack.demo_password)
     token = sign_in(stack, DEMO_USERS[0][0], stack.demo_password)["AccessToken"]
     category_ids = seed_categories(stack, token)
     seller_token = sign_in(stack, DEMO_USERS[1][0], stack.demo_password)["AccessToken"]
-    seed_products(stack, seller_token, category_ids)
+    return seller_token, category_ids
 
 
-def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -> None:
-    """The demo seller lists the demo catalog and sets its stock, all through the API."""
+def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str], stop: Any = None, count: int | None = None) -> int:
+    """The demo seller lists the demo catalog and sets its stock, all through the API; returns
+    how many products it listed. `stop` (a threading.Event) set: the products not started yet
+    are skipped (the stack is stopping under a background seed)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from local.demo_catalog import demo_products
 
-    def create(entry: tuple[dict[str, Any], list[int]]) -> None:
+    def create(entry: tuple[dict[str, Any], list[int]]) -> int:
         body, stock = entry
+        if stop is not None and stop.is_set():
+            return 0
         status, created = api_call(stack, "POST", "/api/v1/products", body, token)
         if status != 201:
             raise RuntimeError(f"seeding product {body['title']!r} failed: {status} {created}")
@@ -93,9 +105,16 @@ def seed_products(stack: LocalStack, token: str, category_ids: dict[str, str]) -
             status, answer = api_call(stack, "PUT", f"/api/v1/inventory/{sku['sku_id']}", {"on_hand": on_hand}, token)
             if status != 200:
                 raise RuntimeError(f"seeding stock of {sku['sku_id']} failed: {status} {answer}")
+        return 1
 
+    catalog = demo_products(category_ids) if count is None else demo_products(category_ids, count=count)
+    if not catalog:
+        return 0
+    # Concurrent cold starts of one handler module in this one process can race in pydantic's lazy
+    # TypeAdapter build (500 "not fully defined"; on Lambda each instance is its own process).
+    first = create(catalog[0])  # alone: its handlers' cold starts happen before concurrent calls
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(create, demo_products(category_ids)))
+        return first + sum(pool.map(create, catalog[1:]))
 
 
 def seed_categories(stack: LocalStack, token: str) -> dict[str, str]:

@@ -86,12 +86,23 @@ class LocalStack:
     demo_password: str = field(default_factory=lambda: os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD))
     # Told each start-up step as it ends (`make run` prints them), e.g. print.
     progress: Any = None
+    # True (`make run`): start() returns once the accounts and categories exist and the demo
+    # catalog seeds in a background thread through the same API (ADR 0033); `catalog_seeded` is
+    # set when it is done. False (tests, benches): start() returns with everything seeded.
+    seed_in_background: bool = False
+    # How many demo products to list (None: the whole demo catalog, 204).
+    demo_product_count: int | None = None
 
     _started_in_this_process: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._stoppers: list[Any] = []
         self.timings: dict[str, float] = {}
+        import threading
+
+        self.catalog_seeded = threading.Event()
+        self.products_to_seed = self.seeded_products = 0
+        self.seed_error: BaseException | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -235,11 +246,54 @@ class LocalStack:
         self.scheduler.start()
         self._stoppers.append(self.scheduler.stop)
 
-        if self.seed:
-            from local.seed import seed_demo_data
+        if self.seed and self.seed_in_background:
+            self._seed_catalog_in_background()
+        elif self.seed:
+            from local.seed import seed_accounts_and_categories, seed_products
 
-            seed_demo_data(self)
+            seller_token, category_ids = seed_accounts_and_categories(self)
+            self.seeded_products = seed_products(self, seller_token, category_ids, count=self.demo_product_count)
+            self.catalog_seeded.set()
+        else:
+            self.catalog_seeded.set()
         self._mark("ready", started)
+
+    def _seed_catalog_in_background(self) -> None:
+        """Accounts and categories now (sign-in and a first request need them), the demo catalog
+        from a thread: its writes go through the real API and reach search through the streams."""
+        import threading
+
+        from local.demo_catalog import demo_products
+        from local.seed import seed_accounts_and_categories, seed_products
+
+        seller_token, category_ids = seed_accounts_and_categories(self)
+        count = self.demo_product_count
+        self.products_to_seed = len(demo_products(category_ids)) if count is None else count
+        stop = threading.Event()
+        began = time.perf_counter()
+
+        def seed() -> None:
+            try:
+                self.seeded_products = seed_products(self, seller_token, category_ids, stop=stop, count=count)
+                if self.progress is not None and not stop.is_set():
+                    self.progress(f"demo catalog seeded: {self.seeded_products} products in {time.perf_counter() - began:.1f} s "
+                                  "(search catches up through the streams within a second or two)")
+            except BaseException as exc:  # the stack keeps serving; say why the catalog is short
+                self.seed_error = exc
+                log.exception("seeding the demo catalog failed")
+                if self.progress is not None and not stop.is_set():
+                    self.progress(f"warning: seeding the demo catalog failed: {exc}")
+            finally:
+                self.catalog_seeded.set()
+
+        thread = threading.Thread(target=seed, name="demo-catalog-seed", daemon=True)
+        thread.start()
+
+        def stop_seeding() -> None:
+            stop.set()
+            thread.join(timeout=30)  # the products in flight finish; the rest are skipped
+
+        self._stoppers.append(stop_seeding)
 
     def _cdn(self, bucket: str) -> Any:
         """GET /cdn/<key>: what CloudFront does for the images bucket (read-only, no listing)."""
@@ -271,7 +325,11 @@ class LocalStack:
     def _mark(self, step: str, started: float) -> None:
         self.timings[step] = round(time.perf_counter() - started, 3)
         if self.progress is not None:
-            self.progress(f"  {self.timings[step]:5.1f} s  {self.STEPS.get(step, step)}")
+            message = self.STEPS.get(step, step)
+            if step == "ready" and self.seed and self.seed_in_background:
+                message = (f"background loops running, accounts and categories seeded; seeding {self.products_to_seed} "
+                           "more products in the background")
+            self.progress(f"  {self.timings[step]:5.1f} s  {message}")
 
     def stop(self) -> None:
         """Stop everything that started, newest first; safe to call twice."""

@@ -24,12 +24,7 @@ def moto_server():
     """One moto server (patched, 127.0.0.1) for the whole test session; the SDK points at it."""
     from local.moto_server import start_moto_server
 
-    # A stack already serving this process in-process (ADR 0029: no AWS_ENDPOINT_URL) keeps doing
-    # so: this server shares moto's process-wide backends, and clients that want it name it.
-    in_process = "MOTO_PORT" in os.environ and "AWS_ENDPOINT_URL" not in os.environ
     server = start_moto_server()
-    if in_process:
-        os.environ.pop("AWS_ENDPOINT_URL", None)
     yield server
     server.stop()
 

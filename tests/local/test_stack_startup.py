@@ -14,6 +14,7 @@ import requests
 from local.stack import LocalStack, StartupError
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_PRODUCTS = 6
 
 
 def test_a_taken_port_is_a_clear_error():
@@ -31,13 +32,14 @@ def test_missing_node_is_a_clear_error(monkeypatch):
         LocalStack(port=0).start()
 
 
-def test_python_m_local_serves_the_seeded_tree_and_stops_cleanly_on_sigterm():
-    # GIVEN `python -m local` (what `make run` runs) on a free port
+def test_python_m_local_serves_the_seeded_tree_seeds_the_catalog_in_the_background_and_stops_cleanly_on_sigterm():
+    # GIVEN `python -m local` (what `make run` runs) on a free port, with a short demo catalog
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "local"], cwd=ROOT, env={**__import__("os").environ, "PORT": str(port)},
+        [sys.executable, "-m", "local"], cwd=ROOT,
+        env={**__import__("os").environ, "PORT": str(port), "DEMO_PRODUCTS": str(DEMO_PRODUCTS)},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -54,6 +56,18 @@ def test_python_m_local_serves_the_seeded_tree_and_stops_cleanly_on_sigterm():
         assert "admin@example.com" in text
         response = requests.get(f"http://127.0.0.1:{port}/api/v1/categories", timeout=10)
         assert response.status_code == 200 and len(response.json()["data"]) >= 5
+        # AND it said it is still seeding the catalog, then says when the catalog is done (ADR 0033)
+        assert f"seeding {DEMO_PRODUCTS} more products in the background" in text, text
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "demo catalog seeded" in line or not line:
+                break
+        assert f"demo catalog seeded: {DEMO_PRODUCTS} products" in "".join(banner), "".join(banner)
+        # THEN every demo product is listed through the API (the first leaf category holds the first one)
+        phones = next(c for n in response.json()["data"] for c in n["children"] if c["name"] == "Phones")
+        listed = requests.get(f"http://127.0.0.1:{port}/api/v1/products", params={"category": phones["category_id"]}, timeout=10)
+        assert listed.status_code == 200 and listed.json()["data"]["items"], listed.text
     finally:
         # WHEN it is asked to stop  THEN it exits 0 and frees the port
         process.terminate()
