@@ -38,7 +38,8 @@ SEARCH_WORDS = [
     "chair", "novel", "book", "tent", "yoga", "helmet", "pan", "knife", "classic", "premium", "organic",
 ]
 SORTS = ["relevance", "price_asc", "price_desc", "newest", "rating"]
-EXPECTED_409 = {"OUT_OF_STOCK", "PRICE_CHANGED", "INVALID_STATE"}
+# CART_ALREADY_CHECKED_OUT: a shopper who left an order unpaid checks out again (ADR 0019).
+EXPECTED_409 = {"OUT_OF_STOCK", "PRICE_CHANGED", "INVALID_STATE", "CART_ALREADY_CHECKED_OUT"}
 # A limited drop: a few products with little stock ($LOAD_HOT_PRODUCTS, made scarce by
 # `python -m load` before the run; else the first page of the first category). When a shopper
 # picks one of them (HOT_SHARE of the picks) it wants the scarcest SKU in stock, so they contend.

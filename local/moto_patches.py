@@ -68,6 +68,7 @@ def apply_moto_patches() -> None:
         _patch_step_functions_bugs()
         _patch_cognito_refresh_of_deleted_user()
         _patch_cognito_email_change()
+        _patch_cognito_lock()
         from local.moto_hooks import install_moto_hooks
 
         install_moto_hooks()  # observers only (stream writes, TTL values): local/moto_hooks.py
@@ -127,6 +128,28 @@ def _patch_cognito_email_change() -> None:
 
     update_user_attributes._local_patched = True  # type: ignore[attr-defined]
     CognitoIdpBackend.update_user_attributes = update_user_attributes  # type: ignore[method-assign]
+
+
+COGNITO_LOCK = threading.RLock()
+
+
+def _patch_cognito_lock() -> None:
+    """One Cognito request at a time: moto's user pools are plain dicts, so a sign-up while
+    another request walks the users raised "OrderedDict mutated during iteration" (a 500 on
+    concurrent registrations once calls arrived in-process, ADR 0029). Cognito itself is safe."""
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    original = CognitoIdpResponse.call_action
+    if getattr(original, "_local_locked", False):
+        return
+
+    @functools.wraps(original)
+    def call_action(self: Any) -> Any:
+        with COGNITO_LOCK:
+            return original(self)
+
+    call_action._local_locked = True  # type: ignore[attr-defined]
+    CognitoIdpResponse.call_action = call_action  # type: ignore[method-assign]
 
 
 # -- 1. DynamoDB ------------------------------------------------------------------------------

@@ -30,14 +30,14 @@ def _crashing_once_on(real, skus: list[str], poison: str, deliveries: list[str],
     that raises the first time it is handed `poison`'s record."""
     crashed = []
 
-    def translate(record):
+    def translate(record, *rest):
         sku = record["dynamodb"]["Keys"]["pk"]["S"].removeprefix("SKU#")
         if sku in skus:
             deliveries.append(sku)
             if sku == poison and not crashed:
                 crashed.append(record["dynamodb"]["SequenceNumber"])
                 raise RuntimeError(f"injected: the {what} crashed on this record")
-        return real(record)
+        return real(record, *rest)
 
     return translate
 

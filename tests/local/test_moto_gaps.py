@@ -61,7 +61,7 @@ def test_moto_transactions_deep_copy_whole_tables() -> None:
 
 def test_moto_never_expires_ttl_items(moto_server: Any) -> None:
     # workaround: local.ttl.TtlSweeper (tests/local/test_ttl.py)
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server.endpoint)  # the server's answer, not the in-process stub's
     table = _table(dynamodb, ttl=True)
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "old"}, "expiresAt": {"N": str(int(time.time()) - 3600)}})
     time.sleep(1.5)
@@ -70,7 +70,7 @@ def test_moto_never_expires_ttl_items(moto_server: Any) -> None:
 
 def test_moto_answers_500_to_between_a_string_and_number_bounds(moto_server: Any) -> None:
     # workaround: local.ttl.TtlSweeper.DUE tests attribute_type first (DynamoDB evaluates to false)
-    dynamodb = boto3.client("dynamodb")
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_server.endpoint)  # the server's answer, not the in-process stub's
     table = _table(dynamodb)
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "expiresAt": {"S": "soon"}})
     with pytest.raises(ClientError) as error:
@@ -126,7 +126,7 @@ def test_moto_names_every_unnamed_execution_none(moto_server: Any, monkeypatch: 
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     monkeypatch.setattr(StepFunctionsParserBackend, "start_execution", StepFunctionsParserBackend.start_execution.__wrapped__)
-    sfn = boto3.client("stepfunctions")
+    sfn = boto3.client("stepfunctions", endpoint_url=moto_server.endpoint)  # the server's answer, not the in-process stub's
     machine = sfn.create_state_machine(
         name=f"gap-{uuid.uuid4().hex[:8]}",
         definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
@@ -144,7 +144,7 @@ def test_moto_answers_500_to_a_refresh_token_of_a_deleted_user(moto_server: Any,
 
     original = CognitoIdpUserPool.create_tokens_from_refresh_token.__wrapped__
     monkeypatch.setattr(CognitoIdpUserPool, "create_tokens_from_refresh_token", original)
-    cognito = boto3.client("cognito-idp")
+    cognito = boto3.client("cognito-idp", endpoint_url=moto_server.endpoint)  # the server's answer, not the in-process stub's
     pool = cognito.create_user_pool(PoolName=f"gap-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
     client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="gap", ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH"])[
         "UserPoolClient"
