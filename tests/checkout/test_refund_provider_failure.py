@@ -14,9 +14,8 @@ from shared import idempotency
 from tests.checkout.test_refunds import refund
 
 
-def test_a_refund_whose_provider_call_failed_is_resumed_by_its_retry_and_counted_once(monkeypatch, admin, shopper, bought):
-    # GIVEN a paid order, and a provider whose first refund call fails
-    order, _ = bought(on_hand=10, quantity=2)
+def provider_refund_failing_once(monkeypatch) -> list[str | None]:
+    """The sandbox provider's first refund call times out; returns the idempotency keys it is called with."""
     calls: list[str | None] = []
     real = SandboxProvider.refund
 
@@ -27,6 +26,13 @@ def test_a_refund_whose_provider_call_failed_is_resumed_by_its_retry_and_counted
         return real(self, request, provider_ref, amount, idempotency_key)
 
     monkeypatch.setattr(SandboxProvider, "refund", refund_once_failing)
+    return calls
+
+
+def test_a_refund_whose_provider_call_failed_is_resumed_by_its_retry_and_counted_once(monkeypatch, admin, shopper, bought):
+    # GIVEN a paid order, and a provider whose first refund call fails
+    order, _ = bought(on_hand=10, quantity=2)
+    calls = provider_refund_failing_once(monkeypatch)
     monkeypatch.setattr(idempotency, "LOCK_SECONDS", 0)  # the retry may take over at once (24 h TTL unchanged)
     key = uuid.uuid4().hex
     # WHEN the refund's provider call fails
@@ -53,16 +59,7 @@ def test_an_abandoned_refund_is_finished_by_the_next_refund_of_the_order_before_
 ):
     # GIVEN a refund whose provider call failed and whose client never retried (its reservation is old)
     order, _ = bought(on_hand=10, quantity=2)
-    calls: list[str | None] = []
-    real = SandboxProvider.refund
-
-    def refund_once_failing(self, request, provider_ref, amount=None, idempotency_key=None):
-        calls.append(idempotency_key)
-        if len(calls) == 1:
-            raise TimeoutError("injected: the payment provider did not answer")
-        return real(self, request, provider_ref, amount, idempotency_key)
-
-    monkeypatch.setattr(SandboxProvider, "refund", refund_once_failing)
+    calls = provider_refund_failing_once(monkeypatch)
     assert refund(admin, order["order_id"], {"amount": 400, "reason": "Broken"}).status_code == 500
     _age_reservation(local_stack, order["payment"]["payment_id"])
     # WHEN another refund of the order is asked for

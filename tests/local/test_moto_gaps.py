@@ -163,3 +163,9 @@ def test_moto_answers_500_to_a_refresh_token_of_a_deleted_user(moto_server: Any,
             ClientId=client, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]}
         )
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
+def test_moto_has_no_lock_around_cognito_user_pools() -> None:
+    # patch: local.moto_patches._patch_cognito_lock (concurrent sign-ups walked a dict being changed: a 500)
+    assert "for user in self.users.values()" in moto_source("moto.cognitoidp.models", "CognitoIdpUserPool._get_user")
+    assert "Lock" not in moto_source("moto.cognitoidp.models", "CognitoIdpUserPool")
