@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
-from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, CategorySlugClaim
 from shared.conflicts import retry_when_busy
 from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
+from shared.lazy import lazy_module
 from shared.tables import connection
+
+models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
 
@@ -27,7 +28,7 @@ def slugify(name: str) -> str:
     return slug or "category"
 
 
-def to_view(item: CategoryItem) -> dict[str, Any]:
+def to_view(item: models.CategoryItem) -> dict[str, Any]:
     return {
         "category_id": item.category_id,
         "name": item.name,
@@ -40,8 +41,8 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
     """One transaction: the category, its sibling-unique slug claim, and a check that the parent exists."""
     category_id = new_prefixed_id("cat")
     slug = slugify(name)
-    item = CategoryItem(
-        sk=CategoryItem.sort_key(category_id),
+    item = models.CategoryItem(
+        sk=models.CategoryItem.sort_key(category_id),
         category_id=category_id,
         name=name,
         slug=slug,
@@ -49,17 +50,19 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         created_at=datetime.now(UTC),
         created_by=created_by,
     )
-    claim = CategorySlugClaim(pk=CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
+    claim = models.CategorySlugClaim(pk=models.CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
     def write() -> None:
+        from pynamodb.transactions import TransactWrite  # with the models: on first use
+
         with TransactWrite(connection=connection()) as transaction:
-            transaction.save(item, condition=CategoryItem.pk.does_not_exist())
-            transaction.save(claim, condition=CategorySlugClaim.pk.does_not_exist())
+            transaction.save(item, condition=models.CategoryItem.pk.does_not_exist())
+            transaction.save(claim, condition=models.CategorySlugClaim.pk.does_not_exist())
             if parent_id:
                 transaction.condition_check(
-                    CategoryItem,
-                    CATEGORY_PARTITION,
-                    range_key=CategoryItem.sort_key(parent_id),
-                    condition=CategoryItem.pk.exists(),
+                    models.CategoryItem,
+                    models.CATEGORY_PARTITION,
+                    range_key=models.CategoryItem.sort_key(parent_id),
+                    condition=models.CategoryItem.pk.exists(),
                 )
 
     try:
@@ -86,7 +89,7 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
 
 def category_tree() -> list[dict[str, Any]]:
     """All categories, nested: roots sorted by name, each with its children sorted by name."""
-    items = list(CategoryItem.query(CATEGORY_PARTITION, limit=MAX_CATEGORIES, consistent_read=False))
+    items = list(models.CategoryItem.query(models.CATEGORY_PARTITION, limit=MAX_CATEGORIES, consistent_read=False))
     nodes = {item.category_id: {**to_view(item), "children": []} for item in items}
     roots: list[dict[str, Any]] = []
     for node in nodes.values():

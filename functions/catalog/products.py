@@ -7,16 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import UpdateError
 
-from functions.catalog.models import CATEGORY_PARTITION, CategoryItem, ProductItem, SkuAttribute
 from functions.catalog.skus import DEFAULT_MAX_PER_CART, ZeroPrice, check_prices, new_sku_id
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
+from shared.lazy import lazy_module
 from shared.tables import is_condition_failure
 
 if TYPE_CHECKING:  # the request models: only the handlers that read a body build them (cold start)
     from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
+
+models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
 
@@ -27,7 +29,7 @@ def _field_error(field: str, message: str) -> ValidationError:
 
 def category_path(category_id: str) -> list[str]:
     """Ancestor ids root..leaf (so a search on a parent category includes its sub-categories)."""
-    parents = {item.category_id: item.parent_id for item in CategoryItem.query(CATEGORY_PARTITION)}
+    parents = {item.category_id: item.parent_id for item in models.CategoryItem.query(models.CATEGORY_PARTITION)}
     if category_id not in parents:
         raise _field_error("body.category_id", "unknown category")
     path = [category_id]
@@ -36,7 +38,7 @@ def category_path(category_id: str) -> list[str]:
     return path
 
 
-def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def to_view(item: models.ProductItem, availability: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     count = int(item.rating_count or 0)
     skus = []
     for sku in item.skus or []:
@@ -68,21 +70,21 @@ def to_view(item: ProductItem, availability: dict[str, dict[str, Any]] | None = 
     }
 
 
-def max_per_cart(sku: SkuAttribute) -> int:
+def max_per_cart(sku: models.SkuAttribute) -> int:
     return int(sku.max_per_cart) if sku.max_per_cart is not None else DEFAULT_MAX_PER_CART
 
 
-def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> SkuAttribute:
-    return SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
+def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> models.SkuAttribute:
+    return models.SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
 
 
-def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> ProductItem:
+def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> models.ProductItem:
     check_prices([sku.price for sku in request.skus], request.free)
     now = datetime.now(UTC)
     product_id = new_prefixed_id("prd")
     sort_key = f"{now.isoformat()}#{product_id}"
-    item = ProductItem(
-        ProductItem.key(product_id),
+    item = models.ProductItem(
+        models.ProductItem.key(product_id),
         product_id=product_id,
         seller_id=seller.user_id,
         seller_name=seller_name,
@@ -102,53 +104,53 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         gsi2pk=f"SELLER#{seller.user_id}",
         gsi2sk=sort_key,
     )
-    item.save(condition=ProductItem.pk.does_not_exist())
+    item.save(condition=models.ProductItem.pk.does_not_exist())
     return item
 
 
-def get_product(product_id: str) -> ProductItem:
+def get_product(product_id: str) -> models.ProductItem:
     try:
-        item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
-    except ProductItem.DoesNotExist:
+        item = models.ProductItem.get(models.ProductItem.key(product_id), "PRODUCT")
+    except models.ProductItem.DoesNotExist:
         raise NotFound("No such product.") from None
     if item.status != "ACTIVE":
         raise NotFound("No such product.")
     return item
 
 
-def owned_product(product_id: str, principal: Principal) -> ProductItem:
+def owned_product(product_id: str, principal: Principal) -> models.ProductItem:
     item = get_product(product_id)
     if item.seller_id != principal.user_id and not principal.is_admin:
         raise NotFound("No such product.")  # another seller's product looks missing
     return item
 
 
-def update_product(product_id: str, changes: UpdateProductRequest, principal: Principal) -> ProductItem:
+def update_product(product_id: str, changes: UpdateProductRequest, principal: Principal) -> models.ProductItem:
     item = owned_product(product_id, principal)
     provided = changes.model_fields_set
-    actions = [ProductItem.updated_at.set(datetime.now(UTC)), ProductItem.version.add(1)]
+    actions = [models.ProductItem.updated_at.set(datetime.now(UTC)), models.ProductItem.version.add(1)]
     for name in ("title", "description", "brand", "attributes", "images"):
         value = getattr(changes, name)
         if name in provided and value is not None:
-            actions.append(getattr(ProductItem, name).set(value))
+            actions.append(getattr(models.ProductItem, name).set(value))
     if "category_id" in provided and changes.category_id:
         actions += [
-            ProductItem.category_id.set(changes.category_id),
-            ProductItem.category_path.set(category_path(changes.category_id)),
-            ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
+            models.ProductItem.category_id.set(changes.category_id),
+            models.ProductItem.category_path.set(category_path(changes.category_id)),
+            models.ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
         ]
     free = changes.free if "free" in provided and changes.free is not None else bool(item.free)
     check_prices([change.price for change in changes.skus or []], free)
     skus = _merged_skus(item, changes) if "skus" in provided and changes.skus is not None else list(item.skus or [])
     _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
-        actions.append(ProductItem.skus.set(skus))
+        actions.append(models.ProductItem.skus.set(skus))
     if free != bool(item.free):
-        actions.append(ProductItem.free.set(free))
+        actions.append(models.ProductItem.free.set(free))
     try:
         # Optimistic: the write applies only to the version we read, so two editors never
         # silently undo each other (the loser gets 409 and re-reads).
-        item.update(actions=actions, condition=(ProductItem.version == item.version) & (ProductItem.status == "ACTIVE"))
+        item.update(actions=actions, condition=(models.ProductItem.version == item.version) & (models.ProductItem.status == "ACTIVE"))
     except UpdateError as exc:
         if is_condition_failure(exc):
             raise Conflict("The product changed meanwhile; read it again and retry.") from exc
@@ -156,7 +158,7 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
     return item
 
 
-def _check_unchanged_prices(skus: list[SkuAttribute], free: bool) -> None:
+def _check_unchanged_prices(skus: list[models.SkuAttribute], free: bool) -> None:
     """The SKUs this update leaves as they were must fit a change of `free` too (the changed ones
     were checked against the request, with their own field errors)."""
     prices = [int(sku.price) for sku in skus]
@@ -169,7 +171,7 @@ def _check_unchanged_prices(skus: list[SkuAttribute], free: bool) -> None:
         )
 
 
-def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAttribute]:
+def _merged_skus(item: models.ProductItem, changes: UpdateProductRequest) -> list[models.SkuAttribute]:
     skus = {sku.sku_id: sku for sku in item.skus or []}
     currency = next(iter(skus.values())).currency if skus else None
     for index, change in enumerate(changes.skus or []):
@@ -201,18 +203,18 @@ def _merged_skus(item: ProductItem, changes: UpdateProductRequest) -> list[SkuAt
     return list(skus.values())
 
 
-def delete_product(product_id: str, principal: Principal) -> ProductItem:
+def delete_product(product_id: str, principal: Principal) -> models.ProductItem:
     """Soft delete: the item stays (orders refer to it); reads and search stop showing it.
     Returns the item as written (its new version)."""
     item = owned_product(product_id, principal)
     try:
         item.update(
             actions=[
-                ProductItem.status.set("DELETED"),
-                ProductItem.version.add(1),
-                ProductItem.updated_at.set(datetime.now(UTC)),
+                models.ProductItem.status.set("DELETED"),
+                models.ProductItem.version.add(1),
+                models.ProductItem.updated_at.set(datetime.now(UTC)),
             ],
-            condition=ProductItem.status == "ACTIVE",
+            condition=models.ProductItem.status == "ACTIVE",
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
@@ -244,18 +246,18 @@ def decode_cursor(partition: str, cursor: str | None) -> dict[str, Any] | None:
 
 def list_products(
     category: str | None, seller: str | None, limit: int, cursor: str | None
-) -> tuple[list[ProductItem], str | None]:
+) -> tuple[list[models.ProductItem], str | None]:
     """Newest first, by category (gsi1) or seller (gsi2); one of them is required."""
     if category:
-        index, key = ProductItem.by_category, f"CATEGORY#{category}"
+        index, key = models.ProductItem.by_category, f"CATEGORY#{category}"
     elif seller:
-        index, key = ProductItem.by_seller, f"SELLER#{seller}"
+        index, key = models.ProductItem.by_seller, f"SELLER#{seller}"
     else:
         raise ValidationError(
             "Filter by category or seller.",
             {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
         )
-    items: list[ProductItem] = []
+    items: list[models.ProductItem] = []
     start = decode_cursor(key, cursor)
     # Deleted products are filtered out, so a page may need more than one query.
     while True:
@@ -264,7 +266,7 @@ def list_products(
             scan_index_forward=False,
             limit=limit - len(items),
             last_evaluated_key=start,
-            filter_condition=ProductItem.status == "ACTIVE",
+            filter_condition=models.ProductItem.status == "ACTIVE",
             page_size=limit - len(items),
         )
         items += list(results)

@@ -27,17 +27,19 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.catalog.models import ProductItem, ReviewerClaim, ReviewItem
 from functions.catalog.products import get_product
 from functions.orders import purchases
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
+from shared.lazy import lazy_module
 from shared.tables import connection, error_code
 
 if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
     from functions.catalog.schemas import CreateReviewRequest
+
+models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
@@ -46,7 +48,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 0.025
 
 
-def to_view(item: ReviewItem) -> dict[str, Any]:
+def to_view(item: models.ReviewItem) -> dict[str, Any]:
     return {
         "review_id": item.review_id,
         "user_id": item.user_id,
@@ -57,7 +59,7 @@ def to_view(item: ReviewItem) -> dict[str, Any]:
     }
 
 
-def create_review(product_id: str, request: CreateReviewRequest, principal: Principal) -> ReviewItem:
+def create_review(product_id: str, request: CreateReviewRequest, principal: Principal) -> models.ReviewItem:
     """404 unknown/deleted product, 403 not a buyer (or its seller), 409 ALREADY_EXISTS if reviewed."""
     product = get_product(product_id)  # 404 before anything else: nobody can buy what is not there
     if product.seller_id == principal.user_id:
@@ -68,9 +70,9 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
     # The id's time and created_at are the same millisecond, so id order is created_at order.
     now_ms = int(time.time() * 1000)
     review_id = f"rev_{new_id(now_ms)}"
-    review = ReviewItem(
-        ProductItem.key(product_id),
-        ReviewItem.sort_key(review_id),
+    review = models.ReviewItem(
+        models.ProductItem.key(product_id),
+        models.ReviewItem.sort_key(review_id),
         review_id=review_id,
         product_id=product_id,
         user_id=principal.user_id,
@@ -80,7 +82,7 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
         created_at=datetime.fromtimestamp(now_ms / 1000, UTC),
         order_id=order_id,
     )
-    claim = ReviewerClaim(ProductItem.key(product_id), ReviewerClaim.sort_key(principal.user_id), review_id=review_id)
+    claim = models.ReviewerClaim(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(principal.user_id), review_id=review_id)
     for attempt in range(MAX_ATTEMPTS):
         try:
             _write(review, claim, request.rating, purchases.purchase_check(principal.user_id, product_id, order_id),
@@ -106,9 +108,9 @@ def _reasons(exc: BaseException) -> list[str]:
     return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
 
 
-def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, purchase: dict[str, Any] | None, token: str) -> None:
+def _write(review: models.ReviewItem, claim: models.ReviewerClaim, rating: int, purchase: dict[str, Any] | None, token: str) -> None:
     """[review, claim, product, purchase check] in one transaction (the reasons' order above)."""
-    table = ReviewItem.Meta.table_name
+    table = models.ReviewItem.Meta.table_name
     items: list[dict[str, Any]] = [
         {"Put": {"TableName": table, "Item": review.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Put": {"TableName": table, "Item": claim.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -119,7 +121,7 @@ def _write(review: ReviewItem, claim: ReviewerClaim, rating: int, purchase: dict
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":rating": {"N": str(rating)}, ":one": {"N": "1"}, ":active": {"S": "ACTIVE"},
-                ":at": {"S": ProductItem.updated_at.serialize(review.created_at)},
+                ":at": {"S": models.ProductItem.updated_at.serialize(review.created_at)},
             },
         }},
     ]
@@ -139,9 +141,9 @@ def withdraw_for_purchase(product_id: str, user_id: str, order_id: str) -> str:
     "hidden" (unlisted, its rating taken out of the aggregate)."""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            claim = ReviewerClaim.get(ProductItem.key(product_id), ReviewerClaim.sort_key(user_id), consistent_read=True)
-            review = ReviewItem.get(ProductItem.key(product_id), ReviewItem.sort_key(claim.review_id), consistent_read=True)
-        except (ReviewerClaim.DoesNotExist, ReviewItem.DoesNotExist):
+            claim = models.ReviewerClaim.get(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(user_id), consistent_read=True)
+            review = models.ReviewItem.get(models.ProductItem.key(product_id), models.ReviewItem.sort_key(claim.review_id), consistent_read=True)
+        except (models.ReviewerClaim.DoesNotExist, models.ReviewItem.DoesNotExist):
             return "none"  # never reviewed, or already hidden
         if review.order_id not in (None, order_id):
             return "none"  # the review stands on another order
@@ -169,11 +171,11 @@ def _standing_on(order_id: str) -> tuple[str, dict[str, Any]]:
     return "attribute_exists(pk) AND (order_id = :order OR attribute_not_exists(order_id))", {":order": {"S": order_id}}
 
 
-def _move(review: ReviewItem, order_id: str, other: str) -> None:
+def _move(review: models.ReviewItem, order_id: str, other: str) -> None:
     condition, values = _standing_on(order_id)
     check = purchases.purchase_check(review.user_id, review.product_id, other)
     items: list[dict[str, Any]] = [{"Update": {
-        "TableName": ReviewItem.Meta.table_name, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
+        "TableName": models.ReviewItem.Meta.table_name, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
         "UpdateExpression": "SET order_id = :other", "ConditionExpression": condition,
         "ExpressionAttributeValues": {**values, ":other": {"S": other}},
     }}]
@@ -182,11 +184,11 @@ def _move(review: ReviewItem, order_id: str, other: str) -> None:
     connection().client.transact_write_items(TransactItems=items)
 
 
-def _hide(review: ReviewItem, order_id: str) -> None:
-    table = ReviewItem.Meta.table_name
+def _hide(review: models.ReviewItem, order_id: str) -> None:
+    table = models.ReviewItem.Meta.table_name
     condition, values = _standing_on(order_id)
     hidden = review.serialize()
-    hidden["sk"] = {"S": f"{ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
+    hidden["sk"] = {"S": f"{models.ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
     hidden["entity"] = {"S": "hidden_review"}
     hidden["hidden_because"] = {"S": f"order {order_id} was cancelled or refunded"}
     connection().client.transact_write_items(TransactItems=[
@@ -202,7 +204,7 @@ def _hide(review: ReviewItem, order_id: str) -> None:
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {
                 ":minus_rating": {"N": str(-int(review.rating))}, ":minus_one": {"N": "-1"}, ":one": {"N": "1"},
-                ":at": {"S": ProductItem.updated_at.serialize(datetime.now(UTC))},
+                ":at": {"S": models.ProductItem.updated_at.serialize(datetime.now(UTC))},
             },
         }},
     ])
@@ -214,21 +216,21 @@ def _encode_cursor(product_id: str, sort_key: str) -> str:
 
 def _decode_cursor(product_id: str, cursor: str) -> str:
     sort_key = cursors.decode("reviews", product_id, cursor)
-    if not (isinstance(sort_key, str) and sort_key.startswith(ReviewItem.SORT_PREFIX)):
+    if not (isinstance(sort_key, str) and sort_key.startswith(models.ReviewItem.SORT_PREFIX)):
         raise cursors.InvalidCursor()
     return sort_key
 
 
-def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[ReviewItem], str | None]:
+def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[models.ReviewItem], str | None]:
     """Newest first. The cursor holds only the last review's sort key, signed for this product's
     list (shared/cursors.py), so a cursor of another product's list is refused."""
     get_product(product_id)  # 404 for unknown and deleted products
-    pk = ProductItem.key(product_id)
+    pk = models.ProductItem.key(product_id)
     start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
     # One more than asked: a next page is promised only when one exists.
-    results = ReviewItem.query(
+    results = models.ReviewItem.query(
         pk,
-        ReviewItem.sk.startswith(ReviewItem.SORT_PREFIX),
+        models.ReviewItem.sk.startswith(models.ReviewItem.SORT_PREFIX),
         scan_index_forward=False,
         limit=limit + 1,
         page_size=limit + 1,

@@ -20,9 +20,11 @@ import time
 
 from pynamodb.exceptions import UpdateError
 
-from functions.identity.models import LoginThrottleItem
 from shared.errors import RateLimited
+from shared.lazy import lazy_module
 from shared.tables import is_condition_failure
+
+models = lazy_module("functions.identity.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 WINDOW_SECONDS = 60
 FIRST_LOCK_SECONDS = 60
@@ -63,8 +65,8 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
     retry_after = 0
     for key in keys:
         try:
-            item = LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
-        except LoginThrottleItem.DoesNotExist:
+            item = models.LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
+        except models.LoginThrottleItem.DoesNotExist:
             continue
         if item.locked_until > now:
             retry_after = max(retry_after, int(item.locked_until - now) + 1)
@@ -75,13 +77,13 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
 def record_failure(key: str, limit: int, now: float | None = None, max_lock_seconds: int = MAX_LOCK_SECONDS) -> bool:
     """Count one failure; returns True if this failure locked the key."""
     now = int(time.time() if now is None else now)
-    item = LoginThrottleItem(key, "LOGIN")
+    item = models.LoginThrottleItem(key, "LOGIN")
     cutoff = now - WINDOW_SECONDS
     for _ in range(3):  # another failure may open a new window between our two attempts
         try:
             item.update(
-                actions=[LoginThrottleItem.failures.add(1), LoginThrottleItem.expires_at.set(now + KEEP_SECONDS)],
-                condition=LoginThrottleItem.window_start >= cutoff,
+                actions=[models.LoginThrottleItem.failures.add(1), models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS)],
+                condition=models.LoginThrottleItem.window_start >= cutoff,
             )
             break
         except UpdateError as exc:
@@ -90,11 +92,11 @@ def record_failure(key: str, limit: int, now: float | None = None, max_lock_seco
         try:
             item.update(
                 actions=[
-                    LoginThrottleItem.failures.set(1),
-                    LoginThrottleItem.window_start.set(now),
-                    LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
+                    models.LoginThrottleItem.failures.set(1),
+                    models.LoginThrottleItem.window_start.set(now),
+                    models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
                 ],
-                condition=LoginThrottleItem.window_start.does_not_exist() | (LoginThrottleItem.window_start < cutoff),
+                condition=models.LoginThrottleItem.window_start.does_not_exist() | (models.LoginThrottleItem.window_start < cutoff),
             )
             break
         except UpdateError as exc:
@@ -106,16 +108,16 @@ def record_failure(key: str, limit: int, now: float | None = None, max_lock_seco
     try:
         item.update(
             actions=[
-                LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts, max_lock_seconds)),
-                LoginThrottleItem.lockouts.add(1),
-                LoginThrottleItem.failures.set(0),
-                LoginThrottleItem.window_start.set(now),
-                LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
+                models.LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts, max_lock_seconds)),
+                models.LoginThrottleItem.lockouts.add(1),
+                models.LoginThrottleItem.failures.set(0),
+                models.LoginThrottleItem.window_start.set(now),
+                models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
             ],
             # Exactly one concurrent failure locks, and failures of requests that passed the check
             # just before the lock do not stack a second lock-out on top of it.
-            condition=(LoginThrottleItem.failures >= limit)
-            & (LoginThrottleItem.locked_until.does_not_exist() | (LoginThrottleItem.locked_until <= now)),
+            condition=(models.LoginThrottleItem.failures >= limit)
+            & (models.LoginThrottleItem.locked_until.does_not_exist() | (models.LoginThrottleItem.locked_until <= now)),
         )
     except UpdateError as exc:
         if is_condition_failure(exc):
@@ -127,9 +129,9 @@ def record_failure(key: str, limit: int, now: float | None = None, max_lock_seco
 def clear(key: str) -> None:
     """A successful sign-in forgets the pair's failures (not its lock-out history's back-off)."""
     try:
-        LoginThrottleItem(key, "LOGIN").update(
-            actions=[LoginThrottleItem.failures.set(0)],
-            condition=LoginThrottleItem.pk.exists(),
+        models.LoginThrottleItem(key, "LOGIN").update(
+            actions=[models.LoginThrottleItem.failures.set(0)],
+            condition=models.LoginThrottleItem.pk.exists(),
         )
     except UpdateError as exc:
         if not is_condition_failure(exc):

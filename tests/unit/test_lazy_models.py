@@ -1,0 +1,37 @@
+"""The catalog and identity logic reach their pynamodb models on first use (shared/lazy.py), so
+importing a handler does not import pynamodb's models and with them most of botocore."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.lazy import lazy_module
+
+HANDLERS = ["functions.catalog.list_categories", "functions.catalog.update_product", "functions.catalog.create_review",
+            "functions.identity.login", "functions.identity.get_me"]  # fmt: skip
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_importing_a_handler_leaves_the_pynamodb_models_unimported(handler):
+    # GIVEN a fresh interpreter WHEN it imports the handler module
+    code = f"import sys, {handler}; print('pynamodb.models' in sys.modules, 'botocore.client' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+                            env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"})  # fmt: skip
+    # THEN neither the models nor botocore's client machinery were loaded
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_lazy_module_imports_on_first_attribute_and_then_delegates():
+    # GIVEN a lazy stand-in for a module not yet imported
+    module = lazy_module("functions.catalog.models")
+    assert "(loaded)" not in repr(module)
+    # WHEN an attribute is read THEN it is the real module's, and the module is loaded once
+    from functions.catalog import models
+
+    assert module.ProductItem is models.ProductItem
+    assert "(loaded)" in repr(module)
+    with pytest.raises(AttributeError):
+        _ = module.NoSuchThing
