@@ -75,6 +75,9 @@ def apply_moto_patches() -> None:
         from local.gsi_lag import install_gsi_lag
 
         install_gsi_lag()  # eventually consistent GSIs, off unless LOCAL_GSI_LAG_SECONDS / lagged(): ADR 0032
+        from local.moto_fast_paths import install_fast_paths
+
+        install_fast_paths()  # same answers, less CPU (item responses as plain JSON): ADR 0034
         _applied = True
 
 

@@ -55,7 +55,7 @@ from typing import Any
 from local import moto_hooks
 from local.background import PollingLoop
 from local.cfn import ACCOUNT_ID, REGION, Deployment, UnresolvableIntrinsic
-from shared.stream_records import to_lambda_record
+from shared.stream_records import to_lambda_record, wire_to_lambda_record
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +247,64 @@ def _numeric_rules_on_dynamodb_numbers(pattern: Any, parent: str | None = None) 
     return False
 
 
+# -- where records are read from ---------------------------------------------------------------
+
+
+class ApiStreamSource:
+    """Reads streams through the DynamoDB Streams API (DescribeStream, GetShardIterator,
+    GetRecords): what Lambda's poller does, and the only way when moto runs in another process."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def shard_ids(self, stream_arn: str) -> list[str]:
+        description = self.client.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description.get("Shards", [])]
+
+    def position(self, stream_arn: str, shard_id: str, iterator_type: str) -> str:
+        return self.client.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=iterator_type)[
+            "ShardIterator"
+        ]
+
+    def read(self, stream_arn: str, iterator: str) -> tuple[list[dict[str, Any]], str | None]:
+        response = self.client.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+        records = [to_lambda_record(raw, stream_arn) for raw in response.get("Records", [])]
+        return records, response.get("NextShardIterator")
+
+
+class BackendStreamSource:
+    """Reads moto's stream records straight from its backend, in this process (ADR 0034).
+
+    The records are the ones GetRecords would return, in the same order and from the same
+    position; what is skipped is serializing each batch to JSON through moto's response
+    serializer and parsing it back in botocore, which was ~40% of the stack's CPU while it seeded
+    the demo catalog. Only the stack's own poller (playing Lambda's part) reads this way; the
+    handlers keep calling AWS through boto3. A position is the next sequence number to read.
+    """
+
+    @staticmethod
+    def _shard(stream_arn: str) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+        _, _, _, region, account, resource = stream_arn.split(":", 5)
+        return dynamodb_backends[account][region].get_table(resource.split("/")[1]).stream_shard
+
+    def shard_ids(self, stream_arn: str) -> list[str]:
+        shard = self._shard(stream_arn)
+        return [shard.id] if shard is not None else []
+
+    def position(self, stream_arn: str, shard_id: str, iterator_type: str) -> int:
+        shard = self._shard(stream_arn)
+        return shard.starting_sequence_number + (len(shard.items) if iterator_type == "LATEST" else 0)
+
+    def read(self, stream_arn: str, position: int) -> tuple[list[dict[str, Any]], int]:
+        shard = self._shard(stream_arn)
+        start = position - shard.starting_sequence_number
+        raw = shard.items[start : start + GET_RECORDS_LIMIT]  # a slice: atomic while writers append
+        return [wire_to_lambda_record(item.to_json(), stream_arn) for item in raw], position + len(raw)
+
+
 # -- the poller -------------------------------------------------------------------------------
 
 
@@ -276,7 +334,7 @@ class _Batch:
 @dataclass
 class _Shard:
     shard_id: str
-    iterator: str | None
+    iterator: Any  # the shard position its source gave (an iterator id, or a sequence number)
     buffer: list[dict[str, Any]] = field(default_factory=list)  # read, matched, not yet batched
     buffered_since: float | None = None
     work: deque[_Batch] = field(default_factory=deque)  # head = the batch being delivered
@@ -311,38 +369,34 @@ class _MappingConsumer:
 
     # -- reading --------------------------------------------------------------------------
     def _discover_shards(self, initial: bool = False) -> None:
-        client = self.poller.streams_client
-        description = client.describe_stream(StreamArn=self.mapping.stream_arn)["StreamDescription"]
-        for shard in description.get("Shards", []):
-            shard_id = shard["ShardId"]
+        source = self.poller.source
+        for shard_id in source.shard_ids(self.mapping.stream_arn):
             if shard_id in self.shards:
                 continue
             # Shards that appear later are read from their start, as Lambda does with new shards.
             position = self.mapping.starting_position if initial else "TRIM_HORIZON"
             if position not in ("TRIM_HORIZON", "LATEST"):
                 position = "TRIM_HORIZON"
-            iterator = client.get_shard_iterator(StreamArn=self.mapping.stream_arn, ShardId=shard_id, ShardIteratorType=position)[
-                "ShardIterator"
-            ]
-            self.shards[shard_id] = _Shard(shard_id=shard_id, iterator=iterator)
+            self.shards[shard_id] = _Shard(shard_id=shard_id, iterator=source.position(self.mapping.stream_arn, shard_id, position))
 
     def _read(self, shard: _Shard) -> None:
-        client = self.poller.streams_client
-        while shard.iterator:
-            response = client.get_records(ShardIterator=shard.iterator, Limit=GET_RECORDS_LIMIT)
+        while shard.iterator is not None:
+            records, next_position = self.poller.source.read(self.mapping.stream_arn, shard.iterator)
             # Advance at once: a record read is never read again (the checkpoint lives here).
-            shard.iterator = response.get("NextShardIterator")
-            records = response.get("Records", [])
+            shard.iterator = next_position
             if not records:
                 return
-            for raw in records:
-                record = to_lambda_record(raw, self.mapping.stream_arn)
+            # moto returns every record it has up to the limit: fewer means none are left.
+            more = len(records) >= GET_RECORDS_LIMIT
+            for record in records:
                 if not matches_filter_criteria(record, self.mapping.filter_patterns):
                     logger.debug("%s: record %s filtered out", self.mapping.logical_id, record["dynamodb"]["SequenceNumber"])
                     continue
                 if not shard.buffer:
                     shard.buffered_since = time.monotonic()
                 shard.buffer.append(record)
+            if not more:
+                return
 
     # -- delivering -----------------------------------------------------------------------
     def poll(self, flush: bool, read: bool = True) -> int:
@@ -593,7 +647,11 @@ class StreamPoller(PollingLoop):
         self._threads: list[threading.Thread] = []
         self.deployment = deployment
         self.runtime = runtime
-        self.streams_client = streams_client or boto3.client("dynamodbstreams")
+        # A client given (or moto in another process): the Streams API; else moto's backend here.
+        if streams_client is None and not moto_hooks.hooks_installed():
+            streams_client = boto3.client("dynamodbstreams")
+        self.streams_client = streams_client
+        self.source = ApiStreamSource(streams_client) if streams_client is not None else BackendStreamSource()
         self._sqs_client = sqs_client
         self._sns_client = sns_client
         self._queue_urls: dict[str, str] = {}

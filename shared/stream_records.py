@@ -8,7 +8,8 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -40,6 +41,18 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     if identity:  # only TTL deletions carry one (see local.ttl)
         lambda_record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return lambda_record
+
+
+def wire_to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A stream record as the Streams API puts it on the wire (binary values base64 strings, the
+    creation time a datetime or epoch seconds) in Lambda's shape; nothing in it is shared with
+    `record` (a handler may change its event)."""
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        # moto keeps naive UTC datetimes
+        created = (created if created.tzinfo else created.replace(tzinfo=UTC)).timestamp()
+    copied = json.loads(json.dumps({**record, "dynamodb": {**record["dynamodb"], "ApproximateCreationDateTime": created}}, default=_b64))
+    return to_lambda_record(copied, stream_arn)
 
 
 def _encode_attribute(value: dict[str, Any]) -> dict[str, Any]:

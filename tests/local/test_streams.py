@@ -189,6 +189,32 @@ def test_records_arrive_in_lambda_event_shape(stack: Stack) -> None:
     assert "OldImage" not in ddb
 
 
+def test_the_backend_source_reads_exactly_what_get_records_returns(stack: Stack) -> None:
+    from local.streams import ApiStreamSource, BackendStreamSource
+
+    # GIVEN a stream with an insert (binary values, nested), a modify and a remove on it
+    stream_arn = stack.dynamodb.describe_table(TableName=stack.table("Partial"))["Table"]["LatestStreamArn"]
+    api, backend = ApiStreamSource(boto3.client("dynamodbstreams")), BackendStreamSource()
+    [shard_id] = api.shard_ids(stream_arn)
+    api_position, backend_position = (source.position(stream_arn, shard_id, "LATEST") for source in (api, backend))
+    stack.put("Partial", "same-1", blob={"B": b"\x00\x01"}, tags={"SS": ["a", "b"]}, nested={"M": {"b": {"B": b"z"}}})
+    stack.put("Partial", "same-1", n={"N": "2"})
+    stack.dynamodb.delete_item(TableName=stack.table("Partial"), Key={"pk": {"S": "same-1"}})
+    # WHEN both read from the same place
+    api_records, _ = api.read(stream_arn, api_position)
+    backend_records, next_position = backend.read(stream_arn, backend_position)
+    # THEN they are the same records, in the same Lambda shape (creation times: the same second)
+    assert backend.shard_ids(stream_arn) == [shard_id]
+    assert [r["eventName"] for r in backend_records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert backend_records == api_records
+    # AND the backend's records are copies: changing one leaves the stream as it was
+    backend_records[0]["dynamodb"]["NewImage"]["tags"]["SS"].append("c")
+    assert backend.read(stream_arn, backend_position)[0] == api_records
+    # AND reading on from the next position finds nothing new
+    assert backend.read(stream_arn, next_position) == ([], next_position)
+    drain(stack.poller)  # the poller's own copies, so that later tests start from an empty stream
+
+
 # -- (a) partial batch failure ------------------------------------------------------------------
 
 
@@ -422,13 +448,21 @@ def test_an_idle_running_poller_makes_no_stream_calls_and_a_write_wakes_its_mapp
 
     calls: list[str] = []
     lock = threading.Lock()
+    source = stack.poller.source  # moto's backend here (moto in this process), read like GetRecords
 
-    def count(event_name: str, **_: Any) -> None:
-        with lock:
-            calls.append(event_name.rsplit(".", 1)[-1])
+    def counted(name: str) -> Any:
+        method = getattr(source, name)
+
+        def call(*args: Any) -> Any:
+            with lock:
+                calls.append(name)
+            return method(*args)
+
+        return call
 
     drain(stack.poller)  # whatever earlier tests left
-    stack.poller.streams_client.meta.events.register("before-call.dynamodbstreams", count)
+    for name in ("shard_ids", "read"):
+        setattr(source, name, counted(name))
     # GIVEN a running poller (moto in this process: event-driven) with one thread per mapping
     stack.poller.start()
     try:
@@ -439,7 +473,7 @@ def test_an_idle_running_poller_makes_no_stream_calls_and_a_write_wakes_its_mapp
         with lock:
             calls.clear()
         time.sleep(1.5)
-        # THEN it makes no DescribeStream/GetRecords call at all
+        # THEN it reads no stream at all
         with lock:
             assert calls == []
         # WHEN three items are written to a table whose mapping has a 1 s batching window
@@ -450,14 +484,15 @@ def test_an_idle_running_poller_makes_no_stream_calls_and_a_write_wakes_its_mapp
             time.sleep(0.05)
         # THEN its mapping reads the stream without any manual poll and delivers the three as one batch
         # (the window collects them), and only that mapping read its stream (a poll of every mapping
-        # would be at least one DescribeStream and one GetRecords each)
+        # would be at least one read each)
         assert consumers.batches(stack.function("Windowed")) == [["windowed-0", "windowed-1", "windowed-2"]]
         with lock:
-            assert calls and set(calls) <= {"DescribeStream", "GetRecords"}
+            assert calls and set(calls) <= {"shard_ids", "read"}
             assert len(calls) < 2 * len(stack.poller.consumers), calls
     finally:
         stack.poller.stop()
-        stack.poller.streams_client.meta.events.unregister("before-call.dynamodbstreams", count)
+        for name in ("shard_ids", "read"):
+            delattr(source, name)
     # AND stopping it ends its threads (a session stack's own poller threads may be running too)
     mine = {f"stream-{logical_id}" for logical_id in stack.poller.consumers}
     assert not mine & {thread.name for thread in threading.enumerate()}

@@ -1,0 +1,85 @@
+"""Faster paths through moto (in this process) that change no answer (ADR 0034).
+
+moto 5.2 builds every JSON response by walking the operation's output shape with an attribute
+picker that tries several aliases per member. For DynamoDB's item operations that walk was the
+largest single cost of the local stack under load (~23% of its CPU while it seeded the demo
+catalog), yet their results are already plain dicts in wire shape. `install_fast_paths()`
+(idempotent; LOCAL_MOTO_FAST_JSON=0 turns it off) serializes those results with `json.dumps`:
+
+- only the item operations below, and only results that are dicts (errors take moto's path);
+- binary values base64-encoded and capacity units as floats, as moto's serializer writes them;
+- `tests/local/test_moto_fast_paths.py` parses both bodies with botocore's own parser for every
+  operation and shape of result the product uses and checks they are the same values and types.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import threading
+from typing import Any
+
+# DynamoDB operations whose results are items (and counts, keys, capacity): plain JSON.
+ITEM_OPERATIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+_CAPACITY_UNITS = ("CapacityUnits", "ReadCapacityUnits", "WriteCapacityUnits")
+
+_lock = threading.Lock()
+_installed = False
+
+
+def fast_json_enabled() -> bool:
+    return os.environ.get("LOCAL_MOTO_FAST_JSON", "1") != "0"
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _capacity_as_floats(capacity: Any) -> Any:
+    """ConsumedCapacity (one, or a list) with its units as floats (the shape says Double)."""
+    if isinstance(capacity, list):
+        return [_capacity_as_floats(entry) for entry in capacity]
+    if not isinstance(capacity, dict):
+        return capacity
+    fixed = {key: float(value) if key in _CAPACITY_UNITS and isinstance(value, int | float) else value for key, value in capacity.items()}
+    for nested in ("Table",):
+        if isinstance(fixed.get(nested), dict):
+            fixed[nested] = _capacity_as_floats(fixed[nested])
+    for indexes in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        if isinstance(fixed.get(indexes), dict):
+            fixed[indexes] = {name: _capacity_as_floats(units) for name, units in fixed[indexes].items()}
+    return fixed
+
+
+def item_response_body(result: dict[str, Any]) -> str:
+    """The JSON body for an item operation's result, as moto's serializer would write it."""
+    if "ConsumedCapacity" in result:
+        result = {**result, "ConsumedCapacity": _capacity_as_floats(result["ConsumedCapacity"])}
+    return json.dumps(result, default=_default)
+
+
+def install_fast_paths() -> None:
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        from moto.dynamodb.responses import DynamoResult
+
+        original = DynamoResult.execute_result
+
+        @functools.wraps(original)
+        def execute_result(self: Any, context: Any) -> Any:
+            result = self.result
+            if isinstance(result, dict) and context.operation_model.name in ITEM_OPERATIONS and fast_json_enabled():
+                try:
+                    return 200, {"Content-Type": "application/x-amz-json-1.0"}, item_response_body(result)
+                except TypeError:  # something moto's serializer knows how to write: let it
+                    pass
+            return original(self, context)
+
+        DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+        _installed = True
