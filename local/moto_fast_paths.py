@@ -10,6 +10,16 @@ catalog), yet their results are already plain dicts in wire shape. `install_fast
 - binary values base64-encoded and capacity units as floats, as moto's serializer writes them;
 - `tests/local/test_moto_fast_paths.py` parses both bodies with botocore's own parser for every
   operation and shape of result the product uses and checks they are the same values and types.
+
+Every Query also began with `Table.all_items()`: the whole table, sorted, on each call (sorting
+compares DynamoTypes, which recompute their cast value each time), then filtered down to one
+partition. Under `make load` the tables grow and that sort became the largest cost of all. While
+a Query runs, its table's `all_items()` here gives only the candidates (LOCAL_MOTO_FAST_QUERY=0
+turns it off): the query's partition for a table query; for an index query, the items whose
+index hash key attributes equal the condition's. Order does not matter there: moto sorts the
+candidates itself by the full table key, which leaves no ties. Scan keeps moto's sorted list
+(its pages follow that order). The same test file runs random queries (tables with and without
+sort keys, GSIs, LSIs, conditions, limits, pages, both directions) both ways and compares.
 """
 
 from __future__ import annotations
@@ -31,6 +41,35 @@ _installed = False
 
 def fast_json_enabled() -> bool:
     return os.environ.get("LOCAL_MOTO_FAST_JSON", "1") != "0"
+
+
+def fast_query_enabled() -> bool:
+    return os.environ.get("LOCAL_MOTO_FAST_QUERY", "1") != "0"
+
+
+_querying = threading.local()  # .table, .hash_key, .conditions while a Query runs on this thread
+
+
+def _query_candidates(table: Any) -> list[Any] | None:
+    """The items a running Query on `table` can match (None: no narrowing, use moto's list)."""
+    if getattr(_querying, "table", None) is not table:
+        return None
+    partitions = table.items
+    if _querying.index_name is None:
+        partition = partitions.get(_querying.hash_key) if _querying.hash_key is not None else None
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]
+    conditions = _querying.conditions
+    if not conditions:
+        return None
+    candidates = []
+    for partition in partitions.values():
+        for item in partition.values() if table.range_key_attr else (partition,):
+            attrs = item.attrs
+            if all((current := attrs.get(name)) is not None and current == value for name, value in conditions):
+                candidates.append(item)
+    return candidates
 
 
 def _default(value: Any) -> str:
@@ -82,4 +121,37 @@ def install_fast_paths() -> None:
             return original(self, context)
 
         DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+        _install_query_candidates()
         _installed = True
+
+
+def _install_query_candidates() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    @functools.wraps(original_query)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not fast_query_enabled() or getattr(_querying, "table", None) is not None:
+            return original_query(self, *args, **kwargs)
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        _querying.index_name = arguments.get("index_name")
+        _querying.hash_key = arguments.get("hash_key")
+        _querying.conditions = list(arguments.get("hash_key_conditions") or [])
+        _querying.table = self
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _querying.table = None
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Any) -> list[Any]:
+        candidates = _query_candidates(self)
+        return original_all_items(self) if candidates is None else candidates
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]

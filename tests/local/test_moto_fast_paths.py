@@ -28,15 +28,32 @@ def _typed(value: Any) -> Any:
 
 
 @pytest.fixture
-def compared() -> Iterator[list[tuple[str, Any, Any]]]:
-    """Every DynamoDB result while the test runs, parsed from moto's body and from the fast one."""
+def in_process_moto() -> Iterator[None]:
     from moto import mock_aws
-    from moto.core.responses import ActionResult
-    from moto.dynamodb.responses import DynamoResult
 
     from local.moto_patches import apply_moto_patches
 
     apply_moto_patches()
+    previous = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    try:
+        with mock_aws():
+            yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def compared(in_process_moto: None) -> Iterator[list[tuple[str, Any, Any]]]:
+    """Every DynamoDB result while the test runs, parsed from moto's body and from the fast one."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
     fast = DynamoResult.execute_result
     seen: list[tuple[str, Any, Any]] = []
 
@@ -52,20 +69,11 @@ def compared() -> Iterator[list[tuple[str, Any, Any]]]:
             seen.append((context.operation_model.name, _typed(parse(moto_body)), _typed(parse(answer[2]))))
         return answer
 
-    previous = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     DynamoResult.execute_result = both  # type: ignore[method-assign]
     try:
-        with mock_aws():
-            yield seen
+        yield seen
     finally:
         DynamoResult.execute_result = fast  # type: ignore[method-assign]
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_every_item_operation_parses_to_the_same_values_and_types(compared: list[tuple[str, Any, Any]]) -> None:
@@ -105,7 +113,7 @@ def test_every_item_operation_parses_to_the_same_values_and_types(compared: list
         assert fast == by_moto, name
 
 
-def test_it_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, compared: list[tuple[str, Any, Any]]) -> None:
+def test_it_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     from local.moto_fast_paths import fast_json_enabled, item_response_body
 
     # GIVEN LOCAL_MOTO_FAST_JSON=0
@@ -115,3 +123,88 @@ def test_it_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, compared: list[
     assert item_response_body({"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 2, "Table": {"CapacityUnits": 2}}, "Item": {"b": {"B": b"\x00"}}}) == (
         '{"ConsumedCapacity": {"TableName": "t", "CapacityUnits": 2.0, "Table": {"CapacityUnits": 2.0}}, "Item": {"b": {"B": "AA=="}}}'
     )
+
+
+def test_random_queries_answer_the_same_with_and_without_narrowing(monkeypatch: pytest.MonkeyPatch, in_process_moto: None) -> None:
+    import random
+
+    rng = random.Random(20261203)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    # GIVEN a table with a sort key, a GSI with and one without a sort key and an LSI, and a
+    # table without a sort key with a GSI; items with colliding and missing index keys
+    client.create_table(
+        TableName="ranged", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"},
+                              {"AttributeName": "g", "AttributeType": "S"}, {"AttributeName": "gs", "AttributeType": "S"},
+                              {"AttributeName": "ls", "AttributeType": "N"}],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "gs", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "ALL"}},
+            {"IndexName": "g-only", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+        ],
+        LocalSecondaryIndexes=[{"IndexName": "by-ls", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "ls", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "ALL"}}],
+    )
+    client.create_table(
+        TableName="flat", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "g", "AttributeType": "S"}],
+        GlobalSecondaryIndexes=[{"IndexName": "flat-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+    )
+    for number in range(150):
+        item = {"pk": {"S": f"p{rng.randrange(8)}"}, "sk": {"N": str(rng.randrange(40))}, "v": {"N": str(rng.randrange(5))}}
+        if rng.random() < 0.8:
+            item["g"] = {"S": f"g{rng.randrange(4)}"}
+        if rng.random() < 0.7:
+            item["gs"] = {"S": f"s{rng.randrange(6)}"}
+        if rng.random() < 0.6:
+            item["ls"] = {"N": str(rng.randrange(10))}
+        client.put_item(TableName="ranged", Item=item)
+        flat = {"pk": {"S": f"f{number % 60}"}, "v": {"N": str(number)}}
+        if rng.random() < 0.7:
+            flat["g"] = {"S": f"g{rng.randrange(3)}"}
+        client.put_item(TableName="flat", Item=flat)
+
+    def random_query() -> dict[str, Any]:
+        table, index = rng.choice([("ranged", None), ("ranged", "by-g"), ("ranged", "g-only"), ("ranged", "by-ls"), ("flat", None), ("flat", "flat-g")])
+        hash_name, hash_value = ("g", {"S": f"g{rng.randrange(4)}"}) if index in ("by-g", "g-only", "flat-g") else (
+            "pk", {"S": f"p{rng.randrange(9)}" if table == "ranged" else f"f{rng.randrange(70)}"})
+        request: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "#h = :h", "ExpressionAttributeNames": {"#h": hash_name},
+                                   "ExpressionAttributeValues": {":h": hash_value}, "ScanIndexForward": rng.random() < 0.5}
+        if index:
+            request["IndexName"] = index
+        range_key = {"ranged": "sk", "by-g": "gs", "by-ls": "ls"}.get(index or table)
+        if range_key and rng.random() < 0.5:
+            request["KeyConditionExpression"] += " AND #r BETWEEN :lo AND :hi"
+            request["ExpressionAttributeNames"]["#r"] = range_key
+            low, high = sorted(rng.sample(range(40), 2))
+            typed = (lambda n: {"S": f"s{n % 6}"}) if range_key == "gs" else (lambda n: {"N": str(n)})
+            request["ExpressionAttributeValues"].update({":lo": typed(low), ":hi": typed(high)})
+            if range_key == "gs" and low % 6 > high % 6:
+                request["ExpressionAttributeValues"].update({":lo": typed(high), ":hi": typed(low)})
+        if rng.random() < 0.3 and index != "g-only":
+            request["FilterExpression"] = "v > :v"
+            request["ExpressionAttributeValues"][":v"] = {"N": "1"}
+        if rng.random() < 0.5:
+            request["Limit"] = rng.randrange(2, 8)
+        return request
+
+    def every_page(request: dict[str, Any]) -> list[Any]:
+        pages, start = [], None
+        while True:
+            page = client.query(**request, **({"ExclusiveStartKey": start} if start else {}))
+            pages.append((page["Items"], page["Count"], page["ScannedCount"], page.get("LastEvaluatedKey")))
+            start = page.get("LastEvaluatedKey")
+            if not start or len(pages) > 200:
+                return pages
+
+    # WHEN 150 random queries are each read to their last page with the narrowing on, then off
+    requests = [random_query() for _ in range(150)]
+    narrowed = [every_page(request) for request in requests]
+    monkeypatch.setenv("LOCAL_MOTO_FAST_QUERY", "0")
+    plain = [every_page(request) for request in requests]
+    # THEN every page of every query is the same: items, order, counts and keys
+    for request, fast_pages, moto_pages in zip(requests, narrowed, plain, strict=True):
+        assert fast_pages == moto_pages, request
+    assert sum(len(items) for pages in plain for items, *_ in pages) > 150  # the queries found things
