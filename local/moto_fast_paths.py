@@ -4,7 +4,7 @@ moto 5.2 builds every JSON response by walking the operation's output shape with
 picker that tries several aliases per member. For DynamoDB's item operations that walk was the
 largest single cost of the local stack under load (~23% of its CPU while it seeded the demo
 catalog), yet their results are already plain dicts in wire shape. `install_fast_paths()`
-(idempotent; LOCAL_MOTO_FAST_JSON=0 turns it off) serializes those results with `json.dumps`:
+(idempotent; LOCAL_MOTO_FAST_JSON=0 turns it off, LOCAL_MOTO_FAST_PATHS=0 all of this module) serializes those results with `json.dumps`:
 
 - only the item operations below, and only results that are dicts (errors take moto's path);
 - binary values base64-encoded and capacity units as floats, as moto's serializer writes them;
@@ -20,6 +20,9 @@ index hash key attributes equal the condition's. Order does not matter there: mo
 candidates itself by the full table key, which leaves no ties. Scan keeps moto's sorted list
 (its pages follow that order). The same test file runs random queries (tables with and without
 sort keys, GSIs, LSIs, conditions, limits, pages, both directions) both ways and compares.
+
+Also here: one boto3 client per region and service for moto's Step Functions tasks (below), and
+the switch for the stream poller's direct reads (`local.streams.BackendStreamSource`).
 """
 
 from __future__ import annotations
@@ -39,12 +42,26 @@ _lock = threading.Lock()
 _installed = False
 
 
+def _enabled(name: str) -> bool:
+    """LOCAL_MOTO_FAST_PATHS=0 turns every fast path off (benches compare); each has its own knob."""
+    return os.environ.get("LOCAL_MOTO_FAST_PATHS", "1") != "0" and os.environ.get(name, "1") != "0"
+
+
 def fast_json_enabled() -> bool:
-    return os.environ.get("LOCAL_MOTO_FAST_JSON", "1") != "0"
+    return _enabled("LOCAL_MOTO_FAST_JSON")
 
 
 def fast_query_enabled() -> bool:
-    return os.environ.get("LOCAL_MOTO_FAST_QUERY", "1") != "0"
+    return _enabled("LOCAL_MOTO_FAST_QUERY")
+
+
+def fast_streams_enabled() -> bool:
+    """The stream poller reads moto's backend (local.streams.BackendStreamSource), not the API."""
+    return _enabled("LOCAL_MOTO_FAST_STREAMS")
+
+
+def fast_clients_enabled() -> bool:
+    return _enabled("LOCAL_MOTO_FAST_CLIENTS")
 
 
 _querying = threading.local()  # .table, .hash_key, .conditions while a Query runs on this thread
@@ -122,7 +139,40 @@ def install_fast_paths() -> None:
 
         DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
         _install_query_candidates()
+        _install_step_functions_client_cache()
         _installed = True
+
+
+def _install_step_functions_client_cache() -> None:
+    """moto's Step Functions interpreter builds a new boto3 client for every task it runs
+    (~5% of the stack's CPU under load: each client copies botocore's event hooks and parses
+    the endpoint rules). Clients are thread-safe and these differ only by region, service and
+    where moto is, so one per such key is kept. Tasks run with their own credentials still get
+    a new client, as in moto."""
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client as module
+
+    original = module.boto_client_for
+    clients: dict[tuple[Any, ...], Any] = {}
+
+    @functools.wraps(original)
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None or not fast_clients_enabled():
+            return original(region, service, state_credentials)
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, botocore_stubber.enabled, moto_server_port())
+        client = clients.get(key)
+        if client is None:
+            client = clients.setdefault(key, original(region, service))
+        return client
+
+    module.boto_client_for = boto_client_for
+    for name, imported in list(sys.modules.items()):  # modules that imported it by name already
+        if name.startswith("moto.stepfunctions") and getattr(imported, "boto_client_for", None) is original:
+            imported.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
 
 def _install_query_candidates() -> None:

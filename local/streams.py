@@ -648,7 +648,9 @@ class StreamPoller(PollingLoop):
         self.deployment = deployment
         self.runtime = runtime
         # A client given (or moto in another process): the Streams API; else moto's backend here.
-        if streams_client is None and not moto_hooks.hooks_installed():
+        from local.moto_fast_paths import fast_streams_enabled
+
+        if streams_client is None and not (moto_hooks.hooks_installed() and fast_streams_enabled()):
             streams_client = boto3.client("dynamodbstreams")
         self.streams_client = streams_client
         self.source = ApiStreamSource(streams_client) if streams_client is not None else BackendStreamSource()

@@ -10,6 +10,7 @@ to those is a new key, so a stale template is never served. LOCAL_SYNTH_CACHE=0 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -44,20 +45,32 @@ def synth_backend_template(stage: str = "dev", bundle: bool = False) -> dict[str
     """The stack's CloudFormation template. Without `bundle`, asset bundling is skipped (the
     local stack runs the source tree; the layer is only needed for a real deployment)."""
     use_cache = os.environ.get("LOCAL_SYNTH_CACHE", "1") != "0"
-    cached = CACHE_DIR / f"{stage}-{synth_inputs_hash(stage, bundle)}.json" if use_cache else None
-    if cached is not None and cached.is_file():
+    if not use_cache:
+        return _synth(stage, bundle)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # One synth at a time per stage (pytest-xdist workers, a test's subprocess stack): the others
+    # wait for it and read its template instead of synthesizing the same thing at once.
+    with open(CACHE_DIR / f"{stage}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _cached_or_synth(stage, bundle)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _cached_or_synth(stage: str, bundle: bool) -> dict[str, Any]:
+    cached = CACHE_DIR / f"{stage}-{synth_inputs_hash(stage, bundle)}.json"
+    if cached.is_file():
         try:
             return json.loads(cached.read_text())
         except ValueError:  # a torn file: synthesize again
             pass
     template = _synth(stage, bundle)
-    if cached is not None:
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        for old in CACHE_DIR.glob(f"{stage}-*.json"):  # one template per stage is enough
-            old.unlink(missing_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps(template))
-        partial.replace(cached)  # atomic: a concurrent reader sees all of it or nothing
+    for old in CACHE_DIR.glob(f"{stage}-*.json"):  # one template per stage is enough
+        old.unlink(missing_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(template))
+    partial.replace(cached)  # atomic: a concurrent reader sees all of it or nothing
     return template
 
 

@@ -208,3 +208,23 @@ def test_random_queries_answer_the_same_with_and_without_narrowing(monkeypatch: 
     for request, fast_pages, moto_pages in zip(requests, narrowed, plain, strict=True):
         assert fast_pages == moto_pages, request
     assert sum(len(items) for pages in plain for items, *_ in pages) > 150  # the queries found things
+
+
+def test_step_functions_tasks_share_one_client_per_region_and_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.moto_patches import apply_moto_patches
+
+    apply_moto_patches()
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    # GIVEN the patched factory, also where moto's Lambda task imported it by name
+    assert lambda_eval_utils.boto_client_for is boto_client_for
+    # THEN tasks of one region and service share a client; another service, region or a task's own credentials get another
+    first = boto_client_for("us-east-1", "lambda")
+    assert boto_client_for("us-east-1", "lambda") is first
+    assert boto_client_for("us-east-1", "sqs") is not first
+    assert boto_client_for("eu-west-1", "lambda") is not first
+    assert boto_client_for("us-east-1", "lambda", {"AccessKeyId": "a", "SecretAccessKey": "b"}) is not first
+    # AND with the fast paths off every call builds a client, as moto does
+    monkeypatch.setenv("LOCAL_MOTO_FAST_PATHS", "0")
+    assert boto_client_for("us-east-1", "lambda") is not first
