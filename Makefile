@@ -14,8 +14,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
 	$(PY) -m local
 
+# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own session stack; a test
+# module stays on one worker (--dist loadfile: its module fixtures are built once). ADR 0034.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
 UNIT_TESTS := tests/unit tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
@@ -26,7 +30,7 @@ test-unit: $(STAMP) ## the pure-logic tests only (seconds, no stack)
 	$(PY) -m pytest $(UNIT_TESTS)
 
 test-fast: $(STAMP) ## everything but the slow infra checks
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 synth: $(STAMP) ## synthesize the CDK app into cdk.out (bundles the layer without Docker)
 	$(PY) app.py

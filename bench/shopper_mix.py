@@ -1,5 +1,6 @@
 """A fixed shopper mix over HTTP on the local stack, with moto reached in-process (the default,
-ADR 0029) and over HTTP (LOCAL_AWS_TRANSPORT=http) side by side: requests/s of SHOPPERS threads
+ADR 0029), the same with moto's fast paths off (LOCAL_MOTO_FAST_PATHS=0, ADR 0034) and over HTTP
+(LOCAL_AWS_TRANSPORT=http) side by side: requests/s of SHOPPERS threads
 (browse a category, search, product pages, add to cart, read the cart) for SECONDS each, and
 under that load, on the same stack, checkout to payable (POST /orders until the payment page
 exists) and search visibility (a seller's price change until /search shows it).
@@ -22,7 +23,12 @@ SHOPPERS = 8
 SECONDS = 10.0
 BUYERS = 4  # accounts the buyer rotates through: a cart is free again once its saga clears it (ADR 0019)
 CATALOG = 24  # demo products the shoppers browse
-TRANSPORTS = ("in-process", "http")
+# (row, transport, environment while the stack runs)
+CONFIGURATIONS = (
+    ("in-process", "in-process", {}),
+    ("in-process, fast paths off", "in-process", {"LOCAL_MOTO_FAST_PATHS": "0"}),
+    ("http", "http", {}),
+)
 VISIBILITY_BUDGET_MS = 2000
 ADDRESS = {"name": "Bench Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}
 WORDS = ["shirt", "jeans", "shoes", "jacket", "phone", "laptop", "tv", "lamp", "chair", "novel", "tent", "yoga"]
@@ -209,15 +215,24 @@ def report() -> str:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    stop_shared_stack()  # each transport needs a stack of its own (moto is reset per stack)
+    stop_shared_stack()  # each configuration needs a stack of its own (moto is reset per stack)
     results = {}
-    for transport in TRANSPORTS:
-        stack = _start(transport)
+    for row, transport, environment in CONFIGURATIONS:
+        previous = {key: os.environ.get(key) for key in environment}
+        os.environ.update(environment)
         try:
-            results[transport] = _run_mix(stack)
+            stack = _start(transport)
+            try:
+                results[row] = _run_mix(stack)
+            finally:
+                stack.stop()
         finally:
-            stack.stop()
-    base, http = results["in-process"], results["http"]
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    base, slow, http = results["in-process"], results["in-process, fast paths off"], results["http"]
 
     def ms(values: list[float], pct: float) -> str:
         return f"{_percentile(values, pct):.0f} ms" if values else "n/a"
@@ -230,15 +245,17 @@ def report() -> str:
         )
     visible_p95 = _percentile(base["visible"], 95) if base["visible"] else float("nan")
     return "\n".join([
-        f"## Shopper mix over HTTP: moto in-process vs over HTTP ({SHOPPERS} shoppers + 1 buyer + 1 seller, {SECONDS:g} s each)",
+        f"## Shopper mix over HTTP: moto in-process, without its fast paths, and over HTTP ({SHOPPERS} shoppers + 1 buyer + 1 seller, {SECONDS:g} s each)",
         "",
         "Shoppers browse a category, search, read product pages, add to cart and read it (3:3:3:2:1); the buyer checks out "
         f"in a loop (rotating over {BUYERS} accounts); the seller changes a price and waits for /search to show it. Requests/s counts the shoppers' answered requests.",
         "",
-        "| moto transport | requests/s | errors | checkout to payable p50 | p95 (n) | search visibility p50 | p95 (n) |",
+        "| moto | requests/s | errors | checkout to payable p50 | p95 (n) | search visibility p50 | p95 (n) |",
         "|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
+        f"Fast paths on vs off (ADR 0034): **{base['rps'] / slow['rps']:.2f}x** requests/s; checkout to payable median off vs on "
+        f"{statistics.median(slow['payable']) / statistics.median(base['payable']) if base['payable'] and slow['payable'] else float('nan'):.2f}x. "
         f"In-process vs HTTP transport: **{base['rps'] / http['rps']:.2f}x** requests/s. Search visibility p95 under load "
         f"(in-process): {visible_p95:.0f} ms vs budget {VISIBILITY_BUDGET_MS} ms = **{visible_p95 / VISIBILITY_BUDGET_MS:.2f}x**. "
         f"Median of checkout to payable, HTTP vs in-process: "

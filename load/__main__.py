@@ -223,6 +223,21 @@ def _ms(value: str) -> str:
     return "-" if value in ("", "N/A", None) else f"{float(value):.0f}"
 
 
+def _think_time_bound(config: dict[str, Any], rows: list[dict[str, str]], requests: int) -> list[str]:
+    """What the shoppers' own pauses allow, by Little's law: N users = throughput x (response + think)."""
+    seconds, users = _seconds(str(config["duration"])), int(config["users"])
+    if not requests or not seconds:
+        return []
+    mean = sum(float(row["Average Response Time"]) * int(row["Request Count"]) for row in rows) / requests / 1000
+    cycle = users * seconds / requests  # seconds per request, per shopper
+    think = cycle - mean
+    if think <= 0:
+        return []
+    return [f"Think-time bound (Little's law): each shopper spent {cycle:.2f} s per request, {mean:.2f} s of it waiting for the "
+            f"stack (mean response) and {think:.2f} s in its own pauses (locust's wait_time, the checkout polls); so {users} "
+            f"shoppers of this mix make at most **{users / think:.1f} req/s** however fast the stack answers.", ""]
+
+
 def render(config: dict[str, Any], stats: list[dict[str, str]], failures: list[dict[str, str]], exceptions: list[dict[str, str]],
            extra: dict[str, Any], checks: list[Any], locust_code: int, logged: list[str], results: Path) -> tuple[str, bool]:
     rows = [row for row in stats if row["Name"] != "Aggregated" and row["Type"] != "CHECK"]
@@ -254,6 +269,7 @@ def render(config: dict[str, Any], stats: list[dict[str, str]], failures: list[d
         f"{unexpected} unexpected errors ({http_failures} HTTP, {check_failures} checks), {exception_count} exceptions, "
         f"{expected_total} expected 409s; invariants: {len(checks) - len(broken)}/{len(checks)} hold.",
         "",
+        *_think_time_bound(config, rows, requests),
         "## Per endpoint (ms)",
         "",
         "| method | endpoint | requests | unexpected errors | req/s | p50 | p95 | p99 | max |",

@@ -97,6 +97,9 @@ class Meter:
             state = self.items[identity]
             state.tokens -= TRANSACTION_WCU
             state.busy_until = now + self.in_flight_seconds
+        # Its caller hears back once it committed (wait_while_in_flight), as from DynamoDB: it
+        # cannot conflict with its own next write, only other writers can.
+        _request.in_flight_until = now + self.in_flight_seconds
         return None
 
     def single(self, identity: tuple[str, str]) -> str | None:
@@ -147,12 +150,20 @@ def metered(wcu_per_item: float, transaction_ms: float | None = None) -> Iterato
 @contextlib.contextmanager
 def request(action: str) -> Iterator[None]:
     """Marks the DynamoDB API request being handled on this thread (metered if a write)."""
-    previous = getattr(_request, "action", None)
-    _request.action = action
+    previous = getattr(_request, "action", None), getattr(_request, "in_flight_until", None)
+    _request.action, _request.in_flight_until = action, None
     try:
         yield
     finally:
-        _request.action = previous
+        _request.action, _request.in_flight_until = previous
+
+
+def wait_while_in_flight() -> None:
+    """Sleep (outside the DynamoDB lock) until the transaction this request ran is no longer in
+    flight, so the call takes the time the item is busy for."""
+    until = getattr(_request, "in_flight_until", None)
+    if until is not None:
+        time.sleep(max(0.0, until - time.monotonic()))
 
 
 def metering(action: str) -> bool:

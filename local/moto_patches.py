@@ -170,8 +170,11 @@ def _patch_dynamodb_lock() -> None:
     @functools.wraps(original)
     def call_action(self: Any) -> Any:
         target = str((getattr(self, "headers", None) or {}).get("X-Amz-Target", ""))
-        with DYNAMODB_LOCK, capacity.request(target.rpartition(".")[2]):
-            return original(self)
+        with capacity.request(target.rpartition(".")[2]):
+            with DYNAMODB_LOCK:
+                result = original(self)
+            capacity.wait_while_in_flight()  # a metered transaction answers once it committed
+            return result
 
     call_action._local_locked = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]

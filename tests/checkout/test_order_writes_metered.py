@@ -149,10 +149,11 @@ def _owner(apis: list[Any], order_id: str) -> Any:
 
 
 def test_a_checkout_retried_at_once_with_one_key_while_metered_answers_one_order_never_a_500(local_stack, stocked_product):
+    import time
     import uuid
 
     # GIVEN a shopper with a cart, and a client that keeps resending one checkout (one key) while
-    # it is told "in progress": its claims keep the key's item busy while the first one answers
+    # it is told "in progress" or 503 (retryable): its claims keep the key's item busy while the first one answers
     sku = stocked_product([10])["skus"][0]["sku_id"]
     shopper = register(local_stack)
     assert shopper.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1}).status_code in (200, 201)
@@ -163,8 +164,11 @@ def test_a_checkout_retried_at_once_with_one_key_while_metered_answers_one_order
         for _ in range(40):
             status, code = _answer(response := checkout(shopper, key))
             seen.append((status, code, (response.json().get("data") or {}).get("order_id")))
-            if code != "IDEMPOTENCY_IN_PROGRESS":
+            if code not in ("IDEMPOTENCY_IN_PROGRESS", "SERVICE_UNAVAILABLE"):  # both say: send it again
                 break
+            # ... after a pause, as a client does (Retry-After, scaled down): resending with none
+            # at all writes the key's item so often under metering that its owner never completes
+            time.sleep(0.05 if code == "IDEMPOTENCY_IN_PROGRESS" else 0.2)
         return seen
 
     # WHEN 6 of them go at once with per-item write capacity metered (a transaction in flight 0.2 s)
@@ -179,7 +183,7 @@ def test_a_checkout_retried_at_once_with_one_key_while_metered_answers_one_order
     }, answers
     # AND they all name one order, which the shopper has exactly once, payable
     order_ids = {order_id for status, _, order_id in answers if status in (201, 202)}
-    assert len(order_ids) == 1, answers
+    assert len(order_ids) == 1, (len(answers), __import__("collections").Counter(answers))
     assert [o["order_id"] for o in shopper.get("/api/v1/orders").json()["data"]["items"]] == list(order_ids)
     assert payable(shopper, checkout(shopper, key))["order_id"] in order_ids
     assert conflicts > 0

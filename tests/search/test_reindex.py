@@ -68,6 +68,7 @@ def test_reindex_swaps_indexes_while_searches_keep_answering_the_same(catalog: C
 
     # WHEN the index is rebuilt while a thread searches without pause
     answers: list[bool] = []
+    diffs: list = []
     errors: list[str] = []
     stop = threading.Event()
 
@@ -75,7 +76,10 @@ def test_reindex_swaps_indexes_while_searches_keep_answering_the_same(catalog: C
         while not stop.is_set():
             for query, expected in zip(queries(category), baseline, strict=True):
                 try:
-                    answers.append(search_data(query) == expected)
+                    got = search_data(query)
+                    answers.append(got == expected)
+                    if got != expected and len(diffs) < 2:
+                        diffs.append((query, got, expected))
                 except BaseException as exc:  # any failure at all is what this test looks for
                     errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -91,7 +95,7 @@ def test_reindex_swaps_indexes_while_searches_keep_answering_the_same(catalog: C
 
     # THEN no search failed or answered differently, before, during or after the swap
     assert errors == []
-    assert len(answers) > 20 and all(answers)
+    assert len(answers) > 20 and all(answers), diffs
     assert [search_data(q) for q in queries(category)] == baseline
     # AND the alias now names the new index, and the old one is gone
     assert (report.old_indices, report.new_index, report.deleted_old) == (["products-v1"], "products-v2", ["products-v1"])
