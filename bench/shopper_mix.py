@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from typing import Any
+from unittest import mock
 
 SHOPPERS = 8
 SECONDS = 10.0
@@ -218,20 +219,12 @@ def report() -> str:
     stop_shared_stack()  # each configuration needs a stack of its own (moto is reset per stack)
     results = {}
     for row, transport, environment in CONFIGURATIONS:
-        previous = {key: os.environ.get(key) for key in environment}
-        os.environ.update(environment)
-        try:
+        with mock.patch.dict(os.environ, environment):
             stack = _start(transport)
             try:
                 results[row] = _run_mix(stack)
             finally:
                 stack.stop()
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     base, slow, http = results["in-process"], results["in-process, fast paths off"], results["http"]
 
     def ms(values: list[float], pct: float) -> str:

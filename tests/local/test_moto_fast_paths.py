@@ -3,7 +3,6 @@ moto's own serializer gives (values and types), for every kind of item result.""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,24 +27,16 @@ def _typed(value: Any) -> Any:
 
 
 @pytest.fixture
-def in_process_moto() -> Iterator[None]:
+def in_process_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from moto import mock_aws
 
     from local.moto_patches import apply_moto_patches
 
     apply_moto_patches()
-    previous = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")}
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-    try:
-        with mock_aws():
-            yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield
 
 
 @pytest.fixture
