@@ -16,10 +16,13 @@ run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.
 
 # The suite runs on TEST_WORKERS pytest-xdist workers, each with its own session stack; a test
 # module stays on one worker (--dist loadfile: its module fixtures are built once). ADR 0034.
+# tests/search runs after, in one process: its reindex test sees a partial answer mid-swap in
+# 2 of 3 runs on workers (never alone; under investigation, issue 15 note).
 TEST_WORKERS ?= 2
 
 test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/search
+	$(PY) -m pytest tests/search
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
 UNIT_TESTS := tests/unit tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \

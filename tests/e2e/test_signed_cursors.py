@@ -106,7 +106,8 @@ def test_rotating_the_cursor_secret_keeps_held_cursors_working_until_the_previou
     params = {"category": leaf_category_id, "limit": 1}
     held = anonymous.get("/api/v1/products", params=params).json()["data"]["next_cursor"]
     client = boto3.client("secretsmanager", endpoint_url=local_stack.moto.endpoint, region_name="us-east-1")
-    arn = next(arn for arn in client.list_secrets()["SecretList"] if "Cursor" in arn["Name"])["ARN"]
+    # the secret the functions read (other stacks' templates may have put cursor secrets in this moto too)
+    arn = local_stack.runtime.environment[cursors.SECRET_ARN_VARIABLE]
     try:
         # WHEN the key is rotated (and the functions' 5-minute key cache has run out)
         rotate(client, arn, new_key())

@@ -42,7 +42,22 @@ def test_metered_a_transaction_on_an_item_in_flight_is_cancelled_with_transactio
     pk, other = f"METER#{uuid.uuid4().hex}", f"METER#{uuid.uuid4().hex}"
     # GIVEN metering at 4 WCU/s per item: a transaction keeps its items in flight for 0.5 s
     with metered(4) as meter:
-        client.transact_write_items(TransactItems=[_bump(table, pk)])
+        # (its caller hears back once it committed, 0.5 s later: another writer meets it in flight)
+        import threading
+
+        took: list[float] = []
+
+        def first() -> None:
+            began = time.monotonic()
+            client.transact_write_items(TransactItems=[_bump(table, pk)])
+            took.append(time.monotonic() - began)
+
+        writer = threading.Thread(target=first)
+        writer.start()
+        deadline = time.monotonic() + 5
+        while "Item" not in client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": "METER"}}, ConsistentRead=True):
+            assert time.monotonic() < deadline, "the first transaction never applied"
+            time.sleep(0.01)
 
         # WHEN a second transaction touches that item (and another) at once
         with pytest.raises(ClientError) as cancelled:
@@ -57,9 +72,12 @@ def test_metered_a_transaction_on_an_item_in_flight_is_cancelled_with_transactio
         assert [r["Code"] for r in cancelled.value.response["CancellationReasons"]] == ["None", "TransactionConflict"]
         assert single.value.response["Error"]["Code"] == "TransactionConflictException"
         assert meter.conflicts == 2
+        # AND the first transaction answered only once it was no longer in flight
+        writer.join(5)
+        assert took and took[0] >= 0.45, took
 
         # AND once the first is no longer in flight, the item takes writes again
-        time.sleep(0.55)
+        time.sleep(0.05)
         client.transact_write_items(TransactItems=[_bump(table, other), _bump(table, pk)])
     item = client.get_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": "METER"}}, ConsistentRead=True)["Item"]
     assert item["n"] == {"N": "2"}  # the cancelled writes changed nothing
