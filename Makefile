@@ -14,15 +14,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.1:3000 with demo data
 	$(PY) -m local
 
-# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own session stack; a test
-# module stays on one worker (--dist loadfile: its module fixtures are built once). ADR 0034.
-# tests/search runs after, in one process: its reindex test sees a partial answer mid-swap in
-# 2 of 3 runs on workers (never alone; under investigation, issue 15 note).
-TEST_WORKERS ?= 2
+# TEST_WORKERS=2 runs the suite on two pytest-xdist workers, each with its own session stack
+# (--dist loadfile: a module's fixtures are built once): 7.5 min from a fresh clone instead of
+# ~15, but three tests are still flaky on workers (issue 15 note, ADR 0034), so CI runs it in
+# one process until they are fixed.
+TEST_WORKERS ?= 0
 
 test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/search
-	$(PY) -m pytest tests/search
+ifeq ($(TEST_WORKERS),0)
+	$(PY) -m pytest
+else
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+endif
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
 UNIT_TESTS := tests/unit tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
@@ -33,7 +36,7 @@ test-unit: $(STAMP) ## the pure-logic tests only (seconds, no stack)
 	$(PY) -m pytest $(UNIT_TESTS)
 
 test-fast: $(STAMP) ## everything but the slow infra checks
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	$(PY) -m pytest -m "not slow"
 
 synth: $(STAMP) ## synthesize the CDK app into cdk.out (bundles the layer without Docker)
 	$(PY) app.py
