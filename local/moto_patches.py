@@ -62,6 +62,7 @@ def apply_moto_patches() -> None:
             return
         _patch_dynamodb_lock()
         _patch_dynamodb_transactions()
+        _patch_dynamodb_transaction_tokens()
         _patch_dynamodb_single_write_capacity()
         _patch_lambda_invoke()
         _enable_step_functions_execution()
@@ -178,6 +179,56 @@ def _patch_dynamodb_lock() -> None:
 
     call_action._local_locked = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+# ClientRequestToken -> (fingerprint of the request, when, moto's answer); ten minutes, as DynamoDB.
+TRANSACTION_TOKEN_SECONDS = 600
+_transaction_tokens: dict[str, tuple[str, float, Any]] = {}
+
+
+def _patch_dynamodb_transaction_tokens() -> None:
+    """moto 5.2.5 ignores TransactWriteItems' ClientRequestToken. DynamoDB does not: a request
+    repeated with the same token within 10 minutes succeeds without being applied again (and with
+    other items is IdempotentParameterMismatchException). botocore sends one token on every
+    attempt of a call, so a transaction whose answer was lost (a read timeout) and that the SDK
+    retries is applied once on AWS; here the retry used to fail its own conditions, and code that
+    then reads and decides again (a cart add) applied the change twice."""
+    import time as _time
+
+    from moto.dynamodb.exceptions import DynamodbException
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "_local_tokens", False):
+        return
+
+    class IdempotentParameterMismatch(DynamodbException):
+        def __init__(self) -> None:
+            super().__init__("com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                             message="The request uses the same client token as a previous, but non-identical request.")
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any) -> Any:
+        token = (getattr(self, "body", None) or {}).get("ClientRequestToken")
+        if not token:
+            return original(self)
+        fingerprint = json.dumps(self.body.get("TransactItems"), sort_keys=True, default=str)
+        now = _time.monotonic()
+        with DYNAMODB_LOCK:  # held already by the request (re-entrant); a check-then-store stays atomic
+            if len(_transaction_tokens) % 256 == 255:  # now and then, not on every call
+                for stale in [key for key, (_, at, _) in _transaction_tokens.items() if now - at > TRANSACTION_TOKEN_SECONDS]:
+                    del _transaction_tokens[stale]
+            seen = _transaction_tokens.get(token)
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    raise IdempotentParameterMismatch()
+                return seen[2]
+            answer = original(self)
+            _transaction_tokens[token] = (fingerprint, now, answer)
+            return answer
+
+    transact_write_items._local_tokens = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def _patch_dynamodb_transactions() -> None:

@@ -169,3 +169,9 @@ def test_moto_has_no_lock_around_cognito_user_pools() -> None:
     # patch: local.moto_patches._patch_cognito_lock (concurrent sign-ups walked a dict being changed: a 500)
     assert "for user in self.users.values()" in moto_source("moto.cognitoidp.models", "CognitoIdpUserPool._get_user")
     assert "Lock" not in moto_source("moto.cognitoidp.models", "CognitoIdpUserPool")
+
+
+def test_moto_ignores_the_client_request_token_of_transact_write_items() -> None:
+    # patched: local.moto_patches._patch_dynamodb_transaction_tokens
+    assert "ClientRequestToken" not in moto_source("moto.dynamodb.responses", "DynamoHandler.transact_write_items")
+    assert "ClientRequestToken" not in moto_source("moto.dynamodb.models", "DynamoDBBackend.transact_write_items")
