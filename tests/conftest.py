@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,22 @@ class Api:
 # The session's local stack, if one was started: tests that share this process's environment
 # with their own servers pause its background workers (see tests/search/conftest.py).
 RUNNING_STACKS: list = []
+
+
+@contextlib.contextmanager
+def stacks_paused() -> Iterator[None]:
+    """Every background loop of the running stacks stopped for the block (the stream and queue
+    pollers, the TTL sweeper, the scheduler): tests that point this process's environment at
+    their own servers or tables must not have a stack's functions run against them meanwhile."""
+    loops = [getattr(stack, name) for stack in RUNNING_STACKS for name in ("poller", "queue_poller", "sweeper", "scheduler")
+             if getattr(stack, name, None) is not None]
+    for loop in loops:
+        loop.stop()
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.start()
 
 
 @pytest.fixture(scope="session")

@@ -34,21 +34,18 @@ def cache_env(cache_server: Any) -> Iterator[None]:
     """CACHE_URL -> this module's server, for tests that run the handler itself. A local stack
     started by another suite shares this process's environment, so its workers pause meanwhile."""
     from shared import cache as shared_cache
-    from tests.conftest import RUNNING_STACKS
+    from tests.conftest import stacks_paused
 
-    for stack in RUNNING_STACKS:
-        stack.poller.stop()
-    previous = os.environ.get("CACHE_URL")
-    os.environ["CACHE_URL"] = cache_server.url
-    shared_cache._client.cache_clear()
-    yield
-    if previous is None:
-        os.environ.pop("CACHE_URL", None)
-    else:
-        os.environ["CACHE_URL"] = previous
-    shared_cache._client.cache_clear()
-    for stack in RUNNING_STACKS:
-        stack.poller.start()
+    with stacks_paused():
+        previous = os.environ.get("CACHE_URL")
+        os.environ["CACHE_URL"] = cache_server.url
+        shared_cache._client.cache_clear()
+        yield
+        if previous is None:
+            os.environ.pop("CACHE_URL", None)
+        else:
+            os.environ["CACHE_URL"] = previous
+        shared_cache._client.cache_clear()
 
 
 def stock(sku: str, version: int, available: int, on_hand: int | None = None) -> dict[str, Any]:

@@ -40,15 +40,10 @@ FAKE_ENVIRONMENT = {
 def _pause_the_local_stack() -> Iterator[None]:
     """These tests take this process's SDK away from the local stack's moto server (to moto's
     in-process mock): a local stack started by another suite must not run meanwhile."""
-    from tests.conftest import RUNNING_STACKS
+    from tests.conftest import stacks_paused
 
-    loops = [getattr(stack, name) for stack in RUNNING_STACKS for name in ("poller", "queue_poller", "sweeper", "scheduler")
-             if getattr(stack, name, None) is not None]
-    for loop in loops:
-        loop.stop()
-    yield
-    for loop in loops:
-        loop.start()
+    with stacks_paused():
+        yield
 
 
 def _forget_clients() -> None:
