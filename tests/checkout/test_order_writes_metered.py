@@ -166,9 +166,10 @@ def test_a_checkout_retried_at_once_with_one_key_while_metered_answers_one_order
             seen.append((status, code, (response.json().get("data") or {}).get("order_id")))
             if code not in ("IDEMPOTENCY_IN_PROGRESS", "SERVICE_UNAVAILABLE"):  # both say: send it again
                 break
-            # ... after a pause, as a client does (Retry-After, scaled down): resending with none
-            # at all writes the key's item so often under metering that its owner never completes
-            time.sleep(0.05 if code == "IDEMPOTENCY_IN_PROGRESS" else 0.2)
+            # ... after a pause longer than a transaction's in-flight time, as a client backs off:
+            # six clients resending every few ms keep the key's item in flight (each claim is a
+            # transaction on it) so that its owner's own writes on it never get through
+            time.sleep(0.3 if code == "IDEMPOTENCY_IN_PROGRESS" else 0.5)
         return seen
 
     # WHEN 6 of them go at once with per-item write capacity metered (a transaction in flight 0.2 s)
