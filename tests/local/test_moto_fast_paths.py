@@ -27,19 +27,6 @@ def _typed(value: Any) -> Any:
 
 
 @pytest.fixture
-def in_process_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from moto import mock_aws
-
-    from local.moto_patches import apply_moto_patches
-
-    apply_moto_patches()
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
 def compared(in_process_moto: None) -> Iterator[list[tuple[str, Any, Any]]]:
     """Every DynamoDB result while the test runs, parsed from moto's body and from the fast one."""
     from moto.core.responses import ActionResult
