@@ -184,7 +184,7 @@ def test_a_checkout_retried_at_once_with_one_key_while_metered_answers_one_order
     }, answers
     # AND they all name one order, which the shopper has exactly once, payable
     order_ids = {order_id for status, _, order_id in answers if status in (201, 202)}
-    assert len(order_ids) == 1, (len(answers), __import__("collections").Counter(answers))
+    assert len(order_ids) == 1, (len(answers), Counter(answers))
     assert [o["order_id"] for o in shopper.get("/api/v1/orders").json()["data"]["items"]] == list(order_ids)
     assert payable(shopper, checkout(shopper, key))["order_id"] in order_ids
     assert conflicts > 0
