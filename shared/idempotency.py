@@ -87,18 +87,25 @@ def claim(
         "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
         "ExpressionAttributeValues": {":now": {"N": str(now)}},
     }}
-    writes = [put, *(also(new_resource_id) if also else [])]
-    try:
-        # A busy item (another claim with this key in flight, or out of capacity) changed nothing:
-        # sent again with jitter, so a condition failure below always means "the key is taken".
-        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=writes))
-        return Claim(table, item_key, new_resource_id)
-    except Exception as exc:  # noqa: BLE001 - classified below
-        if error_code(exc) != "TransactionCanceledException":
-            raise
-    existing = connection().client.get_item(TableName=table, Key=item_key, ConsistentRead=True).get("Item")
-    if existing is None:
-        raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.")
+    # A retry reads the key first and writes nothing while it is taken: a claim that fails its
+    # condition is still a transaction on the key's item, and on AWS a client resending every few
+    # hundred ms would keep that item in flight so that the first request could never complete it
+    # (TransactionConflict on its own answer). A read never conflicts. The claim below stays
+    # conditional, so two first requests racing past this read still get one claim.
+    existing = _read(table, item_key)
+    if existing is None or int(existing["expires_at"]["N"]) <= now:
+        writes = [put, *(also(new_resource_id) if also else [])]
+        try:
+            # A busy item (another claim with this key in flight, or out of capacity) changed nothing:
+            # sent again with jitter, so a condition failure below always means "the key is taken".
+            retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=writes))
+            return Claim(table, item_key, new_resource_id)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+        existing = _read(table, item_key)
+        if existing is None:
+            raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.")
     if existing["request_hash"]["S"] != fingerprint:
         raise IdempotencyKeyReused(f"This {HEADER} was used with a different request.")
     if existing["state"]["S"] == "COMPLETED":
@@ -120,6 +127,10 @@ def claim(
             raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.") from None
         raise
     return Claim(table, item_key, existing["resource_id"]["S"])
+
+
+def _read(table: str, item_key: dict[str, Any]) -> dict[str, Any] | None:
+    return connection().client.get_item(TableName=table, Key=item_key, ConsistentRead=True).get("Item")
 
 
 def complete(claim: Claim, status: int, body: str, headers: dict[str, str] | None = None) -> None:
