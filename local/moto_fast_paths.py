@@ -64,6 +64,10 @@ def fast_clients_enabled() -> bool:
     return _enabled("LOCAL_MOTO_FAST_CLIENTS")
 
 
+def fast_asl_enabled() -> bool:
+    return _enabled("LOCAL_MOTO_FAST_ASL")
+
+
 _querying = threading.local()  # .table, .hash_key, .conditions while a Query runs on this thread
 
 
@@ -140,6 +144,8 @@ def install_fast_paths() -> None:
         DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
         _install_query_candidates()
         _install_step_functions_client_cache()
+        _install_state_machine_parse_cache()
+        _install_method_names_cache()
         _installed = True
 
 
@@ -147,10 +153,14 @@ def _install_step_functions_client_cache() -> None:
     """moto's Step Functions interpreter builds a new boto3 client for every task it runs
     (~5% of the stack's CPU under load: each client copies botocore's event hooks and parses
     the endpoint rules). Clients are thread-safe and these differ only by region, service and
-    where moto is, so one per such key is kept. Tasks run with their own credentials still get
-    a new client, as in moto."""
+    where moto is, so one per such key is kept. moto 5.2 passes every Lambda task a
+    `StateCredentials` (the task's role ARN, often None) and then ignores it: its clients always
+    sign with fixed fake keys, so those share a client too (it was building one per task: 17% of
+    what moto's process spent under `make load` with the handlers elsewhere, ADR 0036).
+    Credentials of any other kind get a new client, as in moto."""
     import sys
 
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
     from moto.stepfunctions.parser.asl.utils import boto_client as module
 
     original = module.boto_client_for
@@ -158,7 +168,7 @@ def _install_step_functions_client_cache() -> None:
 
     @functools.wraps(original)
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        if state_credentials is not None or not fast_clients_enabled():
+        if not (state_credentials is None or isinstance(state_credentials, StateCredentials)) or not fast_clients_enabled():
             return original(region, service, state_credentials)
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
@@ -205,3 +215,58 @@ def _install_query_candidates() -> None:
 
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+
+
+PARSE_CACHE_SIZE = 64
+
+
+def _install_state_machine_parse_cache() -> None:
+    """moto's Step Functions interpreter parses the state machine's definition with ANTLR at the
+    start of every execution (12% of what moto's process spent under `make load` with the
+    handlers elsewhere, ADR 0036). The parse tree depends only on the definition's text and the interpreter only
+    reads it, so trees are kept per definition (a bounded few); the evaluation components are
+    still built fresh from the tree for each execution, so no two executions share state.
+    LOCAL_MOTO_FAST_ASL=0 turns it off."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = AmazonStateLanguageParser.parse
+    trees: dict[str, Any] = {}
+
+    def parse(definition: str) -> Any:
+        if not fast_asl_enabled():
+            return original(definition)
+        tree = trees.get(definition)
+        if tree is None:
+            program, tree = original(definition)  # syntax errors raise here, never cached
+            if len(trees) >= PARSE_CACHE_SIZE:
+                trees.pop(next(iter(trees)))
+            trees[definition] = tree
+            return program, tree
+        return Preprocessor().visit(tree), tree
+
+    parse.__wrapped__ = original  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+def _install_method_names_cache() -> None:
+    """moto looks up which actions a response class has with `inspect.getmembers` on every call
+    (2% of the stack process's CPU under `make load`). A class's function names only change when
+    a method is added, so they are remembered per class together with the class's own
+    attribute names, and looked up again if those change (a patch adding a method)."""
+    from moto.core import responses
+    from moto.core.utils import method_names_from_class as original
+
+    names: dict[type, tuple[frozenset[str], list[str]]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        if not _enabled("LOCAL_MOTO_FAST_DISPATCH"):
+            return original(clazz)
+        attributes = frozenset(name for klass in clazz.__mro__ for name in vars(klass))
+        cached = names.get(clazz)
+        if cached is None or cached[0] != attributes:
+            cached = names[clazz] = (attributes, original(clazz))
+        return list(cached[1])
+
+    method_names_from_class.__wrapped__ = original  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ moto's own serializer gives (values and types), for every kind of item result.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,12 +198,62 @@ def test_step_functions_tasks_share_one_client_per_region_and_service(monkeypatc
 
     # GIVEN the patched factory, also where moto's Lambda task imported it by name
     assert lambda_eval_utils.boto_client_for is boto_client_for
-    # THEN tasks of one region and service share a client; another service, region or a task's own credentials get another
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    # THEN tasks of one region and service share a client (with or without the role ARN moto
+    # passes and ignores); another service, region or credentials of another kind get another
     first = boto_client_for("us-east-1", "lambda")
     assert boto_client_for("us-east-1", "lambda") is first
+    assert boto_client_for("us-east-1", "lambda", StateCredentials(role_arn=None)) is first
+    assert boto_client_for("us-east-1", "lambda", StateCredentials(role_arn="arn:aws:iam::123456789012:role/x")) is first
+    # (a probe: moto's own factory signs with its fixed keys whatever the role; if that changes, so must the cache)
+    own = boto_client_for.__wrapped__("us-east-1", "lambda", StateCredentials(role_arn="arn:aws:iam::123456789012:role/x"))
+    assert own._request_signer._credentials.access_key == "ak"
     assert boto_client_for("us-east-1", "sqs") is not first
     assert boto_client_for("eu-west-1", "lambda") is not first
     assert boto_client_for("us-east-1", "lambda", {"AccessKeyId": "a", "SecretAccessKey": "b"}) is not first
     # AND with the fast paths off every call builds a client, as moto does
     monkeypatch.setenv("LOCAL_MOTO_FAST_PATHS", "0")
     assert boto_client_for("us-east-1", "lambda") is not first
+
+
+def test_state_machine_definitions_are_parsed_once_and_built_fresh_per_execution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.moto_patches import apply_moto_patches
+
+    apply_moto_patches()
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"n": 1}, "End": True}}})
+    # WHEN one definition is parsed twice (two executions)
+    first_program, first_tree = AmazonStateLanguageParser.parse(definition)
+    second_program, second_tree = AmazonStateLanguageParser.parse(definition)
+    # THEN ANTLR parsed it once, and each execution still got its own evaluation components
+    assert second_tree is first_tree
+    assert second_program is not first_program and type(second_program) is type(first_program)
+    # AND a syntax error is still raised every time (never cached)
+    for _ in range(2):
+        with pytest.raises(ASLParserException):
+            AmazonStateLanguageParser.parse('{"StartAt": ')
+    # AND with the fast paths off each parse is ANTLR's again
+    monkeypatch.setenv("LOCAL_MOTO_FAST_PATHS", "0")
+    assert AmazonStateLanguageParser.parse(definition)[1] is not first_tree
+
+
+def test_the_action_names_of_a_response_class_are_looked_up_once_and_again_when_it_changes() -> None:
+    from local.moto_patches import apply_moto_patches
+
+    apply_moto_patches()
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = responses.method_names_from_class.__wrapped__
+    # THEN the remembered names are moto's own
+    assert responses.method_names_from_class(DynamoHandler) == original(DynamoHandler)
+
+    # AND a class given a new method afterwards has it at once
+    class Handler(DynamoHandler):
+        pass
+
+    assert "brand_new_action" not in responses.method_names_from_class(Handler)
+    Handler.brand_new_action = lambda self: None
+    assert "brand_new_action" in responses.method_names_from_class(Handler)
