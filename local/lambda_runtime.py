@@ -94,18 +94,6 @@ class LambdaRuntime:
         self.environment: dict[str, str] = {}
         for spec in self.functions.values():
             self.environment.update(spec.environment)
-        self.workers: Any = None  # a local.lambda_workers.LambdaWorkerPool once started
-
-    def start_workers(self, size: int) -> None:
-        """Run handlers in `size` worker processes from now on (once they are up; ADR 0036)."""
-        from local.lambda_workers import LambdaWorkerPool
-
-        self.workers = LambdaWorkerPool(size, self.functions, dict(os.environ)).start()
-
-    def stop_workers(self) -> None:
-        if self.workers is not None:
-            self.workers.stop()
-            self.workers = None
 
     def apply_environment(self, overrides: dict[str, str] | None = None) -> None:
         """All in-process functions share one process environment, so a variable must have one
@@ -144,9 +132,6 @@ class LambdaRuntime:
             timeout_seconds=spec.timeout,
             aws_request_id=request_id or str(uuid.uuid4()),
         )
-        workers = self.workers
-        if workers is not None and workers.serves(function_name):
-            return workers.invoke(function_name, event, context.aws_request_id)
         instances = self._instances_of(function_name)
         handler = instances.acquire()
         try:
@@ -160,5 +145,5 @@ def error_envelope(exc: BaseException) -> dict[str, Any]:
     return {
         "errorType": type(exc).__name__,
         "errorMessage": str(exc),
-        "stackTrace": getattr(exc, "remote_trace", None) or traceback.format_exception(type(exc), exc, exc.__traceback__),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
     }

@@ -247,10 +247,6 @@ class LocalStack:
             # The local CloudFront: image URLs point at the gateway's /cdn/, which reads the bucket.
             runtime.environment["IMAGES_CDN_URL"] = os.environ["IMAGES_CDN_URL"] = f"{self.url}/cdn"
         self._stoppers.append(self.gateway.stop)
-        workers = int(os.environ.get("LOCAL_LAMBDA_WORKERS") or 0)
-        if workers > 0:  # handlers in worker processes once they are up (ADR 0036)
-            runtime.start_workers(workers)
-            self._stoppers.append(runtime.stop_workers)
 
         self.poller = StreamPoller(deployment, runtime, interval=self.poll_interval)
         self.poller.start()
