@@ -7,6 +7,7 @@ in CI). So a retry must read the key and answer from it without writing."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import boto3
@@ -26,9 +27,13 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[str]]]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # A name of its own: in a process that also runs a local stack, moto's backends are that
+    # stack's (mock_aws neither resets nor clears them there).
+    name = f"idempotency-{uuid.uuid4().hex[:12]}"
     with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="orders", BillingMode="PAY_PER_REQUEST",
+        client = boto3.client("dynamodb")
+        client.create_table(
+            TableName=name, BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
         )
@@ -36,8 +41,9 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[str]]]:
         calls: list[str] = []
         connection().client.meta.events.register(
             "before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
-        yield "orders", calls
+        yield name, calls
         connection.cache_clear()
+        client.delete_table(TableName=name)
 
 
 def _claim(table: str, fingerprint: str = "hash-1", resource: str = "ord_1") -> idempotency.Claim:
