@@ -20,6 +20,22 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadfile`, with all of tests/infra/ one unit: its modules share a session synth of
+    the app (dev and prod, with the layer, cdk-nag: ~55 s) that a second worker would repeat."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class InfraTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "tests/infra/" if scope.startswith("tests/infra/") else scope
+
+    return InfraTogether(config, log)
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """One moto server (patched, 127.0.0.1) for the whole test session; the SDK points at it."""
