@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+TEST_DEMO_PRODUCTS = 48
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -90,7 +91,9 @@ def local_stack():
     from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    stack = LocalStack(port=0, seed=True).start()
+    # A quarter of the demo catalog (4 per leaf category): the tests that read it need some of
+    # every kind, not all 204; seeding those took ~15 s of each worker's start (make run seeds all).
+    stack = LocalStack(port=0, seed=True, demo_product_count=TEST_DEMO_PRODUCTS).start()
     RUNNING_STACKS.append(stack)
     yield stack
     RUNNING_STACKS.remove(stack)

@@ -312,7 +312,11 @@ def test_an_exception_fails_the_whole_batch(stack: Stack, poller: QueuePoller) -
     assert stack.counts("Raising") == (0, 2)
     # AND the retry delivers both again (at least once), then the queue is empty
     poller.drain(timeout=5)
-    assert [sorted(b) for b in consumers.batches(stack.function("Raising"))] == [["r-1", "r-2"], ["r-1", "r-2"]]
+    # (seen once on a loaded CI-like run: only the first batch recorded, the queue empty. The
+    # message says whether the retry ran on a second instance, whose module copy has its own
+    # INVOCATIONS, or not at all.)
+    assert [sorted(b) for b in consumers.batches(stack.function("Raising"))] == [["r-1", "r-2"], ["r-1", "r-2"]], (
+        f"instances: {stack.runtime.instance_count(stack.function('Raising'))}, invocations: {[i for i in poller.history if i.mapping == stack.mapping('Raising')]}")
     assert stack.counts("Raising") == (0, 0)
 
 
