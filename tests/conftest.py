@@ -91,7 +91,7 @@ def local_stack():
     from local.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # A quarter of the demo catalog (4 per leaf category): the tests that read it need some of
+    # A quarter of the demo catalog (2-3 per leaf category): the tests that read it need some of
     # every kind, not all 204; seeding those took ~15 s of each worker's start (make run seeds all).
     stack = LocalStack(port=0, seed=True, demo_product_count=TEST_DEMO_PRODUCTS).start()
     RUNNING_STACKS.append(stack)
