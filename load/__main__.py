@@ -11,7 +11,7 @@ and idle carts give their stock back soon after the run. The report (throughput,
 endpoint, expected 409s, unexpected errors, invariants) is printed and written to load/REPORT.md;
 the exit code is 1 on any unexpected error or broken invariant.
 
-Other knobs: PORT (default: a free port), LOAD_SPAWN_RATE (5/s), LOAD_RESULTS_DIR (locust's CSVs
+Other knobs: PORT (default: a free port), LOAD_DEMO_PRODUCTS (how many demo products to seed; default all 204), LOAD_SPAWN_RATE (5/s), LOAD_RESULTS_DIR (locust's CSVs
 and the journal; default: a new temporary directory), LOAD_REPORT (default load/REPORT.md).
 """
 
@@ -117,7 +117,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.perf_counter()
-    stack = LocalStack(port=int(os.environ.get("PORT") or 0), seed=True)
+    products = os.environ.get("LOAD_DEMO_PRODUCTS")  # how much of the demo catalog (default: all of it)
+    stack = LocalStack(port=int(os.environ.get("PORT") or 0), seed=True, demo_product_count=int(products) if products else None)
     try:
         stack.start()
     except StartupError as exc:
