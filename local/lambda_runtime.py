@@ -56,6 +56,13 @@ class _FunctionInstances:
         self.idle: queue.SimpleQueue[Callable[[Any, Any], Any]] = queue.SimpleQueue()
         self.created = 0
         self._lock = threading.Lock()
+        # The function's first invocation runs alone: it is where handlers build what they build
+        # lazily (pydantic's TypeAdapters for powertools' validation, clients) in modules that
+        # every instance shares here, and pydantic's lazy build is not thread-safe (concurrent
+        # first calls answered 500 "not fully defined"). On Lambda each instance is its own
+        # process, so this only makes the local runtime as safe; calls after it run concurrently.
+        self.first_call = threading.Lock()
+        self.warm = False
 
     def _load(self) -> Callable[[Any, Any], Any]:
         module_name, _, attribute = self.spec.handler.rpartition(".")
@@ -133,6 +140,17 @@ class LambdaRuntime:
             aws_request_id=request_id or str(uuid.uuid4()),
         )
         instances = self._instances_of(function_name)
+        if not instances.warm:
+            with instances.first_call:
+                if not instances.warm:
+                    try:
+                        return self._call(instances, event, context)
+                    finally:
+                        instances.warm = True
+        return self._call(instances, event, context)
+
+    @staticmethod
+    def _call(instances: _FunctionInstances, event: Any, context: LambdaContext) -> Any:
         handler = instances.acquire()
         try:
             return handler(event, context)
