@@ -15,16 +15,14 @@ run: $(STAMP) $(NODE_STAMP) system-packages ## start the local stack on 127.0.0.
 	$(PY) -m local
 
 # The suite runs on TEST_WORKERS pytest-xdist workers (0: one process), each with its own session
-# stack (--dist loadfile: a module's fixtures are built once); ADR 0034. tests/search runs after,
-# in one process: its reindex test sees another query's answer mid-reindex on workers (issue 15).
+# stack (--dist loadfile: a module's fixtures are built once; tests/infra/ is one unit); ADR 0034.
 TEST_WORKERS ?= 2
 
 test: $(STAMP) $(NODE_STAMP) system-packages ## the whole suite (what CI runs)
 ifeq ($(TEST_WORKERS),0)
 	$(PY) -m pytest
 else
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --ignore=tests/search
-	$(PY) -m pytest tests/search
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 endif
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
