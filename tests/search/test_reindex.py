@@ -4,7 +4,6 @@ atomically, searches unaffected, and changes made during the copy not lost."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,18 +34,12 @@ NOUNS = ["Kettle", "Lamp", "Chair", "Rug", "Vase"]
 
 @pytest.fixture(autouse=True)
 def _an_empty_catalog_table(catalog: Catalog, search_env: Any) -> None:
-    """GIVEN a catalog table with nothing in it. The reindex copies the whole table, while each
+    """GIVEN a catalog table without products. The reindex copies the whole table, while each
     test's index starts empty (search_env): products that modules run earlier in this process
     left in the table would appear in the new index only, and the category facet would change
     at the swap (seen on xdist workers, where other modules ran first)."""
-    import boto3
-
-    client = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-    keys = [entry["AttributeName"] for entry in client.describe_table(TableName=catalog.table_name)["Table"]["KeySchema"]]
-    for page in client.get_paginator("scan").paginate(TableName=catalog.table_name, ProjectionExpression=", ".join(f"#{i}" for i in range(len(keys))),
-                                                      ExpressionAttributeNames={f"#{i}": key for i, key in enumerate(keys)}):
-        for item in page["Items"]:
-            client.delete_item(TableName=catalog.table_name, Key=item)
+    for item in search_reindex.scan_products(active_only=False):  # what the reindex would copy
+        hard_delete(item["product_id"])
     catalog.drain()
     wipe_index(get_client())
 
