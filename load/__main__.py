@@ -11,8 +11,9 @@ and idle carts give their stock back soon after the run. The report (throughput,
 endpoint, expected 409s, unexpected errors, invariants) is printed and written to load/REPORT.md;
 the exit code is 1 on any unexpected error or broken invariant.
 
-Other knobs: PORT (default: a free port), LOAD_DEMO_PRODUCTS (how many demo products to seed; default all 204), LOAD_SPAWN_RATE (5/s), LOAD_RESULTS_DIR (locust's CSVs
-and the journal; default: a new temporary directory), LOAD_REPORT (default load/REPORT.md).
+Other knobs: PORT (default: a free port), LOAD_DEMO_PRODUCTS (how many demo products to seed;
+default all 204), LOAD_SPAWN_RATE (5/s), LOAD_RESULTS_DIR (locust's CSVs and the journal;
+default: a new temporary directory), LOAD_REPORT (default load/REPORT.md).
 """
 
 from __future__ import annotations

@@ -168,7 +168,8 @@ def _install_step_functions_client_cache() -> None:
 
     @functools.wraps(original)
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        if not (state_credentials is None or isinstance(state_credentials, StateCredentials)) or not fast_clients_enabled():
+        ignored_by_moto = state_credentials is None or isinstance(state_credentials, StateCredentials)
+        if not ignored_by_moto or not fast_clients_enabled():
             return original(region, service, state_credentials)
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
@@ -223,9 +224,10 @@ PARSE_CACHE_SIZE = 64
 def _install_state_machine_parse_cache() -> None:
     """moto's Step Functions interpreter parses the state machine's definition with ANTLR at the
     start of every execution (12% of what moto's process spent under `make load` with the
-    handlers elsewhere, ADR 0036). The parse tree depends only on the definition's text and the interpreter only
-    reads it, so trees are kept per definition (a bounded few); the evaluation components are
-    still built fresh from the tree for each execution, so no two executions share state.
+    handlers elsewhere, ADR 0036). The parse tree depends only on the definition's text and the
+    interpreter only reads it, so trees are kept per definition (a bounded few); the evaluation
+    components are still built fresh from the tree for each execution, so no two executions
+    share state.
     LOCAL_MOTO_FAST_ASL=0 turns it off."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor

@@ -315,8 +315,10 @@ def test_an_exception_fails_the_whole_batch(stack: Stack, poller: QueuePoller) -
     # (seen once on a loaded CI-like run: only the first batch recorded, the queue empty. The
     # message says whether the retry ran on a second instance, whose module copy has its own
     # INVOCATIONS, or not at all.)
+    invocations = [i for i in poller.history if i.mapping == stack.mapping("Raising")]
+    instances = stack.runtime.instance_count(stack.function("Raising"))
     assert [sorted(b) for b in consumers.batches(stack.function("Raising"))] == [["r-1", "r-2"], ["r-1", "r-2"]], (
-        f"instances: {stack.runtime.instance_count(stack.function('Raising'))}, invocations: {[i for i in poller.history if i.mapping == stack.mapping('Raising')]}")
+        f"instances: {instances}, invocations: {invocations}")
     assert stack.counts("Raising") == (0, 0)
 
 
