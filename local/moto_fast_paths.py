@@ -146,6 +146,9 @@ def install_fast_paths() -> None:
         _install_step_functions_client_cache()
         _install_state_machine_parse_cache()
         _install_method_names_cache()
+        from local.moto_direct_dispatch import install_direct_dispatch
+
+        install_direct_dispatch()  # DynamoDB requests past moto's generic stubber: ADR 0037
         _installed = True
 
 
