@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,56 +52,69 @@ def _outcome(call: Callable[[], Any]) -> Any:
     return ("ok", metadata.get("HTTPStatusCode"), _typed(answer))
 
 
-def _scenario(client: Any) -> list[Any]:
-    """Every kind of DynamoDB request the product makes, and the errors it meets."""
+def _renamed(value: Any, table: str) -> Any:
+    if isinstance(value, dict):
+        return {_renamed(key, table): _renamed(inner, table) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_renamed(inner, table) for inner in value)
+    return value.replace(table, "t") if isinstance(value, str) else value
+
+
+def _table() -> str:
+    """A table name of its own: moto's state is shared with whatever else runs in this process."""
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+def _scenario(client: Any, table: str) -> list[Any]:
+    """Every kind of DynamoDB request the product makes, and the errors it meets, on a new table
+    (named `table` in the requests and "t" in the outcomes)."""
     key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
     steps: list[Callable[[], Any]] = [
         lambda: client.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
+            TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
             AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "g")],
             GlobalSecondaryIndexes=[{"IndexName": "gsi", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                                      "Projection": {"ProjectionType": "ALL"}}]),
-        lambda: client.put_item(TableName="t", Item=ITEM, ReturnConsumedCapacity="TOTAL"),
-        lambda: client.put_item(TableName="t", Item=ITEM, ConditionExpression="attribute_not_exists(pk)",
+        lambda: client.put_item(TableName=table, Item=ITEM, ReturnConsumedCapacity="TOTAL"),
+        lambda: client.put_item(TableName=table, Item=ITEM, ConditionExpression="attribute_not_exists(pk)",
                                 ReturnValuesOnConditionCheckFailure="ALL_OLD"),
-        lambda: client.get_item(TableName="t", Key=key, ConsistentRead=True),
-        lambda: client.get_item(TableName="t", Key=key, ProjectionExpression="m.l[2], b"),
+        lambda: client.get_item(TableName=table, Key=key, ConsistentRead=True),
+        lambda: client.get_item(TableName=table, Key=key, ProjectionExpression="m.l[2], b"),
         lambda: client.get_item(TableName="missing", Key=key),
-        lambda: client.update_item(TableName="t", Key=key, UpdateExpression="SET n = n + :one ADD ss :s",
+        lambda: client.update_item(TableName=table, Key=key, UpdateExpression="SET n = n + :one ADD ss :s",
                                    ConditionExpression="n >= :z", ReturnValues="ALL_NEW",
                                    ExpressionAttributeValues={":one": {"N": "1"}, ":z": {"N": "0"}, ":s": {"SS": ["t"]}}),
-        lambda: client.update_item(TableName="t", Key=key, UpdateExpression="SET n = :v", ConditionExpression="n > :big",
+        lambda: client.update_item(TableName=table, Key=key, UpdateExpression="SET n = :v", ConditionExpression="n > :big",
                                    ExpressionAttributeValues={":v": {"N": "9"}, ":big": {"N": "100"}}),
-        lambda: client.update_item(TableName="t", Key=key, UpdateExpression="SET n = :v",
+        lambda: client.update_item(TableName=table, Key=key, UpdateExpression="SET n = :v",
                                    ExpressionAttributeValues={":w": {"N": "9"}}),  # an undefined value
-        lambda: client.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+        lambda: client.query(TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
                              Limit=1, ReturnConsumedCapacity="INDEXES"),
-        lambda: client.query(TableName="t", IndexName="gsi", KeyConditionExpression="g = :g",
+        lambda: client.query(TableName=table, IndexName="gsi", KeyConditionExpression="g = :g",
                              ExpressionAttributeValues={":g": {"S": "x"}}, Select="COUNT"),
-        lambda: client.scan(TableName="t", FilterExpression="n > :z", ExpressionAttributeValues={":z": {"N": "100"}}),
-        lambda: client.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {**ITEM, "sk": {"S": str(i)}}}}
+        lambda: client.scan(TableName=table, FilterExpression="n > :z", ExpressionAttributeValues={":z": {"N": "100"}}),
+        lambda: client.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {**ITEM, "sk": {"S": str(i)}}}}
                                                             for i in range(2, 6)]}),
-        lambda: client.batch_get_item(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": {"S": str(i)}} for i in range(1, 4)],
+        lambda: client.batch_get_item(RequestItems={table: {"Keys": [{"pk": {"S": "a"}, "sk": {"S": str(i)}} for i in range(1, 4)],
                                                           "ConsistentRead": True}}),
         lambda: client.transact_write_items(TransactItems=[
-            {"Update": {"TableName": "t", "Key": key, "UpdateExpression": "SET n = n - :one", "ConditionExpression": "n >= :one",
+            {"Update": {"TableName": table, "Key": key, "UpdateExpression": "SET n = n - :one", "ConditionExpression": "n >= :one",
                         "ExpressionAttributeValues": {":one": {"N": "1"}}}},
-            {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
         ]),
         lambda: client.transact_write_items(TransactItems=[  # cancelled: the second put's condition fails
-            {"ConditionCheck": {"TableName": "t", "Key": key, "ConditionExpression": "attribute_exists(pk)"}},
-            {"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}, "ConditionExpression": "attribute_not_exists(pk)",
+            {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(pk)"}},
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}, "ConditionExpression": "attribute_not_exists(pk)",
                      "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
         ]),
-        lambda: client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}},
-                                                         {"Get": {"TableName": "t", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}]),
-        lambda: client.delete_item(TableName="t", Key=key, ReturnValues="ALL_OLD"),
-        lambda: client.delete_item(TableName="t", Key=key, ConditionExpression="attribute_exists(pk)"),
-        lambda: client.update_time_to_live(TableName="t", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}),
-        lambda: client.describe_time_to_live(TableName="t"),
-        lambda: client.list_tables(),
+        lambda: client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}},
+                                                         {"Get": {"TableName": table, "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}]),
+        lambda: client.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD"),
+        lambda: client.delete_item(TableName=table, Key=key, ConditionExpression="attribute_exists(pk)"),
+        lambda: client.update_time_to_live(TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}),
+        lambda: client.describe_time_to_live(TableName=table),
     ]
-    return [_outcome(step) for step in steps]
+    return [_renamed(_outcome(step), table) for step in steps]
 
 
 @pytest.fixture
@@ -160,13 +174,14 @@ def _authorizations(client: Any) -> list[str]:
 def test_every_request_and_error_answers_the_same_both_ways(fresh_moto: Callable[[str], Any]) -> None:
     # GIVEN the same requests, against a fresh moto with direct dispatch on, then off
     # WHEN each runs
-    direct = _scenario(fresh_moto("1"))
+    first, second = _table(), _table()
+    direct = _scenario(fresh_moto("1"), first)
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     written_to = [(account, region) for account in dynamodb_backends for region in dynamodb_backends[account].regions
-                  if region in dynamodb_backends[account] and "t" in dynamodb_backends[account][region].tables]
-    through_the_stubber = _scenario(fresh_moto("0"))
+                  if region in dynamodb_backends[account] and first in dynamodb_backends[account][region].tables]
+    through_the_stubber = _scenario(fresh_moto("0"), second)
     # THEN the direct requests reached the account and region the stubber's do, and every
     # answer and every error is the same, values and types
     assert written_to == [(DEFAULT_ACCOUNT_ID, "us-east-1")]
@@ -213,30 +228,32 @@ def test_botocore_still_retries_a_throttled_write(fresh_moto: Callable[[str], An
     from local import capacity
 
     dynamodb = fresh_moto("1")
-    dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
+    table = _table()
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
                           AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")])
     client = boto3.client("dynamodb", region_name="us-east-1", config=Config(retries={"mode": "standard", "max_attempts": 10}))
     key = {"pk": {"S": "hot"}, "sk": {"S": "1"}}
     with capacity.metered(10) as meter:
         # WHEN 15 increments of one item are sent back to back
-        retries = [client.update_item(TableName="t", Key=key, UpdateExpression="ADD n :one",
+        retries = [client.update_item(TableName=table, Key=key, UpdateExpression="ADD n :one",
                                       ExpressionAttributeValues={":one": {"N": "1"}})["ResponseMetadata"]["RetryAttempts"]
                    for _ in range(15)]
         throttled = meter.throttles
     # THEN moto throttled some, botocore's own retry loop sent those again, and every one applied once
     assert throttled > 0
     assert sum(retries) == throttled
-    assert client.get_item(TableName="t", Key=key)["Item"]["n"] == {"N": "15"}
+    assert client.get_item(TableName=table, Key=key)["Item"]["n"] == {"N": "15"}
 
 
 def test_binary_values_go_in_and_come_out_as_bytes(fresh_moto: Callable[[str], Any]) -> None:
     # GIVEN a table and an item with a binary attribute, written directly
     dynamodb = fresh_moto("1")
-    dynamodb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
+    table = _table()
+    dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=KEY_SCHEMA,
                           AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")])
-    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "b": {"B": b"\xff\x00"}})
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "b": {"B": b"\xff\x00"}})
     # WHEN it is read back
-    item = dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]
     # THEN the bytes are the bytes written (base64 on the wire both ways, as on AWS)
     assert item["b"] == {"B": b"\xff\x00"}
     assert base64.b64encode(item["b"]["B"]) == b"/wA="

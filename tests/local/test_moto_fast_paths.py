@@ -257,3 +257,43 @@ def test_the_action_names_of_a_response_class_are_looked_up_once_and_again_when_
     assert "brand_new_action" not in responses.method_names_from_class(Handler)
     Handler.brand_new_action = lambda self: None
     assert "brand_new_action" in responses.method_names_from_class(Handler)
+
+
+def _tree_shape(node: Any) -> Any:
+    """An expression tree as nested (type, children or value) tuples, to compare two trees."""
+    children = getattr(node, "children", None)
+    if children is None:
+        return (type(node).__name__, repr(node))
+    return (type(node).__name__, tuple(_tree_shape(child) for child in children))
+
+
+def test_update_expressions_are_parsed_once_and_never_changed_by_an_update(
+    in_process_moto: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN moto's UpdateExpression parser with the cache, and a table with an item
+    from moto.dynamodb.exceptions import InvalidUpdateExpression
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    expression = "SET n = n + :one, tags = list_append(tags, :more) REMOVE gone"
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = f"t-{id(client)}"
+    client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    client.put_item(TableName=table, Item={"pk": {"S": "a"}, "n": {"N": "1"}, "tags": {"L": []}, "gone": {"S": "x"}})
+    tree = UpdateExpressionParser.make(expression)
+    shape = _tree_shape(tree)
+    # WHEN the expression is applied twice
+    for _ in range(2):
+        client.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression=expression,
+                           ExpressionAttributeValues={":one": {"N": "1"}, ":more": {"L": [{"S": "t"}]}})
+    # THEN both updates applied, from the one tree parsed, which neither update changed
+    item = client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
+    assert item == {"pk": {"S": "a"}, "n": {"N": "3"}, "tags": {"L": [{"S": "t"}, {"S": "t"}]}}
+    assert UpdateExpressionParser.make(expression) is tree
+    assert _tree_shape(tree) == shape == _tree_shape(UpdateExpressionParser.make.__wrapped__(UpdateExpressionParser, expression))
+    # AND a text that does not parse raises every time; switched off, each parse is a new tree
+    for _ in range(2):
+        with pytest.raises(InvalidUpdateExpression):
+            UpdateExpressionParser.make("SET = oops")
+    monkeypatch.setenv("LOCAL_MOTO_FAST_EXPRESSIONS", "0")
+    assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
