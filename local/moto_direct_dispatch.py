@@ -13,7 +13,8 @@ the code below (every other request takes the stubber's own path). It sets up a 
 headers, region, account) and calls its `call_action`, the same entry point the stubber ends
 in, so moto's own patches here (the DynamoDB lock, capacity metering, transaction tokens, the
 fast JSON results) all still apply. Every other request, and DynamoDB when moto's mock is off,
-goes on to the stubber as before. LOCAL_MOTO_DIRECT_DISPATCH=0 (or LOCAL_MOTO_FAST_PATHS=0)
+goes on to the stubber as before, and so does a client given an endpoint_url (the stack's moto
+server: over HTTP). LOCAL_MOTO_DIRECT_DISPATCH=0 (or LOCAL_MOTO_FAST_PATHS=0)
 turns it off; `tests/local/test_moto_direct_dispatch.py` runs each operation and error the
 product meets both ways and compares what botocore returns or raises.
 """
@@ -47,6 +48,13 @@ class _RequestView:
         self.path = path
         self.values: dict[str, Any] = {}  # a JSON POST has no query string or form fields
         self.content_type = headers.get("Content-Type", "")
+
+
+def _aws_dynamodb_url(url: str) -> bool:
+    """DynamoDB's own endpoint, which moto's stubber answers. A client given an endpoint_url (the
+    stack's moto server) keeps going over HTTP, signed as botocore signs."""
+    host = urlparse(url).hostname or ""
+    return host.startswith("dynamodb.") and (host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"))
 
 
 def _headers(prepared: Any, host: str) -> Any:
@@ -128,7 +136,7 @@ def install_direct_dispatch() -> None:
         @functools.wraps(original)
         def __call__(self: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
             if (self.enabled and event_name.startswith("before-send.dynamodb.") and request.method == "POST"
-                    and request.headers.get("X-Amz-Target") and direct_dispatch_enabled()):
+                    and request.headers.get("X-Amz-Target") and _aws_dynamodb_url(request.url) and direct_dispatch_enabled()):
                 return _dispatch_dynamodb(request)
             return original(self, event_name, request, **kwargs)
 
@@ -153,7 +161,7 @@ def _install_unchecked_signatures() -> None:
     @functools.wraps(original)
     def add_auth(self: Any, request: Any) -> None:
         if type(self) is not SigV4Auth or self._service_name != "dynamodb" or not botocore_stubber.enabled \
-                or not direct_dispatch_enabled():
+                or not _aws_dynamodb_url(request.url) or not direct_dispatch_enabled():
             return original(self, request)
         if self.credentials is None:
             raise NoCredentialsError()

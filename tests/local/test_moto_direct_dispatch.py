@@ -257,3 +257,19 @@ def test_binary_values_go_in_and_come_out_as_bytes(fresh_moto: Callable[[str], A
     # THEN the bytes are the bytes written (base64 on the wire both ways, as on AWS)
     assert item["b"] == {"B": b"\xff\x00"}
     assert base64.b64encode(item["b"]["B"]) == b"/wA="
+
+
+def test_a_client_given_an_endpoint_url_still_goes_over_http(fresh_moto: Callable[[str], Any]) -> None:
+    # GIVEN direct dispatch on, and a DynamoDB client pointed at an address where nothing listens
+    from botocore.exceptions import EndpointConnectionError
+
+    fresh_moto("1")
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+                          config=Config(retries={"max_attempts": 1}, connect_timeout=1))
+    sent = _authorizations(client)
+    # WHEN it is called
+    # THEN the request went to that address (and failed to connect), signed as botocore signs:
+    # only DynamoDB's own endpoint, which moto's stubber answers, is dispatched in-process
+    with pytest.raises(EndpointConnectionError):
+        client.list_tables()
+    assert sent and not sent[0].endswith(f"Signature={UNCHECKED_SIGNATURE}")
