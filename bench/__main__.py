@@ -19,6 +19,7 @@ from bench import (
     cold_start,
     flash_sale,
     idle_cpu,
+    moto_calls,
     product_availability,
     product_page,
     reservations,
@@ -36,7 +37,7 @@ OUT = Path(__file__).resolve().parent / "REPORT.md"
 MODULES = {module.__name__.rsplit(".", 1)[1]: module for module in
            # search after the shared-stack benches: it stops the shared stack and resets moto for its 20,000-product
            # catalog; then shopper_mix (a stack per moto transport) and run_ready (`python -m local` subprocesses)
-           (cold_start, sizes, idle_cpu, authorizer, product_page, product_availability, reservations, sold_out_shedding,
+           (cold_start, sizes, moto_calls, idle_cpu, authorizer, product_page, product_availability, reservations, sold_out_shedding,
             flash_sale, checkout, search, shopper_mix, run_ready)}  # fmt: skip
 
 
