@@ -1,7 +1,7 @@
 """DynamoDB requests handed straight to moto's DynamoHandler, past moto's generic stubber (ADR 0037).
 
-botocore runs in full on every call: parameter validation, serialization, SigV4 signing, the
-retry loop and response parsing are the code that runs on AWS, and stay. What this replaces is
+botocore runs in full on every call: parameter validation, serialization, the retry loop and
+response parsing are the code that runs on AWS, and stay (signing: below). What this replaces is
 only what happens after botocore emits `before-send`: moto's `BotocoreStubber` turns the
 prepared request into a werkzeug request (a WSGI environ), matches its URL against every
 service's URL patterns, and runs the generic `setup_class`, which parses the JSON body as if it

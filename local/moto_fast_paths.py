@@ -150,6 +150,9 @@ def install_fast_paths() -> None:
         from local.moto_direct_dispatch import install_direct_dispatch
 
         install_direct_dispatch()  # DynamoDB requests past moto's generic stubber: ADR 0037
+        from local.attribute_value_parser import install_attribute_value_parser
+
+        install_attribute_value_parser()  # botocore's parse of attribute values, same result: ADR 0037
         _installed = True
 
 
