@@ -161,6 +161,7 @@ def run(stack: Any, config: dict[str, Any], results: Path, report_path: Path, er
     print(f"locust: {config['users']} users (spawn {config['spawn_rate']}/s) for {config['duration']} against {stack.url}; "
           f"CSVs and journal in {results}", flush=True)
     locust_started = time.monotonic()
+    cpu_before, machine_before = _process_cpu_seconds(), _machine_jiffies()
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
         locust_code = process.wait(timeout=_seconds(config["duration"]) + STOP_TIMEOUT_SECONDS + 120)
@@ -172,6 +173,7 @@ def run(stack: Any, config: dict[str, Any], results: Path, report_path: Path, er
             process.kill()
         raise
     locust_seconds = time.monotonic() - locust_started
+    config["cpu"] = _cpu_use(cpu_before, machine_before, locust_seconds)
     print(f"locust exited with {locust_code} after {locust_seconds:.0f} s; settling, then checking the invariants...", flush=True)
 
     settle_timeout = config["ttl"] + config["payment_window"] + 90
@@ -185,6 +187,45 @@ def run(stack: Any, config: dict[str, Any], results: Path, report_path: Path, er
     report_path.write_text(text)
     print(f"written to {report_path}")
     return 0 if ok else 1
+
+
+def _process_cpu_seconds() -> float:
+    """CPU time of this process, every thread: the whole stack but its servers (osmem, redis)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _machine_jiffies() -> tuple[int, int] | None:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat; None off Linux."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _cpu_use(cpu_before: float, machine_before: tuple[int, int] | None, seconds: float) -> dict[str, float]:
+    """How busy the stack's process and the machine were while locust ran: whether the stack or
+    the shoppers' pauses set the pace (a stack at ~1.0 core is GIL-bound, ADR 0036)."""
+    use = {"stack_cpu_seconds": _process_cpu_seconds() - cpu_before, "seconds": seconds}
+    machine_after = _machine_jiffies()
+    if machine_before and machine_after and machine_after[1] > machine_before[1]:
+        use["machine_busy"] = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
+    return use
+
+
+def _cpu_line(config: dict[str, Any], requests: int) -> list[str]:
+    use = config.get("cpu")
+    if not use or not requests or not use["seconds"]:
+        return []
+    cores = use["stack_cpu_seconds"] / use["seconds"]
+    machine = (f"; the machine's {os.cpu_count()} cores were {use['machine_busy']:.0%} busy (locust, osmem-server and "
+               f"redis included)") if "machine_busy" in use else ""
+    return [f"Stack CPU while locust ran (the stack's one process: gateway, handlers, moto, Step Functions, pollers): "
+            f"{use['stack_cpu_seconds']:.0f} s in {use['seconds']:.0f} s = **{cores:.2f} of a core**, "
+            f"**{use['stack_cpu_seconds'] * 1000 / requests:.1f} ms per request**{machine}. Near 1.00 of a core the stack "
+            f"sets the pace (one GIL); well below it, the shoppers' pauses do.", ""]
 
 
 def make_scarce(stack: Any) -> tuple[list[str], int]:
@@ -272,6 +313,7 @@ def render(config: dict[str, Any], stats: list[dict[str, str]], failures: list[d
         f"{expected_total} expected 409s; invariants: {len(checks) - len(broken)}/{len(checks)} hold.",
         "",
         *_think_time_bound(config, rows, requests),
+        *_cpu_line(config, requests),
         "## Per endpoint (ms)",
         "",
         "| method | endpoint | requests | unexpected errors | req/s | p50 | p95 | p99 | max |",

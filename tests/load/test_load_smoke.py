@@ -46,3 +46,7 @@ def test_a_short_load_run_passes_and_reaches_checkout_and_payment(tmp_path):
     assert requests("POST", "/api/v1/orders") > 0, text
     assert requests("POST", "/api/v1/sandbox/payments/{id}") > 0, text
     assert "BROKEN" not in text
+    # AND the report says how busy the stack's process was: some CPU, within one process's cores
+    cpu = re.search(r"= \*\*([\d.]+) of a core\*\*, \*\*([\d.]+) ms per request\*\*", text)
+    assert cpu, text
+    assert 0 < float(cpu.group(1)) <= (os.cpu_count() or 1) and float(cpu.group(2)) > 0, cpu.group(0)
