@@ -145,6 +145,7 @@ def install_fast_paths() -> None:
         _install_query_candidates()
         _install_step_functions_client_cache()
         _install_state_machine_parse_cache()
+        _install_json_path_cache()
         _install_method_names_cache()
         _install_update_expression_cache()
         from local.moto_direct_dispatch import install_direct_dispatch
@@ -256,6 +257,42 @@ def _install_state_machine_parse_cache() -> None:
 
     parse.__wrapped__ = original  # type: ignore[attr-defined]
     AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+
+JSON_PATH_CACHE_SIZE = 512
+
+
+def _install_json_path_cache() -> None:
+    """moto's Step Functions interpreter compiles every JSONPath (`$.order_id`, a task's
+    `InputPath`/`Parameters`) with a new jsonpath_ng parser (ply's yacc tables rebuilt) each time
+    it reads one: ~6% of the stack's CPU under `make load`. A compiled path depends only on its
+    text and `find` only reads it, so compiled paths are kept per text (bounded); a path that does
+    not compile raises every time, as before.
+    LOCAL_MOTO_FAST_ASL=0 turns it off (with the definition cache above)."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):
+        original = getattr(module.parse, "__wrapped__", module.parse)
+        module.parse = _cached_json_path_parse(original)
+
+
+def _cached_json_path_parse(original: Any) -> Any:
+    compiled: dict[str, Any] = {}
+
+    @functools.wraps(original)
+    def parse(path: str, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(path, str) or not fast_asl_enabled():
+            return original(path, *args, **kwargs)
+        expression = compiled.get(path)
+        if expression is None:
+            expression = original(path)  # a bad path raises here, never cached
+            if len(compiled) >= JSON_PATH_CACHE_SIZE:
+                compiled.pop(next(iter(compiled)), None)
+            compiled[path] = expression
+        return expression
+
+    return parse
 
 
 def fast_expressions_enabled() -> bool:

@@ -239,6 +239,36 @@ def test_state_machine_definitions_are_parsed_once_and_built_fresh_per_execution
     assert AmazonStateLanguageParser.parse(definition)[1] is not first_tree
 
 
+def test_json_paths_are_compiled_once_and_find_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.moto_patches import apply_moto_patches
+
+    apply_moto_patches()
+    from jsonpath_ng.exceptions import JsonPathParserError
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    data = {"order_id": "o-1", "lines": [{"sku": "a"}, {"sku": "b"}], "payment": {"id": "p-1"}}
+    # GIVEN what moto's own (uncached) parse finds for each path
+    paths = ["$.order_id", "$.lines[1].sku", "$.lines[*].sku", "$.payment", "$"]
+    expected = {path: json_path.parse.__wrapped__(path).find(data) for path in paths}
+    for path in paths:
+        # WHEN a path is read twice (two states, two executions)
+        first, second = json_path.parse(path), json_path.parse(path)
+        # THEN it was compiled once and finds the same values as moto's own parse
+        assert second is first
+        assert [m.value for m in first.find(data)] == [m.value for m in expected[path]]
+    assert json_path.extract_json("$.payment.id", data) == "p-1"
+    # AND ResultPath's parse is cached as well
+    assert result_path.parse("$.result") is result_path.parse("$.result")
+    # AND a path that does not compile raises every time (never cached)
+    for _ in range(2):
+        with pytest.raises(JsonPathParserError):
+            json_path.parse("$.[[")
+    # AND with the fast paths off every read compiles again, as moto does
+    monkeypatch.setenv("LOCAL_MOTO_FAST_PATHS", "0")
+    assert json_path.parse("$.order_id") is not json_path.parse("$.order_id")
+
+
 def test_the_action_names_of_a_response_class_are_looked_up_once_and_again_when_it_changes() -> None:
     from local.moto_patches import apply_moto_patches
 
