@@ -327,3 +327,72 @@ def test_update_expressions_are_parsed_once_and_never_changed_by_an_update(
             UpdateExpressionParser.make("SET = oops")
     monkeypatch.setenv("LOCAL_MOTO_FAST_EXPRESSIONS", "0")
     assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
+
+
+# Expressions of the shapes the product writes (pynamodb's actions, the stores' SET lists, ADD on
+# counters and sets, nested paths), each applied to the same item with the fast paths on and off.
+UPDATES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("SET #s = :s, #v = if_not_exists(#v, :zero) + :one REMOVE #e",
+     {"#s": "status", "#v": "version", "#e": "expires_at"}, {":s": {"S": "PAID"}, ":zero": {"N": "0"}, ":one": {"N": "1"}}),
+    ("SET #l = list_append(if_not_exists(#l, :empty), :more), #m.#u = :now",
+     {"#l": "lines", "#m": "meta", "#u": "updated"},
+     {":empty": {"L": []}, ":more": {"L": [{"M": {"qty": {"N": "5"}}}]}, ":now": {"N": "7"}}),
+    ("ADD #r :two, #t :tag DELETE #o :gone", {"#r": "reserved", "#t": "tags", "#o": "old_tags"},
+     {":two": {"N": "2"}, ":tag": {"SS": ["t"]}, ":gone": {"SS": ["x"]}}),
+    ("SET #l[0].#q = #l[0].#q - :one, #c.#k = :one REMOVE #l[1]", {"#l": "lines", "#q": "qty", "#c": "counts", "#k": "b"},
+     {":one": {"N": "1"}}),
+]
+
+
+def _node_values(value: Any) -> Any:
+    """A tree's classes and attribute values, nested (parent links left out: they point back up)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_node_values(v) for v in value)
+    if hasattr(value, "__dict__"):
+        return (type(value).__name__, tuple(sorted((k, _node_values(v)) for k, v in vars(value).items() if k != "parent")))
+    return value
+
+
+def _item() -> dict[str, Any]:
+    return {"pk": {"S": "a"}, "status": {"S": "NEW"}, "expires_at": {"N": "9"}, "reserved": {"N": "1"},
+            "old_tags": {"SS": ["x", "y"]}, "meta": {"M": {}}, "counts": {"M": {"a": {"N": "1"}}},
+            "lines": {"L": [{"M": {"qty": {"N": "3"}}}, {"M": {"qty": {"N": "1"}}}]}}
+
+
+def test_update_expressions_apply_the_same_from_the_validators_pickled_copy(
+    in_process_moto: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from local.moto_fast_paths import _plain_tree
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    results: dict[str, list[Any]] = {}
+    for switch in ("1", "0"):
+        # GIVEN the fast expression paths on, then off, and a fresh item each time
+        monkeypatch.setenv("LOCAL_MOTO_FAST_EXPRESSIONS", switch)
+        table = f"pickled-{switch}-{id(client)}"
+        client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        client.put_item(TableName=table, Item=_item())
+        # WHEN every expression is applied, twice (the second from a cached tree)
+        for expression, names, values in UPDATES * 2:
+            extra = {"ExpressionAttributeNames": names} if names else {}
+            client.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression=expression,
+                               ExpressionAttributeValues=values, **extra)
+        results[switch] = client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
+    # THEN the item is the same either way
+    assert results["1"] == results["0"]
+    assert results["1"]["version"] == {"N": "2"} and results["1"]["reserved"] == {"N": "5"}
+    # AND each of these trees is plain, so its copy came from its pickle: a new tree, same shape, links intact
+    monkeypatch.setenv("LOCAL_MOTO_FAST_EXPRESSIONS", "1")
+    for expression, _, _ in UPDATES:
+        tree = UpdateExpressionParser.make(expression)
+        assert _plain_tree(tree), expression
+        copied = validators.deepcopy(tree)
+        assert copied is not tree and _node_values(copied) == _node_values(tree)
+        assert all(child.parent is copied for child in copied.children if child.parent is not None)
+    # AND anything else is deep-copied as moto does
+    other = {"a": [1, 2]}
+    assert validators.deepcopy(other) == other and validators.deepcopy(other) is not other
