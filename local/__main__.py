@@ -32,6 +32,12 @@ def _interrupt(*_: object) -> None:
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # Transport chatter the code handles itself: opensearch-py logs every 4xx it raises (the
+    # first index's alias lookup is a 404, a lost index-creation race a 400) and urllib3 every
+    # connection its pool of 10 cannot keep while the demo catalog seeds from many threads. The
+    # callers catch and report what matters; on the console these read like failures.
+    for chatty in ("opensearch", "urllib3.connectionpool"):
+        logging.getLogger(chatty).setLevel(logging.ERROR)
     from local.stack import LocalStack, StartupError
 
     port = int(os.environ.get("PORT", "3000"))
