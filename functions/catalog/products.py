@@ -28,8 +28,11 @@ def _field_error(field: str, message: str) -> ValidationError:
 
 
 def category_path(category_id: str) -> list[str]:
-    """Ancestor ids root..leaf (so a search on a parent category includes its sub-categories)."""
-    parents = {item.category_id: item.parent_id for item in models.CategoryItem.query(models.CATEGORY_PARTITION)}
+    """Ancestor ids root..leaf (so a search on a parent category includes its sub-categories).
+    Read consistently: it decides whether a category exists, and a category created a moment ago
+    must not be refused as unknown (an eventually consistent read may not have it yet on AWS)."""
+    categories = models.CategoryItem.query(models.CATEGORY_PARTITION, consistent_read=True)
+    parents = {item.category_id: item.parent_id for item in categories}
     if category_id not in parents:
         raise _field_error("body.category_id", "unknown category")
     path = [category_id]
@@ -109,8 +112,13 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
 
 
 def get_product(product_id: str) -> models.ProductItem:
+    """The product item, read consistently. Its readers decide (an update's version condition,
+    an owner check) or are the product page's cache miss, which must show the writer its own
+    write (ADR 0016): an eventually consistent GetItem right after a write may return the old
+    item on AWS (a spurious 409 on a second quick edit, a page without the edit). Misses are ~5%
+    of page reads, so the cost is small."""
     try:
-        item = models.ProductItem.get(models.ProductItem.key(product_id), "PRODUCT")
+        item = models.ProductItem.get(models.ProductItem.key(product_id), "PRODUCT", consistent_read=True)
     except models.ProductItem.DoesNotExist:
         raise NotFound("No such product.") from None
     if item.status != "ACTIVE":

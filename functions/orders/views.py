@@ -60,7 +60,12 @@ def order_view(order: Order, event: dict[str, Any] | None = None, payment: Any =
 
 
 def seller_order_view(part: dict[str, Any], order: Order) -> dict[str, Any]:
-    """A seller's view: only the seller's own lines, and the buyer's shipping address."""
+    """A seller's view: only the seller's own lines, and the buyer's shipping address.
+
+    `part` may come from the seller index, up to a GSI's lag old (ADR 0032): only what never
+    changes after checkout is taken from it (lines, subtotal, currency). The shipment changes
+    with ship and deliver, so it is the header's copy, written in the same transaction as the
+    part's and read consistently."""
     return {
         "order_id": order.order_id,
         "status": order.status,
@@ -68,7 +73,7 @@ def seller_order_view(part: dict[str, Any], order: Order) -> dict[str, Any]:
         "subtotal": part.get("subtotal", 0),
         "currency": part.get("currency"),
         "shipping_address": order.shipping_address,
-        "shipment": part.get("shipment"),  # {carrier, tracking_number, shipped_at, delivered_at}
+        "shipment": order.shipments.get(part.get("seller_id", "")),  # {carrier, tracking_number, shipped_at, delivered_at}
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
