@@ -458,12 +458,17 @@ def release_if_expired(hold: Hold, now: int | None = None) -> bool:
     table = _table()
     item, _ = _stock_update(table, hold.sku_id, -hold.quantity, 0, None, hold.bucket)
     assert item is not None
+    # `hold` comes from the expiry index (up to a GSI's lag old): the stock goes back to the bucket
+    # it names, so the condition pins that bucket too (a hold written before buckets has none: 0).
+    bucket = "(#bucket = :b OR attribute_not_exists(#bucket))" if hold.bucket == 0 else "#bucket = :b"
     transact = [
         {"Delete": {
             "TableName": table,
             "Key": keys.hold_key(hold.sku_id, hold.holder_id),
-            "ConditionExpression": "hold_id = :id AND quantity = :q AND expires_at <= :now",
-            "ExpressionAttributeValues": {":id": {"S": hold.hold_id}, ":q": {"N": str(hold.quantity)}, ":now": {"N": str(now)}},
+            "ConditionExpression": f"hold_id = :id AND quantity = :q AND expires_at <= :now AND {bucket}",
+            "ExpressionAttributeNames": {"#bucket": "bucket"},  # a reserved word
+            "ExpressionAttributeValues": {":id": {"S": hold.hold_id}, ":q": {"N": str(hold.quantity)}, ":now": {"N": str(now)},
+                                          ":b": {"N": str(hold.bucket)}},
         }},
         item,
         entry_item(table, hold.sku_id, "expire", reserved_delta=-hold.quantity, holder_id=hold.holder_id,

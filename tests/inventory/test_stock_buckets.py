@@ -195,3 +195,32 @@ def test_64_concurrent_shoppers_on_a_20_unit_bucketed_sku_exactly_20_succeed(
     assert len(final.live_holds) == 20 and set(final.live_holds.values()) == {1}
     if metered:  # the race really met DynamoDB's conflicts, and the shoppers never saw them
         assert conflicts > 0
+
+
+def test_a_stale_listing_of_a_due_hold_does_not_return_stock_to_another_bucket(local_stack, seller, anonymous, stocked_product):
+    import time
+    from dataclasses import replace
+
+    from functions.inventory import holds
+
+    later = int(time.time()) + 86_400  # every hold is due by then
+
+    # GIVEN a hot SKU over 4 buckets, all of it held by 8 guests (2 units each: every bucket is
+    # fully reserved, so any bucket could "give back" 2 units), the holds due by `later`
+    sku = stocked_product([16])["skus"][0]["sku_id"]
+    assert seller.request("PUT", f"/api/v1/inventory/{sku}", json={"buckets": 4}).status_code == 200
+    for _ in range(8):
+        added = anonymous.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 2})
+        assert added.status_code == 201, added.text
+    hold = next(h for h in holds.due_holds(now=later, limit=1_000_000) if h.sku_id == sku)
+    # WHEN the sweeper acts on a listing of that hold that names another bucket (an index row
+    # older than the hold's last write)
+    stale = replace(hold, bucket=(hold.bucket + 1) % 4)
+    # THEN nothing is released: no bucket gets units it never gave
+    assert holds.release_if_expired(stale, now=later) is False
+    state = audit(local_stack, sku)
+    assert (state.on_hand, state.reserved, state.available) == (16, 16, 0) and state.problems() == []
+    # AND the listing as it is releases the hold, to its own bucket
+    assert holds.release_if_expired(hold, now=later) is True
+    state = audit(local_stack, sku)
+    assert (state.on_hand, state.reserved, state.available) == (16, 14, 2) and state.problems() == []
