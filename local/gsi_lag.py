@@ -19,8 +19,15 @@ the table where each item written after now-L is replaced by its version from be
 such write, runs moto's own query on it, and swaps the live items back (under the DynamoDB lock,
 so no request sees the swap).
 
-Switch: env `LOCAL_GSI_LAG_SECONDS` (0/unset = off), read when the patches are applied; tests
-use `lagged(seconds)`.
+Eventually consistent base-table reads, the same way (off unless asked for, on top of a lag):
+on AWS a GetItem, BatchGetItem, Query or Scan without `ConsistentRead=True` may also miss a write
+of the last moment. With `eventual_reads` on, such a read of a base table (or of a local secondary
+index) answers from the table as it was `L` seconds ago as well; reads that ask for consistency,
+and TransactGetItems (always consistent), stay exact. The request's `ConsistentRead` (per table
+for BatchGetItem) is noted on the thread while moto's DynamoHandler serves it.
+
+Switch: env `LOCAL_GSI_LAG_SECONDS` (0/unset = off) and `LOCAL_EVENTUAL_READS=1`, read when the
+patches are applied; tests use `lagged(seconds)` / `lagged(seconds, eventual_reads=True)`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from typing import Any
 _lock = threading.RLock()
 _installed = False
 _lag_seconds = 0.0
+_eventual_reads = False  # base-table reads without ConsistentRead lag too
+_request = threading.local()  # .eventual: tables the DynamoDB request being served reads eventually
 # table name -> item key (hash, range) -> [(write time, item before that write or None)], oldest first
 _history: dict[str, dict[tuple[Any, Any], list[tuple[float, Any]]]] = {}
 
@@ -59,20 +68,41 @@ def set_lag(seconds: float) -> float:
     return previous
 
 
+def eventual_reads() -> bool:
+    return _eventual_reads
+
+
+def set_eventual_reads(on: bool) -> bool:
+    """Whether base-table reads without ConsistentRead lag as well (with a lag set); returns the previous setting."""
+    global _eventual_reads
+    with _lock:
+        previous, _eventual_reads = _eventual_reads, bool(on)
+    return previous
+
+
 @contextlib.contextmanager
-def lagged(seconds: float) -> Iterator[None]:
-    """GSI reads lag `seconds` behind writes inside the block (as on AWS), exact again after it."""
+def lagged(seconds: float, eventual_reads: bool = False) -> Iterator[None]:
+    """GSI reads lag `seconds` behind writes inside the block (as on AWS), exact again after it;
+    with `eventual_reads`, so do base-table reads that do not ask for ConsistentRead."""
+    previous_reads = set_eventual_reads(eventual_reads)
     previous = set_lag(seconds)
     try:
         yield
     finally:
         set_lag(previous)
+        set_eventual_reads(previous_reads)
 
 
 def configure_from_environment() -> None:
     raw = os.environ.get("LOCAL_GSI_LAG_SECONDS", "").strip()
     if raw:
         set_lag(float(raw))
+    set_eventual_reads(os.environ.get("LOCAL_EVENTUAL_READS", "").strip() in ("1", "true"))
+
+
+def _reads_eventually(table: Any) -> bool:
+    """Whether the request being served on this thread reads `table` without ConsistentRead."""
+    return _eventual_reads and _lag_seconds > 0 and table.name in getattr(_request, "eventual", ())
 
 
 # -- the history of writes ------------------------------------------------------------------------
@@ -135,6 +165,14 @@ def _lagged_view(table: Any, now: float) -> Any | None:
     return view
 
 
+def _lagged_item(table: Any, key: tuple[Any, Any], now: float) -> tuple[bool, Any]:
+    """(True, the item as of now-lag) if it was written within the lag, else (False, None)."""
+    cutoff = now - _lag_seconds
+    with _lock:
+        versions = [entry for entry in _history.get(table.name, {}).get(key, ()) if entry[0] > cutoff]
+    return (True, versions[0][1]) if versions else (False, None)
+
+
 def _is_global_index(table: Any, index_name: str | None) -> bool:
     return bool(index_name) and any(index.name == index_name for index in table.global_indexes)
 
@@ -157,6 +195,7 @@ def install_gsi_lag() -> None:
         original_update = DynamoDBBackend.update_item
         original_query = Table.query
         original_scan = Table.scan
+        original_get = Table.get_item
         query_signature = inspect.signature(original_query)
         scan_signature = inspect.signature(original_scan)
 
@@ -196,7 +235,7 @@ def install_gsi_lag() -> None:
                 if _lag_seconds <= 0:
                     return original(self, *args, **kwargs)
                 index_name = signature.bind(self, *args, **kwargs).arguments.get("index_name")
-                if not _is_global_index(self, index_name):
+                if not (_is_global_index(self, index_name) or _reads_eventually(self)):
                     return original(self, *args, **kwargs)
                 with DYNAMODB_LOCK:
                     view = _lagged_view(self, time.time())
@@ -210,6 +249,16 @@ def install_gsi_lag() -> None:
 
             return read
 
+        @functools.wraps(original_get)
+        def get_item(self: Any, hash_key: Any, range_key: Any = None, projection_expression: Any = None) -> Any:
+            if _reads_eventually(self):
+                written, before = _lagged_item(self, _item_key(self, hash_key, range_key), time.time())
+                if written:
+                    return before.project(projection_expression) if before is not None and projection_expression else before
+            return original_get(self, hash_key, range_key, projection_expression)
+
+        _note_consistency_of_reads()
+        Table.get_item = get_item  # type: ignore[method-assign]
         Table.put_item = put_item  # type: ignore[method-assign]
         Table.delete_item = delete_item  # type: ignore[method-assign]
         DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
@@ -217,3 +266,30 @@ def install_gsi_lag() -> None:
         Table.scan = read_lagged(original_scan, scan_signature)  # type: ignore[method-assign]
         configure_from_environment()
         _installed = True
+
+
+def _note_consistency_of_reads() -> None:
+    """Wrap moto's DynamoHandler reads so the models below know which tables the request reads
+    without ConsistentRead (TransactGetItems is not wrapped: it is always consistent)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def eventual_tables(action: str, body: dict[str, Any]) -> frozenset[str]:
+        if action == "batch_get_item":
+            return frozenset(name for name, request in (body.get("RequestItems") or {}).items()
+                             if not request.get("ConsistentRead"))
+        return frozenset() if body.get("ConsistentRead") else frozenset({body.get("TableName")})
+
+    for action in ("get_item", "batch_get_item", "query", "scan"):
+        original = getattr(DynamoHandler, action)
+
+        @functools.wraps(original)
+        def serve(self: Any, _original: Any = original, _action: str = action) -> Any:
+            if not (_eventual_reads and _lag_seconds > 0):
+                return _original(self)
+            _request.eventual = eventual_tables(_action, self.body)
+            try:
+                return _original(self)
+            finally:
+                _request.eventual = frozenset()
+
+        setattr(DynamoHandler, action, serve)

@@ -97,16 +97,17 @@ def reset() -> None:
     _last_known.clear()
 
 
-def verified(sku_ids: list[str]) -> dict[str, SkuInfo]:
-    """The live SKUs among `sku_ids`, read from the catalog now; CatalogUnavailable when the
-    breaker is open or the read failed within its budget."""
+def verified(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
+    """The live SKUs among `sku_ids`, read from the catalog now (`consistent`: a strongly
+    consistent read, for the checkout); CatalogUnavailable when the breaker is open or the read
+    failed within its budget."""
     if not _breaker.allow():
         metrics.count(PRICE_LOOKUPS, "Result", "unavailable")
         raise CatalogUnavailable()
     from botocore.exceptions import BotoCoreError, ClientError  # loaded already: the catalog client is botocore's
 
     try:
-        found = lookup(sku_ids)
+        found = lookup(sku_ids, consistent=consistent)
     except (BotoCoreError, ClientError) as exc:  # timeouts, connection errors, throttling, 5xx (a bug still raises)
         _breaker.failed(exc)
         metrics.count(PRICE_LOOKUPS, "Result", "unavailable")

@@ -227,10 +227,12 @@ def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[
     get_product(product_id)  # 404 for unknown and deleted products
     pk = models.ProductItem.key(product_id)
     start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
-    # One more than asked: a next page is promised only when one exists.
+    # One more than asked: a next page is promised only when one exists. Read consistently: a
+    # reviewer who just posted (or withdrew) expects to see it in the list at once.
     results = models.ReviewItem.query(
         pk,
         models.ReviewItem.sk.startswith(models.ReviewItem.SORT_PREFIX),
+        consistent_read=True,
         scan_index_forward=False,
         limit=limit + 1,
         page_size=limit + 1,

@@ -71,21 +71,34 @@ class SkuInfo:
     max_per_cart: int = DEFAULT_MAX_PER_CART  # units one cart may hold
 
 
-def lookup(sku_ids: list[str]) -> dict[str, SkuInfo]:
+def lookup(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
     """The live SKUs among `sku_ids` (unknown, malformed, or of a deleted product: absent), read
-    with ONE BatchGetItem per 100 products. `consistent` reads are not needed: prices are
-    re-verified at checkout."""
+    with ONE BatchGetItem per 100 products. Eventually consistent unless `consistent`: enough to
+    price a cart (a price changed a moment ago is caught at checkout), with a miss confirmed
+    consistently (below). The reads that decide ask for consistency: the checkout's price (never
+    an old one, ADR 0027) and the seller's owner check."""
     wanted: dict[str, set[str]] = {}
     for sku_id in sku_ids:
         product_id = product_id_of(sku_id)
         if product_id:
             wanted.setdefault(product_id, set()).add(sku_id)
+    found = _read_skus(list(wanted), wanted, consistent)
+    if not consistent:
+        # A miss is confirmed by a consistent read before anyone is told "no such SKU": a product
+        # created a moment ago may not be in an eventually consistent answer yet. Only unknown or
+        # deleted SKUs pay the second read.
+        missed = [product_id for product_id, skus in wanted.items() if not skus <= found.keys()]
+        if missed:
+            found.update(_read_skus(missed, wanted, consistent=True))
+    return found
+
+
+def _read_skus(product_ids: list[str], wanted: dict[str, set[str]], consistent: bool) -> dict[str, SkuInfo]:
     found: dict[str, SkuInfo] = {}
     table = os.environ["CATALOG_TABLE_NAME"]
-    product_ids = list(wanted)
     for start in range(0, len(product_ids), MAX_BATCH):
         keys = [{"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}} for pid in product_ids[start : start + MAX_BATCH]]
-        request: dict[str, Any] = {table: {"Keys": keys}}
+        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": consistent}}
         while request:
             response = connection().client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(table, []):

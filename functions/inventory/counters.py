@@ -22,7 +22,7 @@ def _table() -> str:
 
 def owned_sku(sku_id: str, principal: Principal) -> SkuInfo:
     """The SKU if the caller sells it (or is an admin); anyone else's SKU looks missing."""
-    info = lookup([sku_id]).get(sku_id)
+    info = lookup([sku_id], consistent=True).get(sku_id)  # decides: the seller's new product is theirs at once
     if info is None or (info.seller_id != principal.user_id and not principal.is_admin):
         raise NotFound("No such SKU.")
     return info

@@ -58,9 +58,10 @@ def validate_cart(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not cart.lines:
         raise CheckoutRejected("CART_EMPTY", "The cart is empty.")
     try:
-        # verified now: a last-known price is never charged (ADR 0027). Fails fast (timeout
-        # budget, circuit breaker) and is not retried: POST /orders answers 503 at once.
-        infos = prices.verified(list(cart.lines))
+        # verified now, read consistently: neither a last-known price (ADR 0027) nor one a
+        # seller changed a moment ago is charged. Fails fast (timeout budget, circuit breaker)
+        # and is not retried: POST /orders answers 503 at once.
+        infos = prices.verified(list(cart.lines), consistent=True)
     except prices.CatalogUnavailable as exc:
         raise CheckoutRejected(exc.code, exc.message, exc.details) from None
     missing = sorted(set(cart.lines) - set(infos))

@@ -21,7 +21,7 @@ LAG = 1.5
 
 @pytest.fixture(autouse=True)
 def gsi_lag() -> Iterator[None]:
-    with lagged(LAG):
+    with lagged(LAG, eventual_reads=True):
         yield
 
 

@@ -97,3 +97,44 @@ def test_consistent_read_on_a_gsi_is_a_validation_exception(orders_table):
                      ExpressionAttributeValues={":p": {"S": "LAGTEST#x"}}, ConsistentRead=True)
     # THEN it is refused as on AWS
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_with_eventual_reads_only_reads_without_consistent_read_lag_on_the_base_table(orders_table):
+    client, table = orders_table
+    partition = uuid.uuid4().hex
+    key = {"pk": {"S": f"LAG#{partition}"}, "sk": {"S": "LAG"}}
+
+    def batch(consistent: bool) -> list[str]:
+        found = client.batch_get_item(RequestItems={table: {"Keys": [key], "ConsistentRead": consistent}})["Responses"][table]
+        return [item["version"]["S"] for item in found]
+
+    def partition_query(consistent: bool) -> list[str]:
+        found = client.query(TableName=table, KeyConditionExpression="pk = :p", ConsistentRead=consistent,
+                             ExpressionAttributeValues={":p": {"S": f"LAG#{partition}"}})["Items"]
+        return [item["version"]["S"] for item in found]
+
+    with lagged(0.6, eventual_reads=True):
+        # WHEN an item is put, then updated within the lag
+        client.put_item(TableName=table, Item=_item(partition, "v1"))
+        # THEN reads without ConsistentRead do not see it yet: GetItem, BatchGetItem, Query, Scan
+        assert _table_read(client, table, partition, consistent=False) is None
+        assert batch(consistent=False) == [] and partition_query(consistent=False) == []
+        scanned = client.scan(TableName=table, FilterExpression="pk = :p", ExpressionAttributeValues={":p": key["pk"]})["Items"]
+        assert scanned == []
+        # AND consistent reads (and TransactGetItems, always consistent) see it at once
+        assert _table_read(client, table, partition) == "v1"
+        assert batch(consistent=True) == ["v1"] and partition_query(consistent=True) == ["v1"]
+        got = client.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}}])["Responses"]
+        assert got[0]["Item"]["version"]["S"] == "v1"
+        # AND once the lag has passed, the eventual reads see it; an update then shows its old value for the lag
+        time.sleep(0.7)
+        assert _table_read(client, table, partition, consistent=False) == "v1"
+        client.update_item(TableName=table, Key=key, UpdateExpression="SET version = :v", ExpressionAttributeValues={":v": {"S": "v2"}})
+        assert _table_read(client, table, partition, consistent=False) == "v1"
+        assert _table_read(client, table, partition) == "v2"
+    # AND with the switch off again every read is exact
+    assert _table_read(client, table, partition, consistent=False) == "v2"
+    # AND a lag without eventual_reads leaves base-table reads exact (the GSI switch alone)
+    with lagged(0.6):
+        client.update_item(TableName=table, Key=key, UpdateExpression="SET version = :v", ExpressionAttributeValues={":v": {"S": "v3"}})
+        assert _table_read(client, table, partition, consistent=False) == "v3"
