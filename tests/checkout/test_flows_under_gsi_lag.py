@@ -149,12 +149,39 @@ def test_an_abandoned_hold_expires_once_with_the_expiry_index_lagging(local_stac
     assert final.problems() == [] and final.live_holds == {} and len(final.hold_ends) == 1
 
 
+def test_a_hold_renewed_while_the_expiry_index_still_lists_it_due_is_not_released(local_stack, stocked_product, monkeypatch):
+    from functions.inventory import holds
+
+    lag = 4.0  # longer than this module's: the renewal and the sweep must fall inside it, even on a busy machine
+    with lagged(lag, eventual_reads=True):
+        # GIVEN a guest's hold of 1 unit for 10 seconds, old enough for the expiry index to list it
+        monkeypatch.setenv("RESERVATION_TTL_SECONDS", "10")
+        sku = stocked_product([5])["skus"][0]["sku_id"]
+        guest = Api(local_stack.url)
+        added = guest.post("/api/v1/cart/items", json={"sku_id": sku, "quantity": 1})
+        assert added.status_code == 201, added.text
+        token = {"X-Cart-Token": added.headers["X-Cart-Token"]}
+        first_expiry = int(time.time()) + 10
+        time.sleep(lag + 0.3)
+        # WHEN the guest changes the cart (the hold is renewed: 2 units, a later expiry) and a sweep
+        # runs at once, at a time the old hold would be due: the lagging index still lists it so
+        renewed = guest.request("PUT", f"/api/v1/cart/items/{sku}", json={"quantity": 2}, headers=token)
+        assert renewed.status_code == 200, renewed.text
+        sweep_at = first_expiry + 1
+        stale = [hold for hold in holds.due_holds(now=sweep_at, limit=1_000_000) if hold.sku_id == sku]
+        assert [hold.quantity for hold in stale] == [1], stale  # the index's old row
+        # THEN acting on that listing releases nothing: the renewed hold and its 2 units stay
+        assert holds.release_if_expired(stale[0], now=sweep_at) is False
+        state = audit(local_stack, sku)
+        assert (state.reserved, state.available) == (2, 3) and state.problems() == [], state
+        assert guest.get("/api/v1/cart", headers=token).json()["data"]["items"][0]["quantity"] == 2
+
+
 @pytest.fixture
 def base_table_reads(monkeypatch) -> list[dict]:
     """What moto's DynamoDB is asked to read from a base table (GetItem, Query without an index),
-    as the request said it: moto answers every read consistently, so whether the product asked
-    for a consistent read is what can be checked here (an eventually consistent one may be stale
-    on AWS, which the lag switch does not model for base tables)."""
+    as the request said it: with eventual reads lagged a stale read shows only when it races a
+    write, so the requests' own ConsistentRead is checked as well."""
     from moto.dynamodb.responses import DynamoHandler
 
     seen: list[dict] = []
