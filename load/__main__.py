@@ -198,7 +198,8 @@ def _process_cpu_seconds() -> float:
 def _machine_jiffies() -> tuple[int, int] | None:
     """(busy, total) clock ticks of all cores since boot, from /proc/stat; None off Linux."""
     try:
-        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     except (OSError, ValueError):
         return None
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait

@@ -68,7 +68,7 @@ def set_lag(seconds: float) -> float:
     return previous
 
 
-def eventual_reads() -> bool:
+def eventual_reads_on() -> bool:
     return _eventual_reads
 
 
@@ -286,10 +286,11 @@ def _note_consistency_of_reads() -> None:
         def serve(self: Any, _original: Any = original, _action: str = action) -> Any:
             if not (_eventual_reads and _lag_seconds > 0):
                 return _original(self)
+            outer = getattr(_request, "eventual", frozenset())  # requests can nest on a thread (the lock is re-entrant)
             _request.eventual = eventual_tables(_action, self.body)
             try:
                 return _original(self)
             finally:
-                _request.eventual = frozenset()
+                _request.eventual = outer
 
         setattr(DynamoHandler, action, serve)

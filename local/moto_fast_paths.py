@@ -250,9 +250,10 @@ def _install_state_machine_parse_cache() -> None:
         tree = trees.get(definition)
         if tree is None:
             program, tree = original(definition)  # syntax errors raise here, never cached
-            if len(trees) >= PARSE_CACHE_SIZE:
-                trees.pop(next(iter(trees)))
-            trees[definition] = tree
+            with _lock:  # executions start concurrently: evict under the lock
+                if len(trees) >= PARSE_CACHE_SIZE:
+                    trees.pop(next(iter(trees)), None)
+                trees[definition] = tree
             return program, tree
         return Preprocessor().visit(tree), tree
 
@@ -288,9 +289,10 @@ def _cached_json_path_parse(original: Any) -> Any:
         expression = compiled.get(path)
         if expression is None:
             expression = original(path)  # a bad path raises here, never cached
-            if len(compiled) >= JSON_PATH_CACHE_SIZE:
-                compiled.pop(next(iter(compiled)), None)
-            compiled[path] = expression
+            with _lock:  # Step Functions threads compile concurrently: evict under the lock
+                if len(compiled) >= JSON_PATH_CACHE_SIZE:
+                    compiled.pop(next(iter(compiled)), None)
+                compiled[path] = expression
         return expression
 
     return parse

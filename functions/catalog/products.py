@@ -115,8 +115,9 @@ def get_product(product_id: str) -> models.ProductItem:
     """The product item, read consistently. Its readers decide (an update's version condition,
     an owner check) or are the product page's cache miss, which must show the writer its own
     write (ADR 0016): an eventually consistent GetItem right after a write may return the old
-    item on AWS (a spurious 409 on a second quick edit, a page without the edit). Misses are ~5%
-    of page reads, so the cost is small."""
+    item on AWS (a spurious 409 on a second quick edit, a page without the edit). Its callers
+    are the writes, the page's cache misses (~5% of page reads) and the reviews' 404 check, so the
+    extra read capacity is small."""
     try:
         item = models.ProductItem.get(models.ProductItem.key(product_id), "PRODUCT", consistent_read=True)
     except models.ProductItem.DoesNotExist:

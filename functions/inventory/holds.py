@@ -452,8 +452,9 @@ def _hold(item: dict[str, Any]) -> Hold:
 
 
 def release_if_expired(hold: Hold, now: int | None = None) -> bool:
-    """The sweeper's release: delete the hold only if it is still this hold and still due, put its
-    end entry, return the stock. False: renewed, changed, or already ended by another path."""
+    """The sweeper's release: delete the hold only if it is still this hold (same id, quantity and
+    bucket) and still due, put its end entry, return the stock to its bucket. False: renewed,
+    changed, or already ended by another path."""
     now = int(time.time()) if now is None else now
     table = _table()
     item, _ = _stock_update(table, hold.sku_id, -hold.quantity, 0, None, hold.bucket)

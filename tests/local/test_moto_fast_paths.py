@@ -387,10 +387,17 @@ def test_update_expressions_apply_the_same_from_the_validators_pickled_copy(
     assert results["1"]["version"] == {"N": "2"} and results["1"]["reserved"] == {"N": "5"}
     # AND each of these trees is plain, so its copy came from its pickle: a new tree, same shape, links intact
     monkeypatch.setenv("LOCAL_MOTO_FAST_EXPRESSIONS", "1")
+    import local.moto_fast_paths as fast_paths
+
+    loads = fast_paths.pickle.loads
+    unpickled: list[bytes] = []
+    monkeypatch.setattr(fast_paths.pickle, "loads", lambda data: unpickled.append(data) or loads(data))
     for expression, _, _ in UPDATES:
         tree = UpdateExpressionParser.make(expression)
         assert _plain_tree(tree), expression
+        before = len(unpickled)
         copied = validators.deepcopy(tree)
+        assert len(unpickled) == before + 1, expression  # the pickle path, not moto's deepcopy
         assert copied is not tree and _node_values(copied) == _node_values(tree)
         assert all(child.parent is copied for child in copied.children if child.parent is not None)
     # AND anything else is deep-copied as moto does
