@@ -68,10 +68,6 @@ def set_lag(seconds: float) -> float:
     return previous
 
 
-def eventual_reads_on() -> bool:
-    return _eventual_reads
-
-
 def set_eventual_reads(on: bool) -> bool:
     """Whether base-table reads without ConsistentRead lag as well (with a lag set); returns the previous setting."""
     global _eventual_reads
