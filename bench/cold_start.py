@@ -60,7 +60,7 @@ print(json.dumps({"import": (imported_cpu - cpu) * 1000, "invoke": (done_cpu - i
 """
 # The saga's steps share one module; its first invocation is ValidateCart of an order already
 # validated (a retried step: one read of the order), the cheapest step that touches its table.
-SAGA_STEP = "functions.orders.saga.validate_cart"
+SAGA_STEP = "functions.orders.consumers.saga.validate_cart"
 
 
 def handler_modules() -> list[tuple[str, str]]:

@@ -63,7 +63,7 @@ def _install_naive_route(stack: Any) -> None:
     """GET /bench/naive/api/v1/products/{id} -> the naive handler, through the same gateway and runtime."""
     from local.cfn import FunctionSpec
 
-    real = next(spec for spec in stack.runtime.functions.values() if spec.handler == "functions.catalog.get_product.handler")
+    real = next(spec for spec in stack.runtime.functions.values() if spec.handler == "functions.catalog.handlers.get_product.handler")
     stack.runtime.register(FunctionSpec(NAIVE_FUNCTION, f"{__name__}.naive_handler", dict(real.environment), real.timeout, real.memory_size))
     gateway = stack.gateway
 

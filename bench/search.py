@@ -35,8 +35,8 @@ def _ulid(number: int, salt: int = 0) -> str:
 
 
 def _catalog_items() -> list[dict[str, Any]]:
-    """20,000 product items in DynamoDB JSON, as functions/catalog/models.py ProductItem writes them."""
-    from functions.catalog.models import ProductItem, SkuAttribute
+    """20,000 product items in DynamoDB JSON, as functions/catalog/store.py ProductItem writes them."""
+    from functions.catalog.store import ProductItem, SkuAttribute
     from local.demo_catalog import demo_products
     from local.seed import DEMO_CATEGORIES
 
@@ -188,8 +188,8 @@ def search_vs_scan() -> str:
     from osmem_server import OsmemServer
 
     from functions.search.client import get_client, reset_clients
+    from functions.search.handlers.search import run_search
     from functions.search.queries import SearchParams
-    from functions.search.search import run_search
     from local.moto_server import free_port, start_moto_server
 
     saved_env = dict(os.environ)

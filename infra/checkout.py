@@ -1,5 +1,5 @@
 """The checkout saga: a Standard Step Functions workflow, one execution per idempotency key
-(docs/decisions/0014-checkout-saga-design.md). Steps are functions.orders.saga's handlers.
+(docs/decisions/0014-checkout-saga-design.md). Steps are functions.orders.consumers.saga's handlers.
 
     ValidateCart -> ReserveStock -> CreateOrder -> CreatePaymentIntent -> WaitForPayment
       -> ClearCart -> ConfirmOrder -> CommitStock -> Done
@@ -46,7 +46,7 @@ RW, R = Access.READ_WRITE, Access.READ
 @dataclass(frozen=True)
 class Step:
     state: str
-    handler: str  # function in functions.orders.saga
+    handler: str  # function in functions.orders.consumers.saga
     tables: tuple[tuple[Table, Access], ...]
     payment_secrets: tuple[PaymentSecret, ...] = ()
     respond: bool = False  # answers task tokens itself
@@ -100,7 +100,7 @@ class CheckoutSaga(Construct):
         self.functions = {}
         for step in STEPS.values():
             function = factory.create(
-                f"Checkout{step.state}", f"functions.orders.saga.{step.handler}", step.tables,
+                f"Checkout{step.state}", f"functions.orders.consumers.saga.{step.handler}", step.tables,
                 payment_secrets=step.payment_secrets, timeout_seconds=30, description=f"Checkout saga step {step.state}",
             )
             if step.respond:

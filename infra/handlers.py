@@ -17,5 +17,5 @@ def deployed_handlers() -> list[tuple[str, str]]:
         *((consumer.handler, "stream") for consumer in all_stream_consumers()),
         *((job.handler, "schedule") for job in all_scheduled_jobs()),
         (SENDER_HANDLER, "queue"),
-        *((f"functions.orders.saga.{step.handler}", "saga step") for step in STEPS.values()),
+        *((f"functions.orders.consumers.saga.{step.handler}", "saga step") for step in STEPS.values()),
     ]

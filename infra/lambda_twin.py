@@ -39,7 +39,7 @@ def layers_for(handler: str, *, stripe: bool = False) -> tuple[lock.LayerLock, .
         definition.payment_secrets
         for definition in [route, *all_stream_consumers()]
         if definition is not None and definition.handler == handler
-    ) or any(f"functions.orders.saga.{step.handler}" == handler and step.payment_secrets for step in STEPS.values())
+    ) or any(f"functions.orders.consumers.saga.{step.handler}" == handler and step.payment_secrets for step in STEPS.values())
     layers = [lock.SHARED]
     if route is not None and route.verifies_tokens:
         layers.append(lock.TOKENS)

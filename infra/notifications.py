@@ -30,7 +30,7 @@ from infra.topology import Access, Table
 
 # What the publisher puts on the bus (one definition, shared with the code that publishes it).
 NOTIFIED_DETAIL_TYPES = tuple(DETAIL_TYPES.values())
-SENDER_HANDLER = "functions.notifications.send_notifications.handler"
+SENDER_HANDLER = "functions.notifications.consumers.send_notifications.handler"
 MAX_RECEIVES = 5  # deliveries of one message before it is parked
 TARGET_RETRY_ATTEMPTS = 8  # EventBridge -> queue; failing that, the target's dead-letter queue
 # SES sends at an account-wide rate (14/s to start): two concurrent senders stay under it; a burst
@@ -139,7 +139,7 @@ class OrderNotifications(Construct):
 
     def grant_publish(self, function: lambda_.IFunction) -> None:
         """Let the orders stream's publisher put events on the bus, and tell it the bus's name
-        (env EVENT_BUS_NAME, read by functions/notifications/publish_order_events.py)."""
+        (env EVENT_BUS_NAME, read by functions/notifications/consumers/publish_order_events.py)."""
         self.bus.grant_put_events_to(function)
         if isinstance(function, lambda_.Function):
             function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)

@@ -34,7 +34,7 @@ class FunctionSpec:
     """A Lambda function of the template, as the local runtime needs it."""
 
     logical_id: str
-    handler: str  # "functions.catalog.list_categories.handler"
+    handler: str  # "functions.catalog.handlers.list_categories.handler"
     environment: dict[str, str]
     timeout: int
     memory_size: int

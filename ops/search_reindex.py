@@ -36,9 +36,9 @@ from typing import Any
 
 from functions.search import mapping
 from functions.search.client import get_client
+from functions.search.consumers.indexer import apply_actions
+from functions.search.consumers.stock_sync import apply_stock_changes
 from functions.search.documents import PRODUCT_SK, IndexAction, StockChange, deserialize_image, from_item
-from functions.search.indexer import apply_actions
-from functions.search.stock_sync import apply_stock_changes
 
 BATCH = 500
 Log = Callable[[str], None]
@@ -65,7 +65,7 @@ class ReindexReport:
 
 def scan_products(*, active_only: bool, changed_between: tuple[Any, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Catalog product items as plain Python, the same values a stream image carries."""
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     condition = ProductItem.sk == PRODUCT_SK
     if active_only:
@@ -80,7 +80,7 @@ def scan_products(*, active_only: bool, changed_between: tuple[Any, Any] | None 
 def get_products(product_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Current table state of these products (missing ones are absent), read consistently:
     "absent" must mean deleted, not "written a moment ago"."""
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     keys = [(ProductItem.key(pid), PRODUCT_SK) for pid in sorted(set(product_ids))]
     found: dict[str, dict[str, Any]] = {}

@@ -33,5 +33,5 @@ class LazyModule:
 
 
 def lazy_module(name: str) -> Any:
-    """`models = lazy_module("functions.catalog.models")`, then `models.ProductItem` where it is used."""
+    """`models = lazy_module("functions.catalog.store")`, then `models.ProductItem` where it is used."""
     return LazyModule(name)

@@ -17,8 +17,8 @@ NAMESPACE = "Shop"  # POWERTOOLS_METRICS_NAMESPACE, set by infra/stack.py
 SERVICE_DIMENSION = "shop"  # POWERTOOLS_SERVICE_NAME
 
 AVAILABILITY_READS = "AvailabilityReads"  # dimension Mode: hit | degraded (functions/inventory/availability.py)
-PRODUCT_CACHE_READS = "ProductCacheReads"  # dimension Result: hit | miss (functions/catalog/get_product.py)
-CHECKOUT_COMPENSATIONS = "CheckoutCompensations"  # dimension Cause: refused | failed (functions/orders/saga.py)
+PRODUCT_CACHE_READS = "ProductCacheReads"  # dimension Result: hit | miss (functions/catalog/handlers/get_product.py)
+CHECKOUT_COMPENSATIONS = "CheckoutCompensations"  # dimension Cause: refused | failed (functions/orders/consumers/saga.py)
 PRICE_LOOKUPS = "PriceLookups"  # dimension Result: verified | last-known | unavailable (functions/catalog/prices.py)
 
 

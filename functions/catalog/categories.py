@@ -15,7 +15,7 @@ from shared.ids import new_prefixed_id
 from shared.lazy import lazy_module
 from shared.tables import connection
 
-models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
 

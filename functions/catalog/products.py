@@ -18,7 +18,7 @@ from shared.tables import is_condition_failure
 if TYPE_CHECKING:  # the request models: only the handlers that read a body build them (cold start)
     from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
 
-models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
 

@@ -16,7 +16,7 @@ from shared.tables import is_condition_failure
 if TYPE_CHECKING:  # the request model: only update_me reads a body (cold start of the others)
     from functions.identity.schemas import UpdateProfileRequest
 
-models = lazy_module("functions.identity.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+models = lazy_module("functions.identity.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 
 def to_view(item: models.ProfileItem) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from shared.errors import RateLimited
 from shared.lazy import lazy_module
 from shared.tables import is_condition_failure
 
-models = lazy_module("functions.identity.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+models = lazy_module("functions.identity.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 WINDOW_SECONDS = 60
 FIRST_LOCK_SECONDS = 60

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from functions.inventory import items as keys
+from functions.inventory import store as keys
 from functions.inventory.ledger import entry_item
 from shared.errors import Conflict, ServiceUnavailable
 from shared.observability import logger

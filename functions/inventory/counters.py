@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from functions.catalog.skus import SkuInfo, lookup
-from functions.inventory.items import stock_key
 from functions.inventory.ledger import entry_item, initial_stock_items
+from functions.inventory.store import stock_key
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ServiceUnavailable
 from shared.tables import connection, error_code

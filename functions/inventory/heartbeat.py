@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from functions.inventory.items import HEARTBEAT_KEY
+from functions.inventory.store import HEARTBEAT_KEY
 from shared.tables import connection
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from functions.inventory import buckets as stock_buckets
-from functions.inventory import items as keys
+from functions.inventory import store as keys
 from functions.inventory.ledger import entry_item
 from shared.errors import OutOfStock, ServiceUnavailable
 from shared.ids import new_prefixed_id

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from functions.inventory.items import LEDGER_SK_PREFIX, hold_end_key, sku_pk, stock_key
+from functions.inventory.store import LEDGER_SK_PREFIX, hold_end_key, sku_pk, stock_key
 from shared.ids import new_id
 
 

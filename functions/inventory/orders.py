@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.inventory import holds
-from functions.inventory import items as keys
+from functions.inventory import store as keys
 from functions.inventory.holds import HoldChange
 from functions.inventory.ledger import entry_item
 from shared.conflicts import retry_when_busy

@@ -42,7 +42,7 @@ def stock_levels(sku_ids: list[str], *, consistent: bool = True) -> dict[str, tu
 
 def _levels(sku_ids: list[str], *, consistent: bool) -> dict[str, tuple[int, int]]:
     """(available, version) summed over each SKU's buckets."""
-    from functions.inventory.items import bucket_key, bucket_of
+    from functions.inventory.store import bucket_key, bucket_of
 
     stock_keys = [{"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "STOCK"}} for sku in dict.fromkeys(sku_ids)]
     result: dict[str, tuple[int, int]] = {}

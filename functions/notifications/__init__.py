@@ -1,6 +1,6 @@
 """Notifications: order changes leave the orders table through its stream, become domain events
-on the `OrderEvents` bus (functions.notifications.publish_order_events), and reach buyers and
-sellers by email through a queue (functions.notifications.send_notifications). No handler of the
+on the `OrderEvents` bus (functions.notifications.consumers.publish_order_events), and reach buyers and
+sellers by email through a queue (functions.notifications.consumers.send_notifications). No handler of the
 orders service sends mail or writes a second store (docs/decisions/0014-checkout-saga-design.md).
 
   order_events          orders stream record -> domain event (the one translation)

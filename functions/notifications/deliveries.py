@@ -22,7 +22,7 @@ import uuid
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.notifications.models import PENDING, SENT, SKIPPED, NotificationItem
+from functions.notifications.store import PENDING, SENT, SKIPPED, NotificationItem
 from shared.attributes import now_iso
 from shared.observability import logger
 from shared.tables import is_condition_failure

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.notifications.models import SENT, NotificationItem
 from functions.notifications.senders import OUTBOX
+from functions.notifications.store import SENT, NotificationItem
 
 FIELDS = ("event_id", "kind", "order_id", "recipient_id", "to", "subject", "body", "sent_at")
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from functions.orders import store
-from functions.orders.model import FAILED, PENDING_PAYMENT, Order
+from functions.orders.domain import FAILED, PENDING_PAYMENT, Order
 from shared.tables import error_code
 
 WAIT_FOR_PAYMENT_SECONDS = 5.0  # how long POST /orders waits for the payment page before a 202 (usually < 0.5 s)

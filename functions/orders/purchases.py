@@ -12,7 +12,7 @@ from typing import Any
 def has_confirmed_purchase(user_id: str, product_id: str) -> bool:
     """True if `user_id` has an order containing `product_id` that was paid (CONFIRMED, SHIPPED,
     DELIVERED) and not cancelled: one Query of the purchase claims written with the confirmation
-    and deleted with a cancellation (functions/orders/model.py). Callers look this function up at
+    and deleted with a cancellation (functions/orders/domain.py). Callers look this function up at
     call time (`purchases.has_confirmed_purchase`), so tests may replace it."""
     from functions.orders.store import has_purchase
 
@@ -30,7 +30,7 @@ def confirmed_purchase(user_id: str, product_id: str, other_than: str | None = N
 def purchase_check(user_id: str, product_id: str, order_id: str) -> dict[str, Any] | None:
     """A TransactItems ConditionCheck that this purchase still stands, for a write that rests on it
     (a review): written in the same transaction, a purchase withdrawn meanwhile cancels the write."""
-    from functions.orders.model import purchase_key
+    from functions.orders.domain import purchase_key
     from functions.orders.store import table
 
     return {"ConditionCheck": {

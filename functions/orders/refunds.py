@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.orders import store
-from functions.orders.model import CANCELLED, PAID, REFUNDED, order_key, seller_key
+from functions.orders.domain import CANCELLED, PAID, REFUNDED, order_key, seller_key
 from shared.attributes import to_attr
 from shared.conflicts import retry_when_busy
 from shared.errors import InvalidState

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.orders import store
-from functions.orders.model import CANCELLED, FAILED, Order
+from functions.orders.domain import CANCELLED, FAILED, Order
 from shared.observability import logger
 from shared.tables import error_code
 

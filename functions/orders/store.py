@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from functions.orders.model import (
+from functions.orders.domain import (
     CANCELLED,
     CONFIRMED,
     DELIVERED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.orders.model import PENDING_PAYMENT, Order
+from functions.orders.domain import PENDING_PAYMENT, Order
 
 _UNREAD: Any = object()
 

@@ -142,7 +142,7 @@ def _after_success(payment: store.Payment) -> str:
     """Money arrived: resume the checkout, or refund it if the order stopped waiting (the window
     closed, the buyer cancelled). Written status first, then the order read (see module doc)."""
     from functions.orders import store as orders
-    from functions.orders.model import PENDING_PAYMENT
+    from functions.orders.domain import PENDING_PAYMENT
 
     if payment.status != store.SUCCEEDED:
         return payment.status  # already refunded: a late duplicate

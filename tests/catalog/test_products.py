@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.catalog import products
-from functions.catalog.models import ProductItem
 from functions.catalog.schemas import (
     MAX_ATTRIBUTE_NAME,
     MAX_ATTRIBUTE_TEXT,
@@ -19,6 +18,7 @@ from functions.catalog.schemas import (
     UpdateProductRequest,
 )
 from functions.catalog.skus import new_sku_id
+from functions.catalog.store import ProductItem
 from shared.auth import Principal
 from shared.errors import ValidationError
 from shared.ids import new_prefixed_id

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from functions.catalog.create_category import CreateCategoryRequest
+from functions.catalog.handlers.create_category import CreateCategoryRequest
 from functions.catalog.schemas import (
     MAX_ATTRIBUTE_INT,
     MAX_ATTRIBUTE_LIST,

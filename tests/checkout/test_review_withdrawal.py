@@ -1,6 +1,6 @@
 """Fake reviews: pay, review, cancel for a full refund. The review of an order that no longer
 stands leaves the listing and the product's rating, exactly once (driven by the orders stream's
-removal of the purchase claim: functions/catalog/withdraw_reviews.py)."""
+removal of the purchase claim: functions/reviews/consumers/withdraw_reviews.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_a_review_of_a_cancelled_order_is_hidden_and_its_rating_taken_out_once(l
     assert wait_until(lambda: _rating(anonymous, product_id) == {"average": None, "count": 0}), _rating(anonymous, product_id)
     # AND the stream record delivered again changes nothing (no double subtraction)
     consumer = next(name for name, spec in local_stack.runtime.functions.items()
-                    if spec.handler == "functions.catalog.withdraw_reviews.handler")
+                    if spec.handler == "functions.reviews.consumers.withdraw_reviews.handler")
     record = _withdrawal_record(shopper.user_id, product_id, order["order_id"])
     for _ in range(2):
         assert local_stack.runtime.invoke(consumer, {"Records": [record]}) == {"batchItemFailures": []}
@@ -62,7 +62,7 @@ def test_a_buyer_with_another_paid_order_keeps_the_review(local_stack, shopper, 
     assert shopper.request("PUT", f"/api/v1/orders/{first['order_id']}/cancel").status_code == 200
     # (its purchase's removal handled now, as the stream does; whichever comes first, the other is a no-op)
     consumer = next(name for name, spec in local_stack.runtime.functions.items()
-                    if spec.handler == "functions.catalog.withdraw_reviews.handler")
+                    if spec.handler == "functions.reviews.consumers.withdraw_reviews.handler")
     record = _withdrawal_record(shopper.user_id, product_id, first["order_id"])
     assert local_stack.runtime.invoke(consumer, {"Records": [record]}) == {"batchItemFailures": []}
     # THEN the review stays, and so does its rating

@@ -138,8 +138,8 @@ def test_a_product_deleted_during_the_review_is_404_and_nothing_is_written(
     local_stack, customer, customer_id, seller, new_product, bought, monkeypatch
 ):
     # GIVEN the review read the product just before its seller deleted it
-    from functions.catalog import reviews
-    from functions.catalog.models import ProductItem, ReviewItem
+    from functions.catalog.store import ProductItem, ReviewItem
+    from functions.reviews import reviews
 
     pid = new_product()["product_id"]
     bought.add((customer_id, pid))
@@ -191,7 +191,7 @@ def test_30_concurrent_reviews_keep_the_rating_exact_and_list_newest_first(local
     total = sum(ratings.values())
     assert page["rating"] == {"average": round(total / SHOPPERS, 2), "count": SHOPPERS}
     assert page["version"] == product["version"] + SHOPPERS
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     item = ProductItem.get(ProductItem.key(pid), "PRODUCT", consistent_read=True)
     assert (int(item.rating_sum), int(item.rating_count)) == (total, SHOPPERS)

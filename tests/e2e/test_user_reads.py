@@ -8,7 +8,7 @@ import pytest
 
 
 def _profile_exists(user_id: str) -> bool:
-    from functions.identity.models import ProfileItem
+    from functions.identity.store import ProfileItem
 
     try:
         ProfileItem.get(ProfileItem.key(user_id), "PROFILE", consistent_read=True)

@@ -7,7 +7,7 @@ an error), and its retry must finish the checkout without doing the work twice."
 from __future__ import annotations
 
 from functions.orders import store
-from functions.orders.model import CONFIRMED
+from functions.orders.domain import CONFIRMED
 from tests.checkout.conftest import checkout, pay, stock, wait_for_order
 from tests.faults.conftest import order_ends_clean, wait_until
 

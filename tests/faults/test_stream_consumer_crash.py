@@ -21,8 +21,8 @@ from tests.faults.conftest import (
     stock_problems,
 )
 
-PROJECTOR = "functions.inventory.project_availability.handler"
-STOCK_SYNC = "functions.search.stock_sync.handler"
+PROJECTOR = "functions.inventory.consumers.project_availability.handler"
+STOCK_SYNC = "functions.search.consumers.stock_sync.handler"
 
 
 def _crashing_once_on(real, skus: list[str], poison: str, deliveries: list[str], what: str):
@@ -45,8 +45,8 @@ def _crashing_once_on(real, skus: list[str], poison: str, deliveries: list[str],
 def test_stock_consumers_crashing_on_one_record_of_a_batch_redeliver_from_it_and_converge(
     monkeypatch, local_stack, seller, stocked_product, streams
 ):
-    from functions.inventory import project_availability
-    from functions.search import stock_sync
+    from functions.inventory.consumers import project_availability
+    from functions.search.consumers import stock_sync
 
     product = stocked_product([5, 5, 5])
     skus = [sku["sku_id"] for sku in product["skus"]]
@@ -103,7 +103,7 @@ def test_the_order_settler_crashing_on_a_cancelled_order_settles_it_on_the_retry
         if target == order_id:
             caller = sys._getframe(1).f_globals.get("__name__")
             callers.append(caller)
-            if caller == "functions.orders.cancel_order" or callers.count(caller) == 1:
+            if caller == "functions.orders.handlers.cancel_order" or callers.count(caller) == 1:
                 raise RuntimeError(f"injected: {caller} crashed while settling")
         return real(target)
 
@@ -115,7 +115,7 @@ def test_the_order_settler_crashing_on_a_cancelled_order_settles_it_on_the_retry
     assert cancelled.status_code >= 500, cancelled.text
     assert wait_for_order(shopper, order_id, ("CANCELLED",))["reason"] == "CANCELLED_BY_CUSTOMER"
     assert order_ends_clean(local_stack, shopper, order_id, {sku: before}, seller) == []
-    assert callers == ["functions.orders.cancel_order", "functions.orders.settle_orders", "functions.orders.settle_orders"]
+    assert callers == ["functions.orders.handlers.cancel_order", "functions.orders.consumers.settle_orders", "functions.orders.consumers.settle_orders"]
     payment = lambda: shopper.get(f"/api/v1/payments/{created.json()['data']['payment']['payment_id']}").json()["data"]  # noqa: E731
     assert wait_until(lambda: payment()["status"] == "refunded"), payment()  # the refund follows the restock
     assert stock_problems(local_stack, [sku]) == []
@@ -124,7 +124,7 @@ def test_the_order_settler_crashing_on_a_cancelled_order_settles_it_on_the_retry
 def test_the_review_withdrawal_crashing_once_hides_the_review_on_the_retry_exactly_once(
     monkeypatch, local_stack, shopper, anonymous, bought  # noqa: F811 - the checkout fixture imported above
 ):
-    from functions.catalog import reviews
+    from functions.reviews import reviews
 
     # GIVEN a paid order and its buyer's 3-star review
     order, _ = bought()
@@ -140,7 +140,7 @@ def test_the_review_withdrawal_crashing_once_hides_the_review_on_the_retry_exact
                 raise RuntimeError("injected: the review withdrawal crashed")
         return real(product, user, order_id)
 
-    patch_handler_global(monkeypatch, local_stack, "functions.catalog.withdraw_reviews.handler", "withdraw_for_purchase", withdraw)
+    patch_handler_global(monkeypatch, local_stack, "functions.reviews.consumers.withdraw_reviews.handler", "withdraw_for_purchase", withdraw)
     # WHEN the buyer cancels
     assert shopper.request("PUT", f"/api/v1/orders/{order['order_id']}/cancel").status_code == 200
     # THEN the retry hides the review and takes its rating out, once

@@ -44,7 +44,7 @@ def test_each_lockout_lasts_twice_as_long_as_the_one_before(local_stack):
     now = 1_800_000_000
     # First lock: 5 failures within the window
     assert [throttle.record_failure(key, 5, now=now + i) for i in range(5)] == [False] * 4 + [True]
-    from functions.identity.models import LoginThrottleItem
+    from functions.identity.store import LoginThrottleItem
 
     first = LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
     assert first.locked_until == now + 4 + 60 and first.lockouts == 1

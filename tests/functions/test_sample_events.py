@@ -14,7 +14,7 @@ from infra.topology import all_routes
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_ORDER = "ord_01KAXYZ0000000000000000000"
 PLACEHOLDER_PAYMENT = "pay_01KAXYZ0000000000000000000"
-HTML_ROUTES = {"functions.payments.sandbox_page.handler"}  # pages for a browser, not the JSON envelope
+HTML_ROUTES = {"functions.payments.handlers.sandbox_page.handler"}  # pages for a browser, not the JSON envelope
 
 
 def _event_path(handler: str) -> Path:
@@ -124,7 +124,7 @@ def _real_category(local_stack) -> str:
 def _new_product(local_stack, tokens) -> str:
     import requests
 
-    body = json.loads(_event_path("functions.catalog.create_product.handler").read_text())["body"]
+    body = json.loads(_event_path("functions.catalog.handlers.create_product.handler").read_text())["body"]
     body = json.loads(body.replace("cat_01KAXYZ0000000000000000000", _real_category(local_stack)))
     response = requests.post(f"{local_stack.url}/api/v1/products", json=body, timeout=30,
                              headers={"Authorization": f"Bearer {tokens['seller']['AccessToken']}"})
@@ -264,13 +264,13 @@ def test_handler_answers_its_sample_event_with_the_envelope(local_stack, tokens,
 
 def test_an_exception_in_a_handler_is_a_500_envelope_not_a_crash(local_stack, monkeypatch):
     # GIVEN the data layer fails unexpectedly
-    from functions.catalog import list_categories
+    from functions.catalog.handlers import list_categories
 
     def boom():
         raise RuntimeError("table unreachable")
 
     monkeypatch.setattr(list_categories, "category_tree", boom)
-    event = json.loads(_event_path("functions.catalog.list_categories.handler").read_text())
+    event = json.loads(_event_path("functions.catalog.handlers.list_categories.handler").read_text())
     # WHEN the handler runs
     from local.lambda_runtime import LambdaContext
 

@@ -82,7 +82,7 @@ def test_every_handler_imports_from_its_layers_and_asset_alone(twin: LambdaTwin)
 
 def test_the_cart_can_verify_rs256_tokens_with_the_tokens_layer(twin: LambdaTwin) -> None:
     # GIVEN a cart route's layers (shared + tokens)
-    layers = layers_for("functions.cart.add_item.handler")
+    layers = layers_for("functions.cart.handlers.add_item.handler")
     assert lock.TOKENS in layers
 
     # WHEN shared/tokens.py's verifier and PyJWT's RSA algorithm are loaded there
@@ -100,7 +100,7 @@ def test_the_cart_can_verify_rs256_tokens_with_the_tokens_layer(twin: LambdaTwin
 
 def test_a_function_without_the_tokens_layer_cannot_import_jwt(twin: LambdaTwin) -> None:
     # GIVEN a function that does not verify tokens itself (orders: API Gateway's authorizer does)
-    layers = layers_for("functions.orders.create_order.handler")
+    layers = layers_for("functions.orders.handlers.create_order.handler")
     assert layers == (lock.SHARED,)
 
     # WHEN PyJWT is imported with its layers only
@@ -112,7 +112,7 @@ def test_a_function_without_the_tokens_layer_cannot_import_jwt(twin: LambdaTwin)
 
 def test_the_payment_functions_import_stripe_from_the_payments_layer(twin: LambdaTwin) -> None:
     # GIVEN a payment function's layers when the stage's provider is stripe
-    layers = layers_for("functions.payments.webhook.handler", stripe=True)
+    layers = layers_for("functions.payments.handlers.webhook.handler", stripe=True)
     assert lock.PAYMENTS in layers
 
     # WHEN the stripe adapter is imported there

@@ -152,7 +152,7 @@ def test_the_api_and_the_checkout_state_machine_are_alarmed(monitored: Monitored
 
 
 def test_the_saga_counts_as_refusals_exactly_the_errors_the_state_machine_never_retries() -> None:
-    from functions.orders.saga import BUSINESS_OUTCOMES
+    from functions.orders.consumers.saga import BUSINESS_OUTCOMES
     from infra.checkout import NOT_RETRIED
 
     assert BUSINESS_OUTCOMES == set(NOT_RETRIED)

@@ -109,7 +109,7 @@ def test_the_cache_accepts_only_6379_from_the_cache_functions_group(synth: Synth
 
 @pytest.mark.parametrize(
     "handler",
-    ["functions.catalog.get_product.handler", "functions.catalog.invalidate_cache.handler"],
+    ["functions.catalog.handlers.get_product.handler", "functions.catalog.consumers.invalidate_cache.handler"],
     ids=["get_product", "cache_invalidator"],
 )
 def test_the_product_page_and_the_invalidator_reach_the_cache_over_tls(synth: Synth, handler: str) -> None:
@@ -142,7 +142,7 @@ def test_exactly_the_search_and_cache_functions_join_the_vpc_with_their_groups(s
     # GIVEN the two functions' security groups and the topology's cache and search flags
     cache_sg = synth.logical_id("Cache", "FunctionsSg")
     search_sg = synth.logical_id("Search", "FunctionsSg")
-    assert CACHE_HANDLERS >= {"functions.catalog.get_product.handler", "functions.catalog.invalidate_cache.handler"}
+    assert CACHE_HANDLERS >= {"functions.catalog.handlers.get_product.handler", "functions.catalog.consumers.invalidate_cache.handler"}
 
     for logical_id, props in _our_functions(synth).items():
         # WHEN each function's VPC config and environment are read
@@ -207,7 +207,7 @@ def test_the_vpc_logs_its_flows_and_the_search_domain_uses_it(synth: Synth) -> N
 def test_the_availability_projector_retries_until_the_cache_is_back(synth: Synth) -> None:
     # GIVEN the event source mapping of the availability projector
     [function_id] = [lid for lid, props in _our_functions(synth).items()
-                     if props["Handler"] == "functions.inventory.project_availability.handler"]
+                     if props["Handler"] == "functions.inventory.consumers.project_availability.handler"]
     [mapping] = [m["Properties"] for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
                  if m["Properties"]["FunctionName"] == {"Ref": function_id}]
     # THEN it never parks a batch while the records live (a parked batch would leave SKUs stale

@@ -123,7 +123,7 @@ def test_the_sender_runs_the_handler_with_its_settings(built) -> None:
     # WHEN the sender function is read
     function = template["Resources"][_logical_id(stack, notifications.function)]["Properties"]
     # THEN it runs the SQS handler, sends with SES from the given address, and knows its table
-    assert function["Handler"] == "functions.notifications.send_notifications.handler"
+    assert function["Handler"] == "functions.notifications.consumers.send_notifications.handler"
     variables = function["Environment"]["Variables"]
     assert variables["NOTIFICATION_SENDER"] == "ses"
     assert variables["NOTIFICATION_FROM_ADDRESS"] == "orders@shop.example.com"

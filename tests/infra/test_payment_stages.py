@@ -17,7 +17,7 @@ import pytest
 
 from tests.infra.conftest import Synth
 
-SANDBOX_HANDLERS = {"functions.payments.sandbox_page.handler", "functions.payments.sandbox_pay.handler"}
+SANDBOX_HANDLERS = {"functions.payments.handlers.sandbox_page.handler", "functions.payments.handlers.sandbox_pay.handler"}
 
 
 def _sandbox_paths(synth: Synth) -> set[str]:

@@ -61,7 +61,7 @@ def test_the_topology_schedules_the_hold_sweeper_every_minute() -> None:
 
     # THEN the hold sweeper runs every minute (EventBridge's finest rate), locally every few seconds
     sweeper = jobs["HoldSweeper"]
-    assert sweeper.handler == "functions.inventory.sweep_holds.handler"
+    assert sweeper.handler == "functions.inventory.consumers.sweep_holds.handler"
     assert sweeper.rate_minutes == 1
     assert 0 < sweeper.local_interval_seconds <= 5
 

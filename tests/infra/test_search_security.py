@@ -143,7 +143,7 @@ def test_the_custom_resource_maps_each_search_functions_role_to_the_opensearch_r
     assert {name: sorted(map(str, arns)) for name, arns in props["RoleMappings"].items()} == {
         name: sorted(map(str, arns)) for name, arns in expected.items()
     }
-    indexer_role = {"Fn::GetAtt": [_role_id(synth, _function_id(synth, "functions.search.indexer.handler")), "Arn"]}
+    indexer_role = {"Fn::GetAtt": [_role_id(synth, _function_id(synth, "functions.search.consumers.indexer.handler")), "Arn"]}
     assert indexer_role in props["RoleMappings"][search_security.WRITER]
     assert indexer_role not in props["RoleMappings"][search_security.READER]
     # AND nobody is an operator unless the deployment names them (context searchOperatorRoleArns)

@@ -575,7 +575,7 @@ def test_images_bucket_is_private_and_served_only_through_cloudfront(dev: Synth)
     from infra.topology import all_routes
 
     writers = {r.handler for r in all_routes() if r.images}
-    assert writers == {"functions.catalog.create_image_upload.handler"}
+    assert writers == {"functions.catalog.handlers.create_image_upload.handler"}
 
 
 def test_the_api_invoke_role_may_invoke_the_route_functions_and_nothing_else(dev: Synth) -> None:
@@ -647,7 +647,7 @@ def test_the_search_stock_sync_hears_every_stock_bucket_of_a_hot_sku(dev: Synth)
     import json
 
     # GIVEN the search stock sync's event source mapping
-    function_id = _function_id(dev, "functions.search.stock_sync.handler")
+    function_id = _function_id(dev, "functions.search.consumers.stock_sync.handler")
     [mapping] = [m["Properties"] for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
                  if m["Properties"]["FunctionName"] == {"Ref": function_id}]
     # THEN its filter passes the stock item and a hot SKU's other buckets (STOCK#nn, ADR 0022),

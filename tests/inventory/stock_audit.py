@@ -94,7 +94,7 @@ def audit(stack: Any, sku_id: str) -> SkuAudit:
 
 
 def _bucket(sk: str) -> int | None:
-    from functions.inventory.items import bucket_of
+    from functions.inventory.store import bucket_of
 
     return bucket_of(sk)
 
@@ -103,7 +103,7 @@ def expire_holds_now(stack: Any, sku_id: str, holder_id: str | None = None) -> l
     """Move holds' expiry into the past, as if their time had come (returns their new images)."""
     import time
 
-    from functions.inventory.items import expiry_sort_key
+    from functions.inventory.store import expiry_sort_key
 
     client = boto3.client("dynamodb", endpoint_url=stack.moto.endpoint)
     table = stack.physical_name("InventoryTable")

@@ -1,5 +1,5 @@
 """The availability projector against a real cache server: ordering, removal, the watermark,
-and failures reported per record (functions/inventory/project_availability.py)."""
+and failures reported per record (functions/inventory/consumers/project_availability.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import redis
 
-from functions.inventory import project_availability as projector
 from functions.inventory.availability import TOMBSTONE_TTL_SECONDS, WATERMARK_KEY, decode, sku_key
+from functions.inventory.consumers import project_availability as projector
 from local.lambda_runtime import LambdaContext
 from local.moto_server import free_port
 

@@ -54,7 +54,7 @@ def _ttl_remove_record(image: dict) -> dict:
 
 def test_a_ttl_removal_delivered_twice_releases_once(local_stack, stocked_product):
     releaser = next(name for name, spec in local_stack.runtime.functions.items()
-                    if spec.handler == "functions.inventory.release_expired_holds.handler")
+                    if spec.handler == "functions.inventory.consumers.release_expired_holds.handler")
 
     # GIVEN a hold that DynamoDB's TTL process has deleted (the local twin of it marks the record)
     sku = stocked_product([5])["skus"][0]["sku_id"]
@@ -76,7 +76,7 @@ def test_a_ttl_removal_delivered_twice_releases_once(local_stack, stocked_produc
 
 
 def test_the_ttl_path_and_the_sweeper_racing_release_each_hold_once(local_stack, stocked_product):
-    from functions.inventory.sweep_holds import sweep
+    from functions.inventory.consumers.sweep_holds import sweep
 
     # GIVEN 12 guests holding 1 unit each, all due at once
     sku = stocked_product([12])["skus"][0]["sku_id"]

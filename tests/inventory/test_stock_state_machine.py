@@ -22,7 +22,7 @@ INITIAL_STOCK = 6
 
 def test_stock_invariants_hold_under_any_sequence_of_cart_operations(local_stack, seller, stocked_product):
     from functions.inventory.buckets import rebalance_all
-    from functions.inventory.sweep_holds import sweep
+    from functions.inventory.consumers.sweep_holds import sweep
 
     class CartMachine(RuleBasedStateMachine):
         def __init__(self) -> None:

@@ -302,6 +302,6 @@ def test_the_local_stack_schedules_the_hold_sweeper_and_stands_in_for_the_cache_
     # AND the template's cache endpoint resolved to the local cache server: the cache functions'
     # CACHE_URL is rediss://<local host>:<local port>, and the local (plain) URL overrides it
     local_cache = local_stack.cache.url.removeprefix("redis://").split("/")[0]
-    [get_product] = [spec for spec in runtime.functions.values() if spec.handler == "functions.catalog.get_product.handler"]
+    [get_product] = [spec for spec in runtime.functions.values() if spec.handler == "functions.catalog.handlers.get_product.handler"]
     assert get_product.environment["CACHE_URL"] == f"rediss://{local_cache}"
     assert runtime.environment["CACHE_URL"] == local_stack.cache.url

@@ -20,8 +20,8 @@ import pytest
 
 from functions.identity import cognito
 from functions.notifications import clients
-from functions.notifications.models import NotificationItem
 from functions.notifications.order_events import DETAIL_TYPES, SOURCE
+from functions.notifications.store import NotificationItem
 
 from .builders import sqs_event
 

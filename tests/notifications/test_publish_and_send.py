@@ -1,6 +1,6 @@
 """The orders stream -> OrderEvents bus -> queue -> emails path, on moto (`mock_aws`): the
-publisher (functions/notifications/publish_order_events.py) and the sender
-(functions/notifications/send_notifications.py) with the outbox, SES, retries and dedupe."""
+publisher (functions/notifications/consumers/publish_order_events.py) and the sender
+(functions/notifications/consumers/send_notifications.py) with the outbox, SES, retries and dedupe."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.notifications import clients, deliveries, publish_order_events, send_notifications
+from functions.notifications import clients, deliveries
+from functions.notifications.consumers import publish_order_events, send_notifications
 from functions.notifications.messages import BUYER_CONFIRMATION, SELLER_NEW_ORDER
-from functions.notifications.models import PENDING, SENT, NotificationItem
 from functions.notifications.order_events import from_stream_record
 from functions.notifications.outbox import read_outbox
 from functions.notifications.senders import OutboxSender
+from functions.notifications.store import PENDING, SENT, NotificationItem
 from local.lambda_runtime import LambdaContext
 
 from .builders import ORDER_ID, eventbridge_message, order, status_change, stream_record

@@ -16,8 +16,9 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from functions.search import indexer, mapping, writer
+from functions.search import mapping, writer
 from functions.search.client import get_client, reset_clients
+from functions.search.consumers import indexer
 from functions.search.documents import ACTIVE, StockLevel, from_item
 from infra.topology import SEARCH_STOCK_RECORDS
 from local.moto_server import free_port
@@ -256,7 +257,7 @@ def stream_record(event_name: str, *, new: dict[str, Any] | None = None, old: di
 
 
 def stock_item(sku_id: str, product_id: str, available: int, version: int, reserved: int = 0) -> dict[str, Any]:
-    """An inventory stock item as plain values (functions/inventory/items.py)."""
+    """An inventory stock item as plain values (functions/inventory/store.py)."""
     return {
         "pk": f"SKU#{sku_id}",
         "sk": "STOCK",
@@ -324,7 +325,7 @@ def inventory_template(table_name: str) -> dict[str, Any]:
                 },
             },
             **_stream_consumer(
-                table_name, "SearchStockSync", "functions.search.stock_sync.handler", [SEARCH_STOCK_RECORDS]
+                table_name, "SearchStockSync", "functions.search.consumers.stock_sync.handler", [SEARCH_STOCK_RECORDS]
             ),
         }
     }
@@ -359,7 +360,7 @@ def catalog_template(table_name: str) -> dict[str, Any]:
                     "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 },
             },
-            **_stream_consumer(table_name, "SearchIndexer", "functions.search.indexer.handler"),
+            **_stream_consumer(table_name, "SearchIndexer", "functions.search.consumers.indexer.handler"),
         }
     }
 
@@ -438,7 +439,7 @@ def inventory(moto_server: Any) -> Iterator[Inventory]:
 
 @pytest.fixture(scope="module")
 def catalog(moto_server: Any) -> Iterator[Catalog]:
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
     from local.cfn import Deployment
     from local.lambda_runtime import LambdaRuntime
     from local.resources import deploy_queues, deploy_tables
@@ -469,7 +470,7 @@ def catalog(moto_server: Any) -> Iterator[Catalog]:
 
 def put_product(item: dict[str, Any]) -> Any:
     """Write a product as the catalog service does (one item, pynamodb)."""
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     model = ProductItem.from_raw_data(_image(item))
     model.save()
@@ -477,21 +478,21 @@ def put_product(item: dict[str, Any]) -> Any:
 
 
 def soft_delete(product_id: str) -> None:
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
     item.update(actions=[ProductItem.status.set("DELETED"), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
 
 
 def rename(product_id: str, title: str) -> None:
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
     item.update(actions=[ProductItem.title.set(title), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
 
 
 def hard_delete(product_id: str) -> None:
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     ProductItem.get(ProductItem.key(product_id), "PRODUCT").delete()
 

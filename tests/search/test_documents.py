@@ -73,7 +73,7 @@ def test_records_of_other_item_types_are_not_for_the_index() -> None:
 
 def test_a_real_product_item_stream_image_translates() -> None:
     # GIVEN the catalog's own model, serialized as DynamoDB stores it (and the stream carries it)
-    from functions.catalog.models import ProductItem
+    from functions.catalog.store import ProductItem
 
     item = product("Desk", skus=[sku("Oak", None, 25000)])
     record = stream_record("INSERT", new=item)

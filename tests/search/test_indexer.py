@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from functions.search import indexer, mapping
+from functions.search import mapping
 from functions.search.client import get_client
+from functions.search.consumers import indexer
 from local.lambda_runtime import LambdaContext
 from tests.search.conftest import (
     closed_url,
@@ -170,7 +171,7 @@ def test_a_deleted_alias_is_recreated_without_failing_the_batch(search_env: Any)
 
 def test_search_before_anything_was_indexed_is_empty_not_an_error(search_env: Any) -> None:
     # GIVEN a cluster where nothing was ever indexed (no alias) WHEN searching and suggesting
-    from functions.search import search, suggest
+    from functions.search.handlers import search, suggest
     from tests.search.test_search import call
 
     status, body = call(search, "search", {"q": ["tee"]})

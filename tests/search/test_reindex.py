@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from functions.search import mapping
-from functions.search import search as search_handler
 from functions.search.client import get_client
+from functions.search.handlers import search as search_handler
 from ops import search_reindex
 from tests.search.conftest import (
     Catalog,

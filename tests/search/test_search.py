@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.search import search as search_handler
-from functions.search import suggest as suggest_handler
 from functions.search.client import get_client
 from functions.search.documents import StockLevel, to_document
+from functions.search.handlers import search as search_handler
+from functions.search.handlers import suggest as suggest_handler
+from functions.search.handlers.search import run_search
 from functions.search.queries import PRICE_BUCKETS, SearchParams
-from functions.search.search import run_search
 from local.lambda_runtime import LambdaContext
 from tests.search.conftest import BASE_TIME, closed_url, index_items, product, sku, use_search_url, wipe_index
 

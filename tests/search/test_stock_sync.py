@@ -1,4 +1,4 @@
-"""The `in_stock` filter fed by the inventory stream (functions/search/stock_sync.py), and the two
+"""The `in_stock` filter fed by the inventory stream (functions/search/consumers/stock_sync.py), and the two
 writers of one document: the catalog indexer and the stock sync never lose each other's changes,
 whatever the order or the interleaving (docs/decisions/0010-search-document-concurrency.md)."""
 
@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from functions.inventory.stock import stock_levels
-from functions.search import indexer, mapping, stock_sync, writer
+from functions.search import mapping, writer
 from functions.search.client import get_client
+from functions.search.consumers import indexer, stock_sync
 from functions.search.documents import StockChange, from_item, to_document
+from functions.search.handlers.search import run_search
 from functions.search.queries import SearchParams
-from functions.search.search import run_search
 from local.call_counter import count_dynamodb_calls
 from local.lambda_runtime import LambdaContext
 from ops import replay_failures, search_reindex
@@ -164,7 +165,7 @@ def test_stock_before_the_product_waits_in_a_stub_that_search_never_shows(search
     # THEN it is held in a stub: no result, no facet, no suggestion
     assert get_doc(pid)["_source"]["status"] == "STUB" and pid not in indexed_ids()
     assert run_search(SearchParams())["total"] == 0
-    from functions.search.suggest import suggestions
+    from functions.search.handlers.suggest import suggestions
 
     assert suggestions("stock", 10) == []
     # WHEN the product's catalog record arrives (the table read finds no stock item: stale or not)

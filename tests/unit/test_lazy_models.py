@@ -9,8 +9,8 @@ import pytest
 
 from shared.lazy import lazy_module
 
-HANDLERS = ["functions.catalog.list_categories", "functions.catalog.update_product", "functions.catalog.create_review",
-            "functions.identity.login", "functions.identity.get_me"]  # fmt: skip
+HANDLERS = ["functions.catalog.handlers.list_categories", "functions.catalog.handlers.update_product", "functions.reviews.handlers.create_review",
+            "functions.identity.handlers.login", "functions.identity.handlers.get_me"]  # fmt: skip
 
 
 @pytest.mark.parametrize("handler", HANDLERS)
@@ -26,10 +26,10 @@ def test_importing_a_handler_leaves_the_pynamodb_models_unimported(handler):
 
 def test_a_lazy_module_imports_on_first_attribute_and_then_delegates():
     # GIVEN a lazy stand-in for a module not yet imported
-    module = lazy_module("functions.catalog.models")
+    module = lazy_module("functions.catalog.store")
     assert "(loaded)" not in repr(module)
     # WHEN an attribute is read THEN it is the real module's, and the module is loaded once
-    from functions.catalog import models
+    from functions.catalog import store as models
 
     assert module.ProductItem is models.ProductItem
     assert "(loaded)" in repr(module)

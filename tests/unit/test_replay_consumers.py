@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.catalog import invalidate_cache
-from functions.search import indexer
+from functions.catalog.consumers import invalidate_cache
+from functions.search.consumers import indexer
 from ops import replay_failures
 
 INFO = {"streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/Catalog/stream/2026-01-01T00:00:00.000"}

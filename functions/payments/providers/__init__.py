@@ -1,7 +1,7 @@
 """Payment providers behind one interface; the stage picks one with PAYMENT_PROVIDER.
 
 - `sandbox` (the default, and what the local stack runs): a payment page served by this API
-  (functions/payments/sandbox_page.py); POSTing an outcome to it makes the sandbox send its
+  (functions/payments/handlers/sandbox_page.py); POSTing an outcome to it makes the sandbox send its
   Standard Webhooks-signed event, exactly as a real provider would.
 - `stripe`: PaymentIntents, refunds and `Stripe-Signature` verification with the `stripe`
   package (shipped in a payments-only layer: it is too big for the shared one).

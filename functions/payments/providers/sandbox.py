@@ -1,6 +1,6 @@
 """The sandbox provider: no external calls; its payment page is served by this API.
 
-The buyer's page (functions/payments/sandbox_page.py) POSTs an outcome, and the page sends the
+The buyer's page (functions/payments/handlers/sandbox_page.py) POSTs an outcome, and the page sends the
 event `sandbox_event` builds: Standard Webhooks-signed with the current webhook secret, exactly
 what a real provider would send, so the webhook handler cannot tell the difference.
 """

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from functions.inventory.holds import Hold, release_deleted_hold
-from functions.inventory.items import HOLD_SK_PREFIX
+from functions.inventory.store import HOLD_SK_PREFIX
 from shared.observability import logger
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -18,7 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.orders import store
-from functions.orders.model import PAID
+from functions.orders.domain import PAID
 from functions.orders.views import order_view
 from shared import idempotency
 from shared.errors import Conflict, InvalidState, NotFound

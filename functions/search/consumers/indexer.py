@@ -2,7 +2,7 @@
 
 Each batch is folded to the newest catalog record per product and written through
 functions/search/writer.py (read, merge, write with optimistic concurrency), because the stock
-sync (functions/search/stock_sync.py) writes the same documents:
+sync (functions/search/consumers/stock_sync.py) writes the same documents:
 - a redelivered or out-of-order record never overwrites a newer catalog part: the document's
   `catalog_version` is at least as new, so there is nothing to write, and the record is done;
 - the stock part is kept; a product indexed for the first time (or a SKU added) gets the stock

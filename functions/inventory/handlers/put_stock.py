@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from functions.inventory.counters import owned_sku, set_stock
-from functions.inventory.items import MAX_BUCKETS
+from functions.inventory.store import MAX_BUCKETS
 from shared.http import create_app, ok
 from shared.observability import logger
 

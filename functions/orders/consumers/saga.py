@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from functions.orders import settlement, store
-from functions.orders.model import CANCELLED, CONFIRMED, FAILED, PENDING_PAYMENT, PROCESSING, Line
+from functions.orders.domain import CANCELLED, CONFIRMED, FAILED, PENDING_PAYMENT, PROCESSING, Line
 from shared import metrics
 from shared.errors import DomainError
 from shared.metrics import CHECKOUT_COMPENSATIONS

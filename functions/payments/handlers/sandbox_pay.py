@@ -12,7 +12,7 @@ import urllib.request
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.payments.sandbox_page import sandbox_payment
+from functions.payments.handlers.sandbox_page import sandbox_payment
 from shared.errors import ValidationError
 from shared.http import create_app, ok, public_url
 from shared.observability import logger

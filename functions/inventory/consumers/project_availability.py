@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.inventory.availability import TOMBSTONE, Entry, write
-from functions.inventory.items import bucket_of
+from functions.inventory.store import bucket_of
 from shared import cache
 from shared.observability import logger
 from shared.stream_batches import partial_batch_response

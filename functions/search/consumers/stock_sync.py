@@ -65,7 +65,7 @@ def _product_of(sku_id: str) -> str:
     """The product a SKU's stock item names (a bucket item beyond 0 does not)."""
     import os
 
-    from functions.inventory.items import stock_key
+    from functions.inventory.store import stock_key
     from shared.tables import connection
 
     item = connection().client.get_item(
@@ -100,7 +100,7 @@ def _stock_change(record: dict[str, Any], sums: _BucketSums) -> StockChange | No
 
 def bucket_of_record(record: dict[str, Any]) -> int | None:
     """The stock bucket a stream record is about (0: the stock item), None: not stock."""
-    from functions.inventory.items import bucket_of
+    from functions.inventory.store import bucket_of
 
     keys = (record.get("dynamodb") or {}).get("Keys") or {}
     if not str(keys.get("pk", {}).get("S", "")).startswith("SKU#"):

@@ -1,5 +1,5 @@
 """GET /api/v1/sandbox/payments/{payment_id}: the sandbox provider's payment page (its form posts
-to functions/payments/sandbox_pay.py). Only on stages whose PAYMENT_PROVIDER is sandbox.
+to functions/payments/handlers/sandbox_pay.py). Only on stages whose PAYMENT_PROVIDER is sandbox.
 
 Anyone with the link may pay, as on a real provider's hosted page (the link is unguessable: it
 names a ULID payment id, and only the order's owner is ever shown it)."""

@@ -1,6 +1,6 @@
 """Review logic: a buyer reviews a product once; the product's rating aggregate moves with it.
 
-Items (functions/catalog/models.py), all in the product's partition:
+Items (functions/catalog/store.py), all in the product's partition:
   review         pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>    (rev_<ULID>: sorted by time)
   reviewer claim pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>    (one review per user)
   product        pk=PRODUCT#<product_id>  sk=PRODUCT               rating_sum, rating_count
@@ -13,7 +13,7 @@ read-modify-write here), and the version bump makes the product's stream record 
 rating to the search index and the cache.
 
 A review of an order later cancelled or refunded stops counting (docs/decisions/0019-one-checkout-per-cart.md):
-the orders stream's REMOVE of that purchase claim (functions/catalog/withdraw_reviews.py) moves
+the orders stream's REMOVE of that purchase claim (functions/reviews/consumers/withdraw_reviews.py) moves
 the review to HIDDEN_REVIEW#<id> and takes its rating out, in one transaction conditional on the
 review still being listed and standing on that order, so a replayed record changes nothing. A
 reviewer who still has another paid order of the product keeps the review (it moves onto that
@@ -39,7 +39,7 @@ from shared.tables import connection, error_code
 if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
     from functions.catalog.schemas import CreateReviewRequest
 
-models = lazy_module("functions.catalog.models")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);

@@ -1,6 +1,6 @@
 """Orders stream consumer: a purchase claim removed (its order was cancelled or refunded) takes
 the review standing on it out of the listing and the product's rating, exactly once however
-often the record is delivered (functions/catalog/reviews.py `withdraw_for_purchase`)."""
+often the record is delivered (functions/reviews/reviews.py `withdraw_for_purchase`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from functions.catalog.reviews import withdraw_for_purchase
 from functions.orders import purchases
+from functions.reviews.reviews import withdraw_for_purchase
 from shared.observability import logger
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.orders import checkout, store
-from functions.orders.model import FAILED, PENDING_PAYMENT
+from functions.orders.domain import FAILED, PENDING_PAYMENT
 from functions.orders.schemas import CreateOrderRequest
 from functions.orders.views import order_view
 from shared import idempotency
@@ -26,7 +26,7 @@ from shared.ids import new_prefixed_id
 from shared.observability import logger
 
 app = create_app(roles=())
-# Checkout failures that say "not now" rather than "not like this" (functions/orders/saga.py):
+# Checkout failures that say "not now" rather than "not like this" (functions/orders/consumers/saga.py):
 # answered 503 with Retry-After, and the key is released so a retry with it checks out again.
 RETRYABLE_FAILURES = frozenset({"CATALOG_UNAVAILABLE"})
 

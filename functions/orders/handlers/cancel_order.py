@@ -8,7 +8,7 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.orders import settlement, store
-from functions.orders.model import CONFIRMED, PENDING_PAYMENT
+from functions.orders.domain import CONFIRMED, PENDING_PAYMENT
 from functions.orders.views import order_view
 from shared.errors import InvalidState
 from shared.http import create_app, ok

@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.catalog.reviews import MAX_LIST, list_reviews, to_view
+from functions.reviews.reviews import MAX_LIST, list_reviews, to_view
 from shared.http import create_app, ok
 from shared.observability import logger
 

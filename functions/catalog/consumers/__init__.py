@@ -1,0 +1,1 @@
+"""Stream, queue, schedule and Step Functions consumers: one module per function."""

@@ -1,0 +1,1 @@
+"""API Gateway handlers: one module per route, each a two-line `handler`."""
