@@ -22,10 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.catalog import prices
-from functions.catalog.skus import SkuInfo
-from functions.inventory import gate, holds
-from functions.inventory.holds import HoldChange
+from functions.catalog import api as catalog
+from functions.catalog.api import SkuInfo
+from functions.inventory import api as inventory
+from functions.inventory.api import HoldChange
 from shared.errors import HoldTimeExceeded, NotFound, OutOfStock, QuantityLimitExceeded, ServiceUnavailable, ValidationError
 from shared.tables import connection, is_condition_failure
 
@@ -43,7 +43,7 @@ def _table() -> str:
 def guest_max_hold_seconds() -> int:
     """How long a guest cart may hold stock in total, renewals included (env GUEST_MAX_HOLD_SECONDS;
     docs/decisions/0025): past it the holds lapse and a guest must sign in to reserve again."""
-    return int(os.environ.get("GUEST_MAX_HOLD_SECONDS") or 2 * holds.reservation_ttl_seconds())
+    return int(os.environ.get("GUEST_MAX_HOLD_SECONDS") or 2 * inventory.reservation_ttl_seconds())
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool = False) -> C
 
     The admission gate answers first: a SKU the stream says is sold out is a 409 before any
     DynamoDB call (functions/inventory/gate.py); otherwise the transaction decides."""
-    with gate.admission(sku_id, quantity):
+    with inventory.admission(sku_id, quantity):
         return _add(ref, sku_id, quantity, must_exist)
 
 
@@ -161,7 +161,7 @@ def _add(ref: CartRef, sku_id: str, quantity: int, must_exist: bool) -> Cart:
 
 
 def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:
-    infos, uncertain = prices.current_or_last_known([sku_id])
+    infos, uncertain = catalog.current_or_last_known([sku_id])
     info = infos.get(sku_id)  # None: gone from the catalog (the line may still shrink), or unknown right now
 
     def change(cart: Cart) -> dict[str, int]:
@@ -171,7 +171,7 @@ def set_quantity(ref: CartRef, sku_id: str, quantity: int) -> Cart:
             _check_limit(info, cart.lines[sku_id].quantity, quantity)
         elif sku_id in uncertain and quantity > cart.lines[sku_id].quantity:
             # its max_per_cart cannot be checked: shrinking is fine, growing waits for the catalog
-            raise prices.CatalogUnavailable("The catalog cannot be reached to check this item's limit; retry shortly.")
+            raise catalog.CatalogUnavailable("The catalog cannot be reached to check this item's limit; retry shortly.")
         return {sku_id: quantity}
 
     return _mutate(ref, change, None, requested={sku_id: quantity}, must_exist=True)
@@ -206,11 +206,11 @@ def _check_limit(info: SkuInfo, in_cart: int, total: int) -> None:
 def _live_sku(sku_id: str) -> SkuInfo:
     """The SKU as the catalog says now, or as last known when it cannot say (checkout verifies
     the price anyway); with neither, 503 CATALOG_UNAVAILABLE."""
-    infos, uncertain = prices.current_or_last_known([sku_id])
+    infos, uncertain = catalog.current_or_last_known([sku_id])
     info = infos.get(sku_id)
     if info is None:
         if sku_id in uncertain:
-            raise prices.CatalogUnavailable("The catalog cannot be reached to add this item; retry shortly.")
+            raise catalog.CatalogUnavailable("The catalog cannot be reached to add this item; retry shortly.")
         raise NotFound("No such SKU.", {"sku_id": sku_id})
     return info
 
@@ -232,7 +232,7 @@ def _mutate(
             raise NotFound("No such cart.")
         targets = decide(cart)
         now = int(time.time())
-        hold_expiry = now + holds.reservation_ttl_seconds()
+        hold_expiry = now + inventory.reservation_ttl_seconds()
         cart_expiry = now + ref.lifetime_seconds
         holds_until = None
         if ref.is_guest:
@@ -258,8 +258,8 @@ def _mutate(
         ]
         also = _cart_writes(cart, targets, infos or {}, cart_expiry, holds_until) + (extra(cart) if extra else [])
         try:
-            holds.apply(changes, also=also)
-        except holds.ConcurrentChange:
+            inventory.apply_holds(changes, also=also)
+        except inventory.ConcurrentChange:
             continue
         return load(ref)
     raise ServiceUnavailable("The cart is changing too fast; try again.")
@@ -349,7 +349,7 @@ def merge(guest: CartRef, user: CartRef) -> None:
         line = next(iter(guest_cart.lines.values()))
         try:
             _merge_line(guest_cart, line, user)
-        except holds.ConcurrentChange:
+        except inventory.ConcurrentChange:
             continue
     raise ServiceUnavailable("The cart is changing too fast; try again.")
 
@@ -366,26 +366,26 @@ def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
         }},
     ]
     release_guest = HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="release")
-    infos, uncertain = prices.current_or_last_known([sku_id])
+    infos, uncertain = catalog.current_or_last_known([sku_id])
     info = infos.get(sku_id)
     if info is None and sku_id in uncertain:  # not known to be gone: keep it for the next request's merge
-        raise prices.CatalogUnavailable("The catalog cannot be reached to merge the cart; retry shortly.")
+        raise catalog.CatalogUnavailable("The catalog cannot be reached to merge the cart; retry shortly.")
     user_cart = load(user)
     existing = user_cart.lines.get(sku_id)
     if info is None or (existing is None and len(user_cart.lines) >= MAX_LINES):
-        holds.apply([release_guest], also=guest_writes)  # gone from the catalog, or no room: drop it
+        inventory.apply_holds([release_guest], also=guest_writes)  # gone from the catalog, or no room: drop it
         return
     target = min((existing.quantity if existing else 0) + line.quantity, MAX_LINE_QUANTITY, info.max_per_cart)
     expires_at = int(time.time()) + user.lifetime_seconds
     user_writes = _cart_writes(user_cart, {sku_id: target}, {sku_id: info}, expires_at)
-    hold_expiry = int(time.time()) + holds.reservation_ttl_seconds()
+    hold_expiry = int(time.time()) + inventory.reservation_ttl_seconds()
     try:
-        holds.apply(
+        inventory.apply_holds(
             [HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="transfer"), HoldChange(user.cart_id, sku_id, target, hold_expiry)],
             also=user_writes + guest_writes,
         )
     except OutOfStock:
-        holds.apply([release_guest], also=user_writes + guest_writes)
+        inventory.apply_holds([release_guest], also=user_writes + guest_writes)
 
 
 def _delete_header(cart: Cart) -> None:
@@ -408,8 +408,8 @@ def view(cart: Cart) -> dict[str, Any]:
     When the catalog cannot answer (slow, failing, breaker open) the cart still answers at once,
     with last-known prices (or the price a line was added at) and `price_may_have_changed` on
     those lines and on the cart: checkout verifies every price before anything is charged."""
-    infos, uncertain = prices.current_or_last_known(list(cart.lines)) if cart.lines else ({}, set())
-    held = holds.get_holds(cart.ref.cart_id, list(cart.lines)) if cart.lines else {}
+    infos, uncertain = catalog.current_or_last_known(list(cart.lines)) if cart.lines else ({}, set())
+    held = inventory.get_holds(cart.ref.cart_id, list(cart.lines)) if cart.lines else {}
     now = time.time()
     items = []
     subtotal = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.cart.carts import MAX_LINE_QUANTITY
-from functions.catalog.schemas import SkuId
+from functions.catalog.api import SkuId
 
 Quantity = Field(ge=1, le=MAX_LINE_QUANTITY, strict=True, description=f"1..{MAX_LINE_QUANTITY}")
 

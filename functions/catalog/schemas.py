@@ -170,9 +170,3 @@ class UpdateProductRequest(_Body):
     images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
     skus: Annotated[list[SkuChange], Field(min_length=1, max_length=MAX_SKUS)] | None = None
     free: bool | None = None
-
-
-class CreateReviewRequest(_Body):
-    rating: Annotated[int, Field(strict=True, ge=1, le=5)]  # 4.5, "5" and true are refused
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""

@@ -6,7 +6,8 @@ import os
 import time
 from typing import Any
 
-from functions.catalog.skus import SkuInfo, lookup
+from functions.catalog.api import SkuInfo
+from functions.catalog.api import lookup_skus as lookup
 from functions.inventory.ledger import entry_item, initial_stock_items
 from functions.inventory.store import stock_key
 from shared.auth import Principal

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from functions.inventory.store import stock_key
 from shared.tables import connection, error_code
 
 MAX_BATCH = 100  # BatchGetItem's limit per call
@@ -86,3 +87,11 @@ def set_initial_stock(sku_id: str, on_hand: int, product_id: str = "", seller_id
             return False  # the only condition: the stock record does not exist yet
         raise
     return True
+
+
+def product_of_sku(sku_id: str) -> str:
+    """The product a SKU's stock item names ("" if none; a bucket item beyond 0 names none)."""
+    item = connection().client.get_item(
+        TableName=_table(), Key=stock_key(sku_id), ConsistentRead=True, ProjectionExpression="product_id",
+    ).get("Item") or {}
+    return item.get("product_id", {}).get("S", "")

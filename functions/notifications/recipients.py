@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.identity import cognito
+from functions.identity import api as identity
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ def find(user_id: str) -> Recipient | None:
     address a user just typed in. In AWS the pool keeps the last verified address as `email`
     until a new one is verified (infra/identity.py `keep_original`), so a verified address is
     the one there; the check holds for pools, imports and admin edits without that setting."""
-    attributes = cognito.get_user(user_id)
+    attributes = identity.get_user(user_id)
     if not attributes or not attributes.get("email"):
         return None
     if attributes.get("email_verified", "false").lower() != "true":

@@ -27,8 +27,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.catalog.products import get_product
-from functions.orders import purchases
+from functions.catalog.api import get_product
+from functions.orders import api as purchases
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
@@ -37,7 +37,7 @@ from shared.lazy import lazy_module
 from shared.tables import connection, error_code
 
 if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
-    from functions.catalog.schemas import CreateReviewRequest
+    from functions.reviews.schemas import CreateReviewRequest
 
 models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 

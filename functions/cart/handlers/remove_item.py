@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.cart import carts, owner
-from functions.catalog.schemas import SkuId
+from functions.catalog.api import SkuId
 from shared.http import create_app, ok
 from shared.observability import logger
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from functions.catalog.products import create_product, to_view
 from functions.catalog.schemas import CreateProductRequest
-from functions.identity.profiles import get_profile
+from functions.identity.api import get_profile
 from shared.http import create_app, ok
 from shared.observability import logger
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import correlation_paths
 
 from functions.catalog.product_cache import get_or_load
-from functions.inventory.availability import availability
+from functions.inventory.api import availability
 from shared import metrics
 from shared.http import create_app, ok
 from shared.metrics import PRODUCT_CACHE_READS

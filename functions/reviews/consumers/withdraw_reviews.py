@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from functions.orders import purchases
+from functions.orders import api as purchases
 from functions.reviews.reviews import withdraw_for_purchase
 from shared.observability import logger
 

@@ -12,8 +12,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.catalog.schemas import CreateReviewRequest
 from functions.reviews.reviews import create_review, to_view
+from functions.reviews.schemas import CreateReviewRequest
 from shared.http import create_app, ok
 from shared.observability import logger
 

@@ -73,6 +73,6 @@ def apply_actions(
 
 
 def _read_stock(sku_ids: list[str]) -> dict[str, StockLevel]:
-    from functions.inventory.stock import stock_levels
+    from functions.inventory import api as inventory
 
-    return stock_levels(sku_ids, consistent=True)
+    return inventory.stock_levels(sku_ids, consistent=True)

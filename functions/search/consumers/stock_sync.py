@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from functions.inventory import api as inventory
 from functions.search import mapping, writer
 from functions.search.documents import StockChange, from_stock_record, merge_stock
 from shared.observability import logger
@@ -53,26 +54,10 @@ class _BucketSums:
 
     def of(self, sku_id: str, product_id: str | None = None) -> StockChange | None:
         if sku_id not in self._read:
-            from functions.inventory.stock import stock_levels
-
-            levels = stock_levels([sku_id]).get(sku_id)
-            product = product_id if product_id is not None else (_product_of(sku_id) if levels else "")
+            levels = inventory.stock_levels([sku_id]).get(sku_id)
+            product = product_id if product_id is not None else (inventory.product_of_sku(sku_id) if levels else "")
             self._read[sku_id] = StockChange(product or "", sku_id, *levels) if levels else None
         return self._read[sku_id]
-
-
-def _product_of(sku_id: str) -> str:
-    """The product a SKU's stock item names (a bucket item beyond 0 does not)."""
-    import os
-
-    from functions.inventory.store import stock_key
-    from shared.tables import connection
-
-    item = connection().client.get_item(
-        TableName=os.environ["INVENTORY_TABLE_NAME"], Key=stock_key(sku_id), ConsistentRead=True,
-        ProjectionExpression="product_id",
-    ).get("Item") or {}
-    return item.get("product_id", {}).get("S", "")
 
 
 def _stock_change(record: dict[str, Any], sums: _BucketSums) -> StockChange | None:
@@ -100,12 +85,10 @@ def _stock_change(record: dict[str, Any], sums: _BucketSums) -> StockChange | No
 
 def bucket_of_record(record: dict[str, Any]) -> int | None:
     """The stock bucket a stream record is about (0: the stock item), None: not stock."""
-    from functions.inventory.store import bucket_of
-
     keys = (record.get("dynamodb") or {}).get("Keys") or {}
     if not str(keys.get("pk", {}).get("S", "")).startswith("SKU#"):
         return None
-    return bucket_of(str(keys.get("sk", {}).get("S", "")))
+    return inventory.bucket_of(str(keys.get("sk", {}).get("S", "")))
 
 
 def apply_stock_changes(changes: Sequence[StockChange], *, index: str = mapping.ALIAS, client: Any = None) -> list[str | None]:
