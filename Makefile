@@ -26,7 +26,7 @@ else
 endif
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
-UNIT_TESTS := tests/unit tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
+UNIT_TESTS := tests/unit tests/test_architecture.py tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
   tests/local/test_powertools_isolation.py tests/local/test_moto_gaps.py tests/local/test_moto_fast_paths.py tests/local/test_moto_direct_dispatch.py tests/local/test_attribute_value_parser.py tests/local/test_synth_cache.py tests/local/test_transaction_tokens.py tests/local/test_lambda_runtime.py tests/payments/test_signatures.py \
   tests/search/test_client.py tests/search/test_documents.py tests/search/test_replay.py
 
@@ -48,8 +48,9 @@ deploy: $(STAMP) $(NODE_STAMP) ## deploy to the AWS account in your credentials:
 lock: $(STAMP) ## re-resolve the layers' lock files (hashes pinned) after editing requirements*.txt
 	$(PY) -m infra.lock
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff, and the architecture's import contracts (.importlinter)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP) $(NODE_STAMP) system-packages ## benchmarks, printed as ratios measured in one run
 	$(PY) -m bench

@@ -22,7 +22,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.notifications.order_events import DETAIL_TYPES, SOURCE
+from functions.notifications.api import DETAIL_TYPES, SOURCE
 from infra.config import StageConfig
 from infra.functions import FunctionFactory
 from infra.streams import failure_queue

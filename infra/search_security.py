@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.search.mapping import ALIAS
+from functions.search.api import ALIAS
 from infra.topology import Access
 
 # The alias and every versioned index behind it (products-v<N>, which reindexing creates later).

@@ -18,7 +18,8 @@ HTML_ROUTES = {"functions.payments.handlers.sandbox_page.handler"}  # pages for 
 
 
 def _event_path(handler: str) -> Path:
-    _, service, module, _ = handler.split(".")
+    parts = handler.split(".")  # functions.<service>.handlers|consumers.<module>.handler
+    service, module = parts[1], parts[-2]
     return ROOT / "events" / service / f"{module}.json"
 
 
