@@ -113,3 +113,13 @@ def test_every_handler_module_of_a_service_is_deployed():
     }
     assert modules - deployed == set()
     assert {h.handler.rsplit(".", 1)[0] for h in (*all_routes(), *all_stream_consumers(), *all_scheduled_jobs())} <= modules
+
+
+def test_functions_readme_lists_the_services_in_order_with_their_calls():
+    """functions/README.md's table is the topology's: the services lowest first, each with its calls."""
+    rows = [line.split("|")[1:-1] for line in (FUNCTIONS / "README.md").read_text().splitlines()
+            if line.startswith("| `")]
+    assert [row[0].strip().strip("`") for row in rows] == SERVICE_NAMES
+    for row, service in zip(rows, SERVICES, strict=True):
+        listed = {name.strip() for name in row[2].split(",")} - {"nothing"}
+        assert listed == set(service.calls), (service.name, row[2])
