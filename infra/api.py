@@ -2,7 +2,7 @@
 
 API Gateway's own answers (the authorizer's 401, an unknown route, throttling, integration
 failures) are gateway responses templated into the contract's error envelope
-(../shared/api-contract.md, shared/http.py), so a client reads every error the same way.
+(docs/openapi.json, shared/http.py), so a client reads every error the same way.
 """
 
 from __future__ import annotations

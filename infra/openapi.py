@@ -15,7 +15,7 @@ merge would silently keep one). The edge conventions powertools cannot see are a
   signature headers;
 - responses: powertools would describe the handler's return value (and a 422 for validation,
   which shared/http.py answers as 400); handlers return the envelope of
-  ../shared/api-contract.md, so each route gets its success envelope with a data schema and the
+  docs/openapi.json, so each route gets its success envelope with a data schema and the
   error envelope for the statuses that apply to it.
 
 The local stack serves this document at /api/openapi.json (local/docs.py).
@@ -104,7 +104,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ErrorEnvelope": {
         **_obj(
             {"status": {"const": "error"}, "error": ERROR, "meta": _ref("Meta")},
-            description="Every error the API answers (../shared/api-contract.md).",
+            description="Every error the API answers (docs/openapi.json).",
         ),
     },
     # infra/api.py GATEWAY_ERRORS: gateway responses are templates without VTL, which cannot format a timestamp.

@@ -1,4 +1,4 @@
-"""Patches that make moto tell the truth (see ../shared/local-aws-notes.md, moto section).
+"""Patches that make moto tell the truth (ADR 0030 lists each gap with its probe).
 
 `apply_moto_patches()` is idempotent. It
 

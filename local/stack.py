@@ -37,7 +37,7 @@ LOCAL_ENVIRONMENT = {
     # The fault tests that are about budgets set it back to 1.
     "SDK_TIMEOUT_SCALE": "10",
 }
-# The knobs of ../shared/api-contract.md "Local stack knobs" that reach the handlers.
+# The knobs of the README's local stack knobs that reach the handlers.
 KNOBS = ("RESERVATION_TTL_SECONDS", "PAYMENT_WINDOW_SECONDS", "PAYMENT_WEBHOOK_SECRET")
 
 

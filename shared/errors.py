@@ -1,7 +1,7 @@
 """The domain error model: every error a client can see has an HTTP status and a stable code.
 
 Handlers raise these; `shared.http` turns them into the error envelope. Codes are part of the
-public contract (../shared/api-contract.md): never rename one.
+public contract (docs/openapi.json): never rename one.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every endpoint handler builds its resolver with `create_app()` and answers with `ok(...)` or by
 raising a `shared.errors.DomainError`. Whatever goes wrong, the client gets the envelope of
-../shared/api-contract.md with a stable code; bad input is a 400, never a 500.
+docs/openapi.json with a stable code; bad input is a 400, never a 500.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The orders' JSON shapes (../shared/api-contract.md "Orders and checkout")."""
+"""The orders' JSON shapes (docs/openapi.json, the orders operations)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The payments' JSON shape (../shared/api-contract.md "Payments")."""
+"""The payments' JSON shape (docs/openapi.json, the payments operations)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ an index a reindex has meanwhile deleted fails (and is retried) instead of auto-
 index of that name (functions/search/writer.py, docs/decisions/0010-search-document-concurrency.md).
 
 Analysis uses only what both Amazon OpenSearch and osmem-server apply at index time (see
-../shared/local-aws-notes.md): synonyms are expanded in the query builder, and possessives /
+ADR 0030): synonyms are expanded in the query builder, and possessives /
 hyphenated words are handled with char filters, because osmem ignores `synonym*` and
 `word_delimiter*` filters and mangles `possessive_english` when indexing (its `_analyze` API
 shows them working, which is misleading).

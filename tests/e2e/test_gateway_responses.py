@@ -12,7 +12,7 @@ PRIVATE = "/api/v1/categories"  # POST: signed-in admins only
 
 
 def assert_gateway_error(response, status: int, code: str, error_type: str) -> dict:
-    """The envelope of ../shared/api-contract.md, its meta with the request id (no timestamp: a
+    """The envelope of docs/openapi.json, its meta with the request id (no timestamp: a
     gateway response template cannot format one), answered by the gateway, not a handler."""
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
