@@ -16,9 +16,10 @@ def test_ruff_is_clean():
 
 
 def test_nothing_in_the_repository_points_outside_it():
-    """The product's docs and code never refer to material beside the repository (../shared/):
-    a reader of a fresh clone has none of it."""
+    """The product's docs and code never refer to material beside the repository (the folder
+    `shared` one level up): a reader of a fresh clone has none of it."""
+    beside = "../" + "shared/"
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     outside = [name for name in files if (ROOT / name).is_file() and (ROOT / name).suffix in {".py", ".md", ".json", ".txt", ".toml"}
-               and "../shared/" in (ROOT / name).read_text(errors="replace")]
+               and beside in (ROOT / name).read_text(errors="replace")]
     assert outside == []
