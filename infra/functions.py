@@ -16,6 +16,7 @@ from infra.config import StageConfig
 from infra.media import ProductImages
 from infra.network import Network
 from infra.search import SearchDomain
+from infra.shape import service_of
 from infra.topology import Access, Table
 
 
@@ -93,7 +94,8 @@ class FunctionFactory:
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**self._environment(cache), **self._cursor_environment(cursors), **self._secret_environment(payment_secrets), **(environment or {})},
+            environment={**self._environment(cache), **self._cursor_environment(cursors), **self._secret_environment(payment_secrets), **(environment or {}),
+                         **self._service_environment(handler)},
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
@@ -147,6 +149,13 @@ class FunctionFactory:
         if cache:
             environment["CACHE_URL"] = self.cache.url
         return environment
+
+    @staticmethod
+    def _service_environment(handler: str) -> dict[str, str]:
+        """The function's service, from its handler (functions.<service>...): powertools' Logger
+        writes it on every log line and shared/metrics.py makes it the `service` dimension, so
+        logs and metrics say which service wrote them (infra/monitoring.py alarms on the same)."""
+        return {"POWERTOOLS_SERVICE_NAME": service_of(handler)}
 
     def _network_for(self, *, search: bool, cache: bool) -> dict:
         """Functions that use the search domain or the cache run in the private VPC, with the

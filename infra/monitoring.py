@@ -38,8 +38,8 @@ from constructs import Construct
 
 from infra.checkout import STEPS
 from infra.config import StageConfig
-from infra.topology import SERVICES, all_scheduled_jobs, all_stream_consumers
-from shared.metrics import AVAILABILITY_READS, CHECKOUT_COMPENSATIONS, NAMESPACE, PRODUCT_CACHE_READS, SERVICE_DIMENSION
+from infra.topology import SERVICES, all_scheduled_jobs, all_stream_consumers, service_of
+from shared.metrics import AVAILABILITY_READS, CHECKOUT_COMPENSATIONS, NAMESPACE, PRODUCT_CACHE_READS
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
@@ -47,6 +47,15 @@ MAX_METRICS_PER_ALARM = 10  # CloudWatch: an alarm's metric math may use at most
 PRODUCT_CACHE_MIN_READS = 100  # fewer reads in 5 minutes say nothing about the hit ratio
 CHECKOUT_MIN_EXECUTIONS = 10  # likewise for the share of failed checkouts
 NOTIFICATION_SENDER_ID = "NotificationSender"  # built by infra/notifications.py
+# The function that emits each alarmed EMF metric (shared/metrics.py). A metric's `service`
+# dimension is the emitting function's service, POWERTOOLS_SERVICE_NAME, which infra/functions.py
+# derives from the handler with the same `service_of`: an alarm must name exactly that value.
+EMF_EMITTERS = {
+    # inventory's availability read (functions/inventory/availability.py), run by the product page
+    AVAILABILITY_READS: "functions.catalog.handlers.get_product.handler",
+    PRODUCT_CACHE_READS: "functions.catalog.handlers.get_product.handler",
+    CHECKOUT_COMPENSATIONS: "functions.orders.consumers.saga.cancel_order",  # the saga's CancelOrder step
+}
 
 
 @dataclass(frozen=True)
@@ -89,10 +98,11 @@ def alerts_topic(scope: Construct, config: StageConfig, stack_name: str, email: 
 
 
 def emf_metric(name: str, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
-    """A metric the handlers emit through shared/metrics.py (namespace Shop, dimension service)."""
+    """A metric the handlers emit through shared/metrics.py: namespace Shop, dimensions the
+    emitting function's service (EMF_EMITTERS) and `dimensions`."""
     return cloudwatch.Metric(
         namespace=NAMESPACE, metric_name=name, statistic=statistic, period=FIVE_MINUTES,
-        dimensions_map={"service": SERVICE_DIMENSION, **dimensions},
+        dimensions_map={"service": service_of(EMF_EMITTERS[name]), **dimensions},
     )
 
 

@@ -21,6 +21,11 @@ from typing import Any
 
 from local.cfn import ACCOUNT_ID, REGION, FunctionSpec
 
+# Variables each function has a value of its own (infra/functions.py: POWERTOOLS_SERVICE_NAME is
+# the function's service). One process environment cannot hold them: they stay out of it, and an
+# invocation's log lines carry its own function's service instead (`_log_as`).
+PER_FUNCTION_VARIABLES = frozenset({"POWERTOOLS_SERVICE_NAME"})
+
 
 @dataclass
 class LambdaContext:
@@ -108,6 +113,8 @@ class LambdaRuntime:
         merged: dict[str, str] = {}
         for spec in self.functions.values():
             for key, value in spec.environment.items():
+                if key in PER_FUNCTION_VARIABLES:
+                    continue
                 other = merged.setdefault(key, value)
                 if other != value:
                     raise RuntimeError(f"env var {key} differs between functions ({other!r} vs {value!r})")
@@ -152,10 +159,21 @@ class LambdaRuntime:
     @staticmethod
     def _call(instances: _FunctionInstances, event: Any, context: LambdaContext) -> Any:
         handler = instances.acquire()
+        _log_as(instances.spec.environment.get("POWERTOOLS_SERVICE_NAME"))
         try:
             return handler(event, context)
         finally:
             instances.release(handler)
+
+
+def _log_as(service: str | None) -> None:
+    """This thread's log lines name `service` (the invoked function's), as its own Lambda process
+    would: the handlers' shared Logger keeps its keys per thread here (local/powertools_isolation.py)."""
+    if not service:
+        return
+    from shared.observability import logger
+
+    logger.append_keys(service=service)
 
 
 def error_envelope(exc: BaseException) -> dict[str, Any]:

@@ -14,31 +14,41 @@ import sys
 import time
 
 NAMESPACE = "Shop"  # POWERTOOLS_METRICS_NAMESPACE, set by infra/stack.py
-SERVICE_DIMENSION = "shop"  # POWERTOOLS_SERVICE_NAME
+# Every metric has the dimension `service`: the emitting function's service (its folder under
+# functions/), which infra/functions.py sets as the function's POWERTOOLS_SERVICE_NAME. A metric
+# counted in one service's module but run by another's function (inventory's availability read on
+# catalog's product page) carries the service of the function. "shop" only outside a function.
+SERVICE_VARIABLE = "POWERTOOLS_SERVICE_NAME"
+DEFAULT_SERVICE = "shop"
 
-AVAILABILITY_READS = "AvailabilityReads"  # dimension Mode: hit | degraded (functions/inventory/availability.py)
-PRODUCT_CACHE_READS = "ProductCacheReads"  # dimension Result: hit | miss (functions/catalog/handlers/get_product.py)
-CHECKOUT_COMPENSATIONS = "CheckoutCompensations"  # dimension Cause: refused | failed (functions/orders/consumers/saga.py)
-PRICE_LOOKUPS = "PriceLookups"  # dimension Result: verified | last-known | unavailable (functions/catalog/prices.py)
+# name  # its dimension: values (the module that counts it; the services whose functions run it)
+AVAILABILITY_READS = "AvailabilityReads"  # Mode: hit | degraded (functions/inventory/availability.py; catalog's product page)
+PRODUCT_CACHE_READS = "ProductCacheReads"  # Result: hit | miss (functions/catalog/handlers/get_product.py; catalog)
+CHECKOUT_COMPENSATIONS = "CheckoutCompensations"  # Cause: refused | failed (functions/orders/consumers/saga.py; orders)
+PRICE_LOOKUPS = "PriceLookups"  # Result: verified | last-known | unavailable (functions/catalog/prices.py; cart, orders)
 
 
 def disabled() -> bool:
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
 
+def service() -> str:
+    """The `service` dimension of this function's metrics."""
+    return os.environ.get(SERVICE_VARIABLE) or DEFAULT_SERVICE
+
+
 def count(name: str, dimension: str, value: str, amount: int = 1) -> None:
-    """One EMF line: `name` += amount, by (service, `dimension`=`value`)."""
+    """One EMF line: `name` += amount, by (service, `dimension`=`value`), service = service()."""
     if disabled():
         return
     namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE)
-    service = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE_DIMENSION)
     line = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [{"Namespace": namespace, "Dimensions": [["service", dimension]],
                                    "Metrics": [{"Name": name, "Unit": "Count"}]}],
         },
-        "service": service,
+        "service": service(),
         dimension: value,
         name: amount,
     }

@@ -16,7 +16,9 @@ from aws_lambda_powertools import Logger
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "shop")
+# The function's service (identity, catalog, ... notifications): infra/functions.py sets it per
+# function from the handler's folder, so log lines and metrics say which service wrote them.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "shop"
 
 logger = Logger(service=SERVICE)
 

@@ -8,6 +8,18 @@ The only module of functions/catalog/ another service may import (.importlinter)
   verified_prices           prices checkout charges (fresh reads only)
   CatalogUnavailable        the catalog could not answer (503)
   get_product               a product (reviews check it exists)
+
+Reviews and the product's rating aggregate, which the catalog keeps for the reviews service
+(functions/catalog/reviews_store.py: one transaction moves a review and its product's rating):
+  Review                    a listed review (typed, frozen)
+  record_review             write a review, its one-per-user claim and the rating in one transaction,
+                            with the caller's extra parts (`also`: orders' purchase check)
+  ProductNotReviewable, AlreadyReviewed, AlsoCheckFailed, ProductBusy
+                            why record_review wrote nothing
+  review_by                 a user's listed review of a product, or None
+  move_review, hide_review  a review onto another order / out of the listing and the rating
+  ReviewChanged             the review changed meanwhile (move/hide): read again
+  list_reviews              a product's reviews, newest first, with a signed cursor
 """
 
 from __future__ import annotations
@@ -15,8 +27,26 @@ from __future__ import annotations
 from functions.catalog.prices import CatalogUnavailable, current_or_last_known
 from functions.catalog.prices import verified as verified_prices
 from functions.catalog.products import get_product
+from functions.catalog.reviews_store import (
+    AlreadyReviewed,
+    AlsoCheckFailed,
+    ProductBusy,
+    ProductNotReviewable,
+    Review,
+    ReviewChanged,
+    hide_review,
+    list_reviews,
+    move_review,
+    record_review,
+    review_by,
+)
 from functions.catalog.schemas import SkuId
 from functions.catalog.skus import SkuInfo
 from functions.catalog.skus import lookup as lookup_skus
 
 __all__ = ["CatalogUnavailable", "SkuId", "SkuInfo", "current_or_last_known", "get_product", "lookup_skus", "verified_prices"]
+# Reviews and the rating aggregate (functions/catalog/reviews_store.py)
+__all__ += [
+    "AlreadyReviewed", "AlsoCheckFailed", "ProductBusy", "ProductNotReviewable", "Review", "ReviewChanged",
+    "hide_review", "list_reviews", "move_review", "record_review", "review_by",
+]

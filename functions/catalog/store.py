@@ -139,7 +139,7 @@ class ReviewItem(Model):
       pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>   (rev_<ULID>: newest first = query backwards)
 
     The product's rating aggregate (`rating_sum`, `rating_count`) moves in the same transaction
-    that writes the review (functions/reviews/reviews.py), so the two never disagree.
+    that writes the review (functions/catalog/reviews_store.py), so the two never disagree.
     """
 
     class Meta(_CatalogMeta):
@@ -156,7 +156,7 @@ class ReviewItem(Model):
     body = UnicodeAttribute(default="")
     created_at = UTCDateTimeAttribute()
     # The purchase (order) the review stands on; when that order is cancelled or refunded the
-    # review moves to HIDDEN_REVIEW#<id> and leaves the rating (functions/reviews/reviews.py).
+    # review moves to HIDDEN_REVIEW#<id> and leaves the rating (functions/catalog/reviews_store.py).
     order_id = UnicodeAttribute(null=True)
 
     SORT_PREFIX = "REVIEW#"

@@ -1,23 +1,20 @@
-"""Review logic: a buyer reviews a product once; the product's rating aggregate moves with it.
+"""Review rules: only a buyer reviews a product, once; a review stops counting when its purchase goes.
 
-Items (functions/catalog/store.py), all in the product's partition:
-  review         pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>    (rev_<ULID>: sorted by time)
-  reviewer claim pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>    (one review per user)
-  product        pk=PRODUCT#<product_id>  sk=PRODUCT               rating_sum, rating_count
+The reviews and the product's rating aggregate are kept by the catalog, in the product's
+partition, and move in ONE transaction (functions/catalog/reviews_store.py, through
+functions/catalog/api.py): this module decides who may write what, and asks orders
+(functions/orders/api.py) who bought what.
 
-A review is ONE TransactWriteItems: put the review, put the claim (only if absent), and on the
-product ADD rating_sum/rating_count and version, SET updated_at, only while it is ACTIVE, and a
-check that the purchase it stands on (its `order_id`) still stands. The aggregate is therefore
-exactly the sum of the listed reviews under any concurrency (ADD is applied by DynamoDB, never
-read-modify-write here), and the version bump makes the product's stream record carry the new
-rating to the search index and the cache.
+A review rests on a purchase: it records the order it stands on (`order_id`), and its transaction
+carries orders' ConditionCheck that the purchase still stands (`purchases.purchase_check`), so a
+cancellation racing the review refuses it.
 
 A review of an order later cancelled or refunded stops counting (docs/decisions/0019-one-checkout-per-cart.md):
-the orders stream's REMOVE of that purchase claim (functions/reviews/consumers/withdraw_reviews.py) moves
-the review to HIDDEN_REVIEW#<id> and takes its rating out, in one transaction conditional on the
-review still being listed and standing on that order, so a replayed record changes nothing. A
-reviewer who still has another paid order of the product keeps the review (it moves onto that
-order, under a check that it stands).
+the orders stream's REMOVE of that purchase claim (functions/reviews/consumers/withdraw_reviews.py) hides
+the review and takes its rating out, in one transaction conditional on the review still being
+listed and standing on that order, so a replayed record changes nothing. A reviewer who still has
+another paid order of the product keeps the review (it moves onto that order, under a check that
+it stands).
 """
 
 from __future__ import annotations
@@ -27,53 +24,47 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.catalog.api import get_product
+from functions.catalog import api as catalog
+from functions.catalog.api import Review, get_product
 from functions.orders import api as purchases
-from shared import cursors
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
-from shared.lazy import lazy_module
-from shared.tables import connection, error_code
 
 if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
     from functions.reviews.schemas import CreateReviewRequest
 
-models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
-
 MAX_LIST = 100
-# DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
-# nothing of it was applied, so it is retried with jittered backoff (~1.5 s in all at most).
+# A withdrawal that raced a change of the review (a replay, a move, the other purchase withdrawn
+# too) reads again and decides again, with jittered backoff (~1.5 s in all at most).
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 0.025
+NOT_A_BUYER = "Only customers with a confirmed order of this product can review it."
 
 
-def to_view(item: models.ReviewItem) -> dict[str, Any]:
+def to_view(review: Review) -> dict[str, Any]:
     return {
-        "review_id": item.review_id,
-        "user_id": item.user_id,
-        "rating": int(item.rating),
-        "title": item.title,
-        "body": item.body or "",
-        "created_at": item.created_at.isoformat(timespec="milliseconds"),
+        "review_id": review.review_id,
+        "user_id": review.user_id,
+        "rating": review.rating,
+        "title": review.title,
+        "body": review.body,
+        "created_at": review.created_at.isoformat(timespec="milliseconds"),
     }
 
 
-def create_review(product_id: str, request: CreateReviewRequest, principal: Principal) -> models.ReviewItem:
+def create_review(product_id: str, request: CreateReviewRequest, principal: Principal) -> Review:
     """404 unknown/deleted product, 403 not a buyer (or its seller), 409 ALREADY_EXISTS if reviewed."""
     product = get_product(product_id)  # 404 before anything else: nobody can buy what is not there
     if product.seller_id == principal.user_id:
         raise Forbidden("Sellers cannot review their own products.")
     order_id = purchases.confirmed_purchase(principal.user_id, product_id)  # looked up now: patchable
     if order_id is None:
-        raise Forbidden("Only customers with a confirmed order of this product can review it.")
+        raise Forbidden(NOT_A_BUYER)
     # The id's time and created_at are the same millisecond, so id order is created_at order.
     now_ms = int(time.time() * 1000)
-    review_id = f"rev_{new_id(now_ms)}"
-    review = models.ReviewItem(
-        models.ProductItem.key(product_id),
-        models.ReviewItem.sort_key(review_id),
-        review_id=review_id,
+    review = Review(
+        review_id=f"rev_{new_id(now_ms)}",
         product_id=product_id,
         user_id=principal.user_id,
         rating=request.rating,
@@ -82,54 +73,18 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
         created_at=datetime.fromtimestamp(now_ms / 1000, UTC),
         order_id=order_id,
     )
-    claim = models.ReviewerClaim(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(principal.user_id), review_id=review_id)
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            _write(review, claim, request.rating, purchases.purchase_check(principal.user_id, product_id, order_id),
-                   token=f"{review_id}-{attempt}")
-            return review
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = dict(zip(("review", "claim", "product", "purchase"), _reasons(exc), strict=False))
-            if codes.get("product") == "ConditionalCheckFailed":
-                raise NotFound("No such product.") from exc  # deleted meanwhile
-            if codes.get("claim") == "ConditionalCheckFailed":
-                raise AlreadyExists("You have already reviewed this product.", {"product_id": product_id}) from exc
-            if codes.get("purchase") == "ConditionalCheckFailed":
-                raise Forbidden("Only customers with a confirmed order of this product can review it.") from exc  # cancelled meanwhile
-            if "TransactionConflict" not in codes.values():
-                raise
-        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
-    raise Conflict("The product is busy; retry the review.")
-
-
-def _reasons(exc: BaseException) -> list[str]:
-    return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-
-
-def _write(review: models.ReviewItem, claim: models.ReviewerClaim, rating: int, purchase: dict[str, Any] | None, token: str) -> None:
-    """[review, claim, product, purchase check] in one transaction (the reasons' order above)."""
-    table = models.ReviewItem.Meta.table_name
-    items: list[dict[str, Any]] = [
-        {"Put": {"TableName": table, "Item": review.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Put": {"TableName": table, "Item": claim.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Update": {
-            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": "PRODUCT"}},
-            "UpdateExpression": "ADD rating_sum :rating, rating_count :one, version :one SET updated_at = :at",
-            "ConditionExpression": "#status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":rating": {"N": str(rating)}, ":one": {"N": "1"}, ":active": {"S": "ACTIVE"},
-                ":at": {"S": models.ProductItem.updated_at.serialize(review.created_at)},
-            },
-        }},
-    ]
-    if purchase is not None:
-        items.append(purchase)
-    # The token makes botocore's own retries of this request idempotent (a retry after a lost
-    # response succeeds instead of failing on the claim); each of our attempts gets its own.
-    connection().client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    check = purchases.purchase_check(principal.user_id, product_id, order_id)
+    try:
+        catalog.record_review(review, also=[check] if check is not None else [])
+    except catalog.ProductNotReviewable as exc:
+        raise NotFound("No such product.") from exc  # deleted meanwhile
+    except catalog.AlreadyReviewed as exc:
+        raise AlreadyExists("You have already reviewed this product.", {"product_id": product_id}) from exc
+    except catalog.AlsoCheckFailed as exc:
+        raise Forbidden(NOT_A_BUYER) from exc  # the purchase was cancelled meanwhile
+    except catalog.ProductBusy as exc:
+        raise Conflict("The product is busy; retry the review.") from exc
+    return review
 
 
 # -- withdrawal: the purchase a review stands on was cancelled or refunded ----------------------
@@ -140,105 +95,27 @@ def withdraw_for_purchase(product_id: str, user_id: str, order_id: str) -> str:
     "none" (no review on that order: nothing to do), "moved" (onto another standing order),
     "hidden" (unlisted, its rating taken out of the aggregate)."""
     for attempt in range(MAX_ATTEMPTS):
-        try:
-            claim = models.ReviewerClaim.get(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(user_id), consistent_read=True)
-            review = models.ReviewItem.get(models.ProductItem.key(product_id), models.ReviewItem.sort_key(claim.review_id), consistent_read=True)
-        except (models.ReviewerClaim.DoesNotExist, models.ReviewItem.DoesNotExist):
+        review = catalog.review_by(product_id, user_id)
+        if review is None:
             return "none"  # never reviewed, or already hidden
         if review.order_id not in (None, order_id):
             return "none"  # the review stands on another order
         other = purchases.confirmed_purchase(user_id, product_id, other_than=order_id)
         try:
             if other is not None:
-                _move(review, order_id, other)
+                check = purchases.purchase_check(user_id, product_id, other)
+                catalog.move_review(review, order_id, other, also=[check] if check is not None else [])
                 return "moved"
-            _hide(review, order_id)
+            catalog.hide_review(review, order_id, because=f"order {order_id} was cancelled or refunded")
             return "hidden"
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            if "TransactionConflict" not in _reasons(exc) and "ConditionalCheckFailed" not in _reasons(exc):
-                raise
-            # Changed meanwhile (hidden by a replay, moved, or the other purchase withdrawn too):
-            # read again and decide again.
+        except catalog.ReviewChanged:
+            pass  # hidden by a replay, moved, or the other purchase withdrawn too: read again and decide again
         time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
     raise Conflict("The review is changing too fast; the record is retried.")
 
 
-def _standing_on(order_id: str) -> tuple[str, dict[str, Any]]:
-    """The review's condition: still listed, and standing on `order_id` (a review older than
-    order ids on reviews stands on whichever purchase the user has)."""
-    return "attribute_exists(pk) AND (order_id = :order OR attribute_not_exists(order_id))", {":order": {"S": order_id}}
-
-
-def _move(review: models.ReviewItem, order_id: str, other: str) -> None:
-    condition, values = _standing_on(order_id)
-    check = purchases.purchase_check(review.user_id, review.product_id, other)
-    items: list[dict[str, Any]] = [{"Update": {
-        "TableName": models.ReviewItem.Meta.table_name, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
-        "UpdateExpression": "SET order_id = :other", "ConditionExpression": condition,
-        "ExpressionAttributeValues": {**values, ":other": {"S": other}},
-    }}]
-    if check is not None:
-        items.append(check)
-    connection().client.transact_write_items(TransactItems=items)
-
-
-def _hide(review: models.ReviewItem, order_id: str) -> None:
-    table = models.ReviewItem.Meta.table_name
-    condition, values = _standing_on(order_id)
-    hidden = review.serialize()
-    hidden["sk"] = {"S": f"{models.ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
-    hidden["entity"] = {"S": "hidden_review"}
-    hidden["hidden_because"] = {"S": f"order {order_id} was cancelled or refunded"}
-    connection().client.transact_write_items(TransactItems=[
-        {"Delete": {
-            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
-            "ConditionExpression": condition, "ExpressionAttributeValues": values,
-        }},
-        {"Put": {"TableName": table, "Item": hidden}},
-        {"Update": {
-            "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": "PRODUCT"}},
-            # A deleted product's aggregate is corrected too: it is kept, and shown if restored.
-            "UpdateExpression": "ADD rating_sum :minus_rating, rating_count :minus_one, version :one SET updated_at = :at",
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeValues": {
-                ":minus_rating": {"N": str(-int(review.rating))}, ":minus_one": {"N": "-1"}, ":one": {"N": "1"},
-                ":at": {"S": models.ProductItem.updated_at.serialize(datetime.now(UTC))},
-            },
-        }},
-    ])
-
-
-def _encode_cursor(product_id: str, sort_key: str) -> str:
-    return cursors.encode("reviews", product_id, sort_key)
-
-
-def _decode_cursor(product_id: str, cursor: str) -> str:
-    sort_key = cursors.decode("reviews", product_id, cursor)
-    if not (isinstance(sort_key, str) and sort_key.startswith(models.ReviewItem.SORT_PREFIX)):
-        raise cursors.InvalidCursor()
-    return sort_key
-
-
-def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[models.ReviewItem], str | None]:
-    """Newest first. The cursor holds only the last review's sort key, signed for this product's
-    list (shared/cursors.py), so a cursor of another product's list is refused."""
-    get_product(product_id)  # 404 for unknown and deleted products
-    pk = models.ProductItem.key(product_id)
-    start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
-    # One more than asked: a next page is promised only when one exists. Read consistently: a
-    # reviewer who just posted (or withdrew) expects to see it in the list at once.
-    results = models.ReviewItem.query(
-        pk,
-        models.ReviewItem.sk.startswith(models.ReviewItem.SORT_PREFIX),
-        consistent_read=True,
-        scan_index_forward=False,
-        limit=limit + 1,
-        page_size=limit + 1,
-        last_evaluated_key=start,
-    )
-    items = list(results)
-    if len(items) > limit:
-        return items[:limit], _encode_cursor(product_id, items[limit - 1].sk)
-    return items, None
+def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
+    """Newest first, with the next page's cursor (signed for this product's list: a cursor of
+    another product's list is refused). 404 for unknown and deleted products."""
+    get_product(product_id)
+    return catalog.list_reviews(product_id, limit, cursor)

@@ -39,14 +39,16 @@ def new_product(seller, category_id):
 @pytest.fixture
 def bought(monkeypatch) -> set[tuple[str, str]]:
     """(user_id, product_id) pairs with a confirmed order. The handlers run in this process and
-    look the check up at call time, so patching the orders module reaches them."""
+    look the check up at call time on orders' api (`purchases.confirmed_purchase` in
+    functions/reviews/reviews.py), so patching that module reaches them. (Patching
+    functions.orders.purchases would not: the api binds its names once, when first imported.)"""
     purchases: set[tuple[str, str]] = set()
     monkeypatch.setattr(
-        "functions.orders.purchases.confirmed_purchase",
+        "functions.orders.api.confirmed_purchase",
         lambda user_id, product_id, other_than=None: "ord_test" if (user_id, product_id) in purchases else None,
     )
     # no real purchase claim to check in the review's transaction (test_review_withdrawal.py has real orders)
-    monkeypatch.setattr("functions.orders.purchases.purchase_check", lambda user_id, product_id, order_id: None)
+    monkeypatch.setattr("functions.orders.api.purchase_check", lambda user_id, product_id, order_id: None)
     return purchases
 
 

@@ -148,7 +148,7 @@ def test_the_api_and_the_checkout_state_machine_are_alarmed(monitored: Monitored
     [failed] = monitored.alarms_watching("ExecutionsFailed", StateMachineArn={"Ref": machine})
     assert monitored.alarms_watching("ExecutionsStarted", StateMachineArn={"Ref": machine}) == [failed]
     # and a checkout undone because a step failed all its retries, from the saga's own metric
-    assert len(monitored.alarms_watching(CHECKOUT_COMPENSATIONS, Cause="failed", service="shop")) == 1
+    assert len(monitored.alarms_watching(CHECKOUT_COMPENSATIONS, Cause="failed", service="orders")) == 1  # the saga's service
 
 
 def test_the_saga_counts_as_refusals_exactly_the_errors_the_state_machine_never_retries() -> None:
@@ -159,11 +159,12 @@ def test_the_saga_counts_as_refusals_exactly_the_errors_the_state_machine_never_
 
 
 def test_the_read_models_degraded_mode_and_the_product_cache_hit_ratio_are_alarmed_from_the_handlers_metrics(monitored: Monitored) -> None:
-    # the names and dimensions shared/metrics.py writes (functions/inventory/availability.py, get_product.py)
-    assert monitored.alarms_watching(AVAILABILITY_READS, Mode="degraded", service="shop")
-    assert monitored.alarms_watching(AVAILABILITY_READS, Mode="hit", service="shop")
-    [ratio] = monitored.alarms_watching(PRODUCT_CACHE_READS, Result="hit", service="shop")
-    assert monitored.alarms_watching(PRODUCT_CACHE_READS, Result="miss", service="shop") == [ratio]
+    # the names and dimensions shared/metrics.py writes (functions/inventory/availability.py, get_product.py),
+    # both from the catalog's product page: service catalog
+    assert monitored.alarms_watching(AVAILABILITY_READS, Mode="degraded", service="catalog")
+    assert monitored.alarms_watching(AVAILABILITY_READS, Mode="hit", service="catalog")
+    [ratio] = monitored.alarms_watching(PRODUCT_CACHE_READS, Result="hit", service="catalog")
+    assert monitored.alarms_watching(PRODUCT_CACHE_READS, Result="miss", service="catalog") == [ratio]
     assert monitored.alarms[ratio]["ComparisonOperator"] == "LessThanThreshold"
     assert monitored.alarms[ratio]["Threshold"] == stage_config("prod").alarm_product_cache_hit_ratio
 

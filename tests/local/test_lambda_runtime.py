@@ -3,6 +3,7 @@ each on an instance of its own."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from local.cfn import FunctionSpec
@@ -30,3 +31,21 @@ def test_concurrent_first_calls_never_build_at_the_same_time_and_later_calls_ove
         list(pool.map(lambda _: runtime.invoke("LazyBuilder", {"work_seconds": 0.3}), range(4)))
     assert state.MOST_WORKING >= 2
     assert runtime.instance_count("LazyBuilder") >= state.MOST_WORKING
+
+
+def test_each_function_logs_as_its_own_service_and_the_service_stays_out_of_the_shared_environment(monkeypatch) -> None:
+    # GIVEN two functions whose templates give each its own service (infra/functions.py) and a shared variable
+    for variable in ("POWERTOOLS_SERVICE_NAME", "SHARED_KNOB"):  # set, then removed: restored as they were afterwards
+        monkeypatch.setenv(variable, "")
+        monkeypatch.delenv(variable)
+    specs = [FunctionSpec(name, "tests.fixtures.service_echo.handler", {"POWERTOOLS_SERVICE_NAME": service, "SHARED_KNOB": "1"}, 30, 128)
+             for name, service in (("CatalogEcho", "catalog"), ("OrdersEcho", "orders"))]
+    runtime = LambdaRuntime({spec.logical_id: spec for spec in specs})
+    # WHEN the one process environment is applied
+    runtime.apply_environment()
+    # THEN the differing service is not an error, and is not in it; the shared variable is
+    assert "POWERTOOLS_SERVICE_NAME" not in os.environ and os.environ["SHARED_KNOB"] == "1"
+    # AND each invocation, even on threads that served the other function, logs as its own service
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda i: runtime.invoke(("CatalogEcho", "OrdersEcho")[i % 2], {})["service"], range(16)))
+    assert answers == ["catalog", "orders"] * 8

@@ -1,0 +1,293 @@
+"""Reviews and the product's rating aggregate: the catalog keeps them, the reviews service decides.
+
+The reviews service (functions/reviews/) owns the rules (who may review, one per buyer, when a
+review stops counting); the items live in the catalog table because a review and the rating
+aggregate of its product move in ONE transaction (docs/decisions/0019-one-checkout-per-cart.md).
+Other services reach this module only through functions/catalog/api.py.
+
+Items (functions/catalog/store.py), all in the product's partition:
+  review         pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>         (rev_<ULID>: sorted by time)
+  hidden review  pk=PRODUCT#<product_id>  sk=HIDDEN_REVIEW#<review_id>  (withdrawn: unlisted, not rated)
+  reviewer claim pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>         (one review per user, hidden or not)
+  product        pk=PRODUCT#<product_id>  sk=PRODUCT                    rating_sum, rating_count
+
+`record_review` is ONE TransactWriteItems: put the review, put the claim (only if absent), and on
+the product ADD rating_sum/rating_count and version, SET updated_at, only while it is ACTIVE, plus
+the caller's `also` parts (the reviews service adds orders' check that the purchase stands). The
+aggregate is therefore exactly the sum of the listed reviews under any concurrency (ADD is applied
+by DynamoDB, never read-modify-write here), and the version bump makes the product's stream record
+carry the new rating to the search index and the cache.
+
+`hide_review` unlists a review and takes its rating out in one transaction, conditional on the
+review still being listed and standing on the given order, so a replayed withdrawal changes
+nothing; `move_review` moves it onto another order under the same condition.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared import cursors
+from shared.lazy import lazy_module
+from shared.tables import connection, error_code
+
+models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
+
+# DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
+# nothing of it was applied, so it is retried with jittered backoff (~1.5 s in all at most).
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = 0.025
+CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
+
+
+@dataclass(frozen=True)
+class Review:
+    """A listed review. `order_id` is the purchase it stands on (None: older than order ids on reviews)."""
+
+    review_id: str
+    product_id: str
+    user_id: str
+    rating: int  # 1..5
+    title: str
+    body: str
+    created_at: datetime
+    order_id: str | None = None
+
+
+class ReviewNotRecorded(Exception):
+    """A review transaction was cancelled by one of its conditions (nothing of it was written)."""
+
+
+class ProductNotReviewable(ReviewNotRecorded):
+    """The product does not exist or is not ACTIVE (deleted meanwhile)."""
+
+
+class AlreadyReviewed(ReviewNotRecorded):
+    """The user's reviewer claim on the product exists: one review per user per product."""
+
+
+class AlsoCheckFailed(ReviewNotRecorded):
+    """One of the caller's `also` parts failed its condition; `index` says which."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"transaction part also[{index}] failed its condition")
+        self.index = index
+
+
+class ProductBusy(Exception):
+    """Every attempt raced another transaction on the product (TransactionConflict): retry later."""
+
+
+class ReviewChanged(Exception):
+    """The review (or a part the caller added) changed since it was read: read again and decide again."""
+
+
+def record_review(review: Review, also: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Write `review`, its reviewer claim and the product's rating aggregate (+ rating, +1 count,
+    +1 version, updated_at = created_at) in one transaction with the `also` parts (TransactItems,
+    e.g. a ConditionCheck of another service's table). Raises ProductNotReviewable, then
+    AlreadyReviewed, then AlsoCheckFailed (in that order when several conditions fail), or
+    ProductBusy when every attempt raced another transaction."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            # The token makes botocore's own retries of this request idempotent (a retry after a
+            # lost response succeeds instead of failing on the claim); each attempt gets its own.
+            _transact([*_review_parts(review), *also], token=f"{review.review_id}-{attempt}")
+            return
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            parts = 3 + len(also)
+            reasons = [*_reasons(exc), *["None"] * parts][:parts]  # [review, claim, product, *also]
+            _, claim, product, *others = reasons
+            if product == CONDITION_FAILED:
+                raise ProductNotReviewable(review.product_id) from exc
+            if claim == CONDITION_FAILED:
+                raise AlreadyReviewed(review.product_id) from exc
+            if CONDITION_FAILED in others:
+                raise AlsoCheckFailed(others.index(CONDITION_FAILED)) from exc
+            if TRANSACTION_CONFLICT not in reasons:
+                raise
+        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+    raise ProductBusy(review.product_id)
+
+
+def _review_parts(review: Review) -> list[dict[str, Any]]:
+    """[review, claim, product] (the cancellation reasons' order in record_review)."""
+    table = models.ReviewItem.Meta.table_name
+    claim = models.ReviewerClaim(models.ProductItem.key(review.product_id), models.ReviewerClaim.sort_key(review.user_id),
+                                 review_id=review.review_id)
+    return [
+        {"Put": {"TableName": table, "Item": _item(review).serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table, "Item": claim.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {
+            "TableName": table, "Key": _product_key(review.product_id),
+            "UpdateExpression": "ADD rating_sum :rating, rating_count :one, version :one SET updated_at = :at",
+            "ConditionExpression": "#status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":rating": {"N": str(review.rating)}, ":one": {"N": "1"}, ":active": {"S": "ACTIVE"},
+                ":at": {"S": models.ProductItem.updated_at.serialize(review.created_at)},
+            },
+        }},
+    ]
+
+
+# -- withdrawal: the reviews service takes a review out, or moves it onto another order --------
+
+
+def review_by(product_id: str, user_id: str) -> Review | None:
+    """The user's listed review of the product (read consistently), or None: never reviewed, or hidden."""
+    try:
+        claim = models.ReviewerClaim.get(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(user_id), consistent_read=True)
+        item = models.ReviewItem.get(models.ProductItem.key(product_id), models.ReviewItem.sort_key(claim.review_id), consistent_read=True)
+    except (models.ReviewerClaim.DoesNotExist, models.ReviewItem.DoesNotExist):
+        return None
+    return _review(item)
+
+
+def move_review(review: Review, from_order: str, to_order: str, also: Sequence[Mapping[str, Any]] = ()) -> None:
+    """The review now stands on `to_order`, if it is still listed and standing on `from_order`
+    (and the `also` parts hold, e.g. that `to_order` still stands). ReviewChanged otherwise."""
+    condition, values = _standing_on(from_order)
+    _transact_or_changed([{"Update": {
+        "TableName": models.ReviewItem.Meta.table_name, "Key": _review_key(review),
+        "UpdateExpression": "SET order_id = :other", "ConditionExpression": condition,
+        "ExpressionAttributeValues": {**values, ":other": {"S": to_order}},
+    }}, *also])
+
+
+def hide_review(review: Review, from_order: str, because: str) -> None:
+    """Unlist the review (it moves to HIDDEN_REVIEW#<id>, with `because`) and take its rating out
+    of the product's aggregate (+1 version), if it is still listed and standing on `from_order`:
+    a second call for the same order changes nothing. ReviewChanged otherwise. The reviewer
+    claim stays. A deleted product's aggregate is corrected too: it is kept, and shown if restored."""
+    table = models.ReviewItem.Meta.table_name
+    condition, values = _standing_on(from_order)
+    hidden = _item(review).serialize()
+    hidden["sk"] = {"S": f"{models.ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
+    hidden["entity"] = {"S": "hidden_review"}
+    hidden["hidden_because"] = {"S": because}
+    _transact_or_changed([
+        {"Delete": {"TableName": table, "Key": _review_key(review), "ConditionExpression": condition, "ExpressionAttributeValues": values}},
+        {"Put": {"TableName": table, "Item": hidden}},
+        {"Update": {
+            "TableName": table, "Key": _product_key(review.product_id),
+            "UpdateExpression": "ADD rating_sum :minus_rating, rating_count :minus_one, version :one SET updated_at = :at",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {
+                ":minus_rating": {"N": str(-int(review.rating))}, ":minus_one": {"N": "-1"}, ":one": {"N": "1"},
+                ":at": {"S": models.ProductItem.updated_at.serialize(datetime.now(UTC))},
+            },
+        }},
+    ])
+
+
+def _standing_on(order_id: str) -> tuple[str, dict[str, Any]]:
+    """The review's condition: still listed, and standing on `order_id` (a review older than
+    order ids on reviews stands on whichever purchase the user has)."""
+    return "attribute_exists(pk) AND (order_id = :order OR attribute_not_exists(order_id))", {":order": {"S": order_id}}
+
+
+def _transact_or_changed(items: list[Mapping[str, Any]]) -> None:
+    try:
+        _transact(items)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if error_code(exc) != "TransactionCanceledException":
+            raise
+        reasons = _reasons(exc)
+        if TRANSACTION_CONFLICT not in reasons and CONDITION_FAILED not in reasons:
+            raise
+        raise ReviewChanged(str(exc)) from exc
+
+
+# -- listing --------------------------------------------------------------------------------------
+
+
+def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
+    """A product's listed reviews, newest first, `limit` at most, and the next page's cursor (None
+    on the last page). The cursor holds only the last review's sort key, signed for this product's
+    list (shared/cursors.py), so a cursor of another product's list is refused (InvalidCursor).
+    Does not look at the product itself: callers check it exists (get_product) first."""
+    pk = models.ProductItem.key(product_id)
+    start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
+    # One more than asked: a next page is promised only when one exists. Read consistently: a
+    # reviewer who just posted (or withdrew) expects to see it in the list at once.
+    results = models.ReviewItem.query(
+        pk,
+        models.ReviewItem.sk.startswith(models.ReviewItem.SORT_PREFIX),
+        consistent_read=True,
+        scan_index_forward=False,
+        limit=limit + 1,
+        page_size=limit + 1,
+        last_evaluated_key=start,
+    )
+    items = list(results)
+    if len(items) > limit:
+        return [_review(item) for item in items[:limit]], _encode_cursor(product_id, items[limit - 1].sk)
+    return [_review(item) for item in items], None
+
+
+def _encode_cursor(product_id: str, sort_key: str) -> str:
+    return cursors.encode("reviews", product_id, sort_key)
+
+
+def _decode_cursor(product_id: str, cursor: str) -> str:
+    sort_key = cursors.decode("reviews", product_id, cursor)
+    if not (isinstance(sort_key, str) and sort_key.startswith(models.ReviewItem.SORT_PREFIX)):
+        raise cursors.InvalidCursor()
+    return sort_key
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+
+def _item(review: Review) -> Any:
+    return models.ReviewItem(
+        models.ProductItem.key(review.product_id),
+        models.ReviewItem.sort_key(review.review_id),
+        review_id=review.review_id,
+        product_id=review.product_id,
+        user_id=review.user_id,
+        rating=review.rating,
+        title=review.title,
+        body=review.body,
+        created_at=review.created_at,
+        order_id=review.order_id,
+    )
+
+
+def _review(item: Any) -> Review:
+    return Review(
+        review_id=item.review_id,
+        product_id=item.product_id,
+        user_id=item.user_id,
+        rating=int(item.rating),
+        title=item.title,
+        body=item.body or "",
+        created_at=item.created_at,
+        order_id=item.order_id,
+    )
+
+
+def _review_key(review: Review) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": models.ProductItem.key(review.product_id)}, "sk": {"S": models.ReviewItem.sort_key(review.review_id)}}
+
+
+def _product_key(product_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": models.ProductItem.key(product_id)}, "sk": {"S": "PRODUCT"}}
+
+
+def _reasons(exc: BaseException) -> list[str]:
+    return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+
+
+def _transact(items: Sequence[Mapping[str, Any]], token: str | None = None) -> None:
+    extra = {"ClientRequestToken": token} if token else {}
+    connection().client.transact_write_items(TransactItems=list(items), **extra)
