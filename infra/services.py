@@ -34,6 +34,16 @@ from infra.streams import attach_stream_consumer
 from infra.topology import NOTIFICATIONS_TABLE, Service
 
 
+def check_hosts(services: tuple[Service, ...]) -> None:
+    """The saga and the notification machinery each go to a named service's stack: a topology
+    without that service must fail the synth, not leave them out."""
+    names = {service.name for service in services}
+    for host, what in ((SAGA_SERVICE, "the checkout saga (infra/checkout.py SAGA_SERVICE)"),
+                       (NOTIFICATIONS_SERVICE, "the notification sender (infra/notifications.py NOTIFICATIONS_SERVICE)")):
+        if host not in names:
+            raise ValueError(f"{what} lives in the {host!r} service's stack, but the topology has no such service: {sorted(names)}")
+
+
 def service_stack_id(service: Service) -> str:
     """"OrdersService": the construct id of a service's nested stack in the parent."""
     return f"{service.name.capitalize()}Service"

@@ -30,7 +30,7 @@ from infra.network import Network
 from infra.notifications import OrderEventBus
 from infra.payments import PaymentSecrets
 from infra.search import SearchDomain
-from infra.services import ServiceStack
+from infra.services import ServiceStack, check_hosts
 from infra.topology import SERVICES
 from infra.waf import ApiFirewall
 
@@ -102,6 +102,7 @@ class BackendStack(Stack):
         self.monitoring = self.monitoring_stack.monitoring
         event_bus = OrderEventBus(self, "Notifications").bus
 
+        check_hosts(SERVICES)
         self.services = {
             service.name: ServiceStack(
                 self, service, config, factory=factory, tables=tables, api=api, event_bus=event_bus,
