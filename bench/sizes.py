@@ -5,7 +5,6 @@ as uploaded)."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
 import time
@@ -50,9 +49,11 @@ def report() -> str:
         app, stack = build_app(stage="dev", outdir=tempfile.mkdtemp(prefix="bench-synth-"))
         assembly = app.synth()
         lines.append(f"| {label} | {time.perf_counter() - started:.1f} s |")
+    from local.flatten import flatten_assembly
+
     directory = Path(assembly.directory)
-    [template_path] = directory.glob("*.template.json")
-    resources = json.loads(template_path.read_text())["Resources"]
+    # the parent stack with its nested stacks (a service's functions are in its stack, ADR 0038)
+    resources = flatten_assembly(directory, stack.template_file)["Resources"]
     sizes: dict[Path, tuple[int, int]] = {}
 
     def measured(path: Path) -> tuple[int, int]:

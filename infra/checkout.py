@@ -12,7 +12,9 @@ ends by the webhook's SendTaskSuccess/Failure or after the execution input's
 
 The state machine has a fixed name, so the functions that start it or answer its task tokens
 name its ARN without a reference to it (a reference would make a cycle: the machine refers to
-the step functions, and one of them answers tokens).
+the step functions, and one of them answers tokens; and those functions live in other services'
+nested stacks, ADR 0038). It lives in the orders service's stack (`SAGA_SERVICE`) and its name says
+so: `Shop-dev-orders-Checkout` (infra/names.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from constructs import Construct
 
 from infra.config import StageConfig
 from infra.functions import FunctionFactory
+from infra.names import service_resource_name
 from infra.topology import (
     CART_TABLE,
     CATALOG_TABLE,
@@ -39,6 +42,7 @@ from infra.topology import (
     Table,
 )
 
+SAGA_SERVICE = "orders"  # the service whose nested stack holds the saga (infra/services.py)
 NOT_RETRIED = ["CheckoutRejected", "OrderNotPayable", "PaymentFailed", "OrderCancelled", "StockLost", "States.Timeout"]
 RW, R = Access.READ_WRITE, Access.READ
 
@@ -71,7 +75,8 @@ STEPS = {
 
 
 def state_machine_name(scope: Construct) -> str:
-    return f"{Stack.of(scope).stack_name}-Checkout"
+    """The same from any stack of the app: "Shop-dev-orders-Checkout"."""
+    return service_resource_name(scope, SAGA_SERVICE, "Checkout")
 
 
 def state_machine_arn(scope: Construct) -> str:

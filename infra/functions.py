@@ -1,8 +1,15 @@
-"""How every Lambda function of the system is built: one factory, the same defaults everywhere."""
+"""How every Lambda function of the system is built: one factory, the same defaults everywhere.
+
+The factory builds into its `scope`: the parent stack's shared resources (tables, layers, user
+pool, search domain...) are referenced from there, and CDK turns each reference from a service's
+nested stack into a parameter of that stack (infra/services.py, ADR 0038).
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+import copy
+
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -53,8 +60,19 @@ class FunctionFactory:
         self.cursor_secret = None
         # Set by the stack: PyJWT + cryptography, for the functions that verify tokens themselves.
         self.token_layers: list[lambda_.ILayerVersion] = []
+        self._attach_by_ref: list[tuple[iam.IRole, iam.Role]] = []
         # functions/ only (shared/ comes from the layer), with Python 3.12 bytecode (infra/bundling.py).
         self.code = functions_code()
+
+    def for_scope(self, scope: Construct) -> FunctionFactory:
+        """The same factory (same shared resources and settings) building into `scope`: a service's
+        nested stack (infra/services.py)."""
+        factory = copy.copy(self)
+        factory.scope = scope
+        factory._attach_by_ref = []
+        # CDK binds an asset to one stack; the same hash, so it is still staged and uploaded once.
+        factory.code = functions_code()
+        return factory
 
     def create(
         self,
@@ -81,6 +99,7 @@ class FunctionFactory:
         function = lambda_.Function(
             self.scope,
             construct_id,
+            role=self._search_role(construct_id) if search else None,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
@@ -126,6 +145,47 @@ class FunctionFactory:
             if search or cache:  # in the VPC: Secrets Manager through its endpoint
                 self.network.secrets_manager_endpoint.connections.allow_default_port_from(function)
         return function
+
+    def _search_role(self, construct_id: str) -> iam.IRole | None:
+        """The execution role of a function that reaches the search domain, when the function is
+        built in another stack than the domain (a service's nested stack); None otherwise (CDK
+        makes the role beside the function, as for every other function).
+
+        The domain's custom resource maps each such role to its OpenSearch roles, and the function
+        is created only after that mapping (infra/search.py grant()): with the role beside the
+        function, the parent's custom resource would refer to the nested stack that depends on it,
+        a cycle. So the role is made in the domain's stack (no permissions but the AWS-managed
+        logging and VPC-attachment policies), and the function's stack attaches its grants to it
+        as a policy of its own (an imported, mutable role), which also keeps the function's
+        queues and other nested resources out of the parent.
+        """
+        domain_stack = Stack.of(self.search)
+        if Stack.of(self.scope) is domain_stack:
+            return None
+        role = iam.Role(
+            domain_stack,
+            f"{construct_id}ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {construct_id}: mapped to the search domain's roles (infra/search.py)",
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
+                # CDK adds this only to the roles it makes for a function: search functions run in the VPC.
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole"),
+            ],
+        )
+        imported = iam.Role.from_role_arn(self.scope, f"{construct_id}ServiceRole", role.role_arn, mutable=True)
+        # The function's grants (tracing first, at creation) land in the imported role's own policy;
+        # it names the role by its Ref rather than by a name cut out of the ARN.
+        self._attach_by_ref.append((imported, role))
+        return imported
+
+    def attach_policies(self) -> None:
+        """After every grant: each imported search role's policy (in this factory's stack) is
+        attached to its role by the role's Ref (CDK would cut the name out of the ARN)."""
+        for imported, role in self._attach_by_ref:
+            policy = imported.node.try_find_child("Policy")
+            if policy is not None:
+                policy.node.default_child.roles = [role.role_name]
 
     def _cursor_environment(self, cursors: bool) -> dict[str, str]:
         if not cursors:

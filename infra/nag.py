@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Names, NestedStack, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_opensearchservice as opensearch
+from constructs import Construct
 
 from infra.media import ProductImages
 
@@ -75,10 +76,31 @@ RESOURCE_WILDCARDS = [
 
 
 def add_suppressions(stack: Stack) -> None:
+    """ACKNOWLEDGED on the whole stack (its nested stacks included), and each RESOURCE_WILDCARDS
+    resource's own finding. A statement names the resource by `<LogicalId.Arn>` in the resource's
+    own stack; in a nested stack (a service's, ADR 0038) by the parameter CDK passes the ARN in,
+    `<referencetoShopdevCatalogTable1A2B3C4DArn>`: acknowledged on each nested stack, for what
+    lies outside it."""
     acknowledged = list(ACKNOWLEDGED)
+    wildcards = []  # (the CloudFormation resource, ARN suffix, reason)
     for construct in stack.node.find_all():
         for construct_type, resource_of, suffix, reason in RESOURCE_WILDCARDS:
             if isinstance(construct, construct_type):
-                logical_id = stack.get_logical_id(resource_of(construct).node.default_child)
-                acknowledged.append((f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]", reason))
+                wildcards.append((resource_of(construct).node.default_child, suffix, reason))
+    for resource, suffix, reason in wildcards:
+        logical_id = Stack.of(resource).get_logical_id(resource)
+        acknowledged.append((f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]", reason))
     Validations.of(stack).acknowledge(*(Acknowledgment(id=finding_id, reason=reason) for finding_id, reason in acknowledged))
+    for nested in (node for node in stack.node.find_all() if isinstance(node, NestedStack)):
+        passed_in = [
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{_parameter_of(resource)}>{suffix}]", reason=reason)
+            for resource, suffix, reason in wildcards if Stack.of(resource) is not nested
+        ]
+        if passed_in:
+            Validations.of(nested).acknowledge(*passed_in)
+
+
+def _parameter_of(resource: Construct) -> str:
+    """The parameter through which CDK passes `resource`'s Arn into a nested stack
+    (core's refs: "reference-to-" + the resource's unique id + the attribute, alphanumerics only)."""
+    return f"referenceto{Names.node_unique_id(resource.node)}Arn"

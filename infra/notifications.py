@@ -9,6 +9,9 @@ Every hop keeps its failures (infra/aspects.py): the rule's target retries deliv
 the event on its own dead-letter queue; the queue hands a message to the function up to 5
 times (the function reports failures per message), then moves it to its dead-letter queue.
 Both hold the EventBridge event itself, so either can be re-driven into NotificationQueue.
+
+In the app (ADR 0038) the bus is the parent stack's (`OrderEventBus`: publishers of any service
+put on it), and the rest is the notifications service's nested stack (`NOTIFICATIONS_SERVICE`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from infra.topology import Access, Table
 # What the publisher puts on the bus (one definition, shared with the code that publishes it).
 NOTIFIED_DETAIL_TYPES = tuple(DETAIL_TYPES.values())
 SENDER_HANDLER = "functions.notifications.consumers.send_notifications.handler"
+NOTIFICATIONS_SERVICE = "notifications"  # the service whose nested stack holds OrderNotifications
 MAX_RECEIVES = 5  # deliveries of one message before it is parked
 TARGET_RETRY_ATTEMPTS = 8  # EventBridge -> queue; failing that, the target's dead-letter queue
 # SES sends at an account-wide rate (14/s to start): two concurrent senders stay under it; a burst
@@ -47,11 +51,33 @@ TARGET_DLQ_REASON = (
 )
 
 
+def grant_publish(bus: events.IEventBus, function: lambda_.IFunction) -> None:
+    """Let a publisher (the orders stream's) put events on the bus, and tell it the bus's name
+    (env EVENT_BUS_NAME, read by functions/notifications/consumers/publish_order_events.py)."""
+    bus.grant_put_events_to(function)
+    if isinstance(function, lambda_.Function):
+        function.add_environment("EVENT_BUS_NAME", bus.event_bus_name)
+
+
+class OrderEventBus(Construct):
+    """The `OrderEvents` bus in the parent stack. Built as `Notifications/OrderEvents`, the path it
+    had inside OrderNotifications before the services became nested stacks: the same logical id
+    and the same (path-derived) bus name, so the bus is kept, not replaced."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "OrderEvents")
+
+    def grant_publish(self, function: lambda_.IFunction) -> None:
+        grant_publish(self.bus, function)
+
+
 class OrderNotifications(Construct):
     """The bus, rule, queues and sender function.
 
-    `notifications_table` is the topology definition of the notifications table; `factory`
-    must already hold its CDK table (`factory.tables[notifications_table.id]`). The sender
+    `bus`: the OrderEvents bus (the app's is the parent stack's, `OrderEventBus`); without one the
+    construct makes its own. `notifications_table` is the topology definition of the notifications
+    table; `factory` must already hold its CDK table (`factory.tables[notifications_table.id]`). The sender
     gets: its env (NOTIFICATIONS_TABLE_NAME, NOTIFICATION_SENDER=ses, NOTIFICATION_FROM_ADDRESS),
     read/write on that table, AdminGetUser on the user pool, ses:SendEmail as the from-address's
     domain identity (which must be verified in SES).
@@ -67,13 +93,14 @@ class OrderNotifications(Construct):
         config: StageConfig,
         from_address: str = "orders@example.com",
         timeout_seconds: int = 30,
+        bus: events.IEventBus | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         local_part, _, domain = from_address.partition("@")
         if not local_part or not domain:
             raise ValueError(f"from_address must be an email address, not {from_address!r}")
 
-        self.bus = events.EventBus(self, "OrderEvents")
+        self.bus = bus if bus is not None else events.EventBus(self, "OrderEvents")
 
         self.function = factory.create(
             "NotificationSender",
@@ -138,8 +165,4 @@ class OrderNotifications(Construct):
         )
 
     def grant_publish(self, function: lambda_.IFunction) -> None:
-        """Let the orders stream's publisher put events on the bus, and tell it the bus's name
-        (env EVENT_BUS_NAME, read by functions/notifications/consumers/publish_order_events.py)."""
-        self.bus.grant_put_events_to(function)
-        if isinstance(function, lambda_.Function):
-            function.add_environment("EVENT_BUS_NAME", self.bus.event_bus_name)
+        grant_publish(self.bus, function)

@@ -1,4 +1,12 @@
-"""The whole backend as one stack, built from infra/topology.py."""
+"""The backend: a parent stack with everything shared and stateful, and one nested stack per
+service of infra/topology.py (infra/services.py; docs/decisions/0038-nested-stack-per-service.md).
+
+The parent keeps the tables (their construct ids, hence logical ids, never change: data stays
+where it is), the user pool, network, layers, search domain, cache, images, secrets, the event
+bus, the REST API with its methods and the WAF, and the monitoring nested stack (the alerts
+topic, the API's alarms, the dashboard). Each service's stack has its functions and what they
+need, and its alarms.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ from constructs import Construct
 from infra.api import RestApi
 from infra.bulkhead import apply_bulkhead
 from infra.cache import ReadModelCache
-from infra.checkout import CheckoutSaga, grant_checkout, state_machine_arn
+from infra.checkout import state_machine_arn
 from infra.config import REAL_PAYMENT_PROVIDERS, StageConfig
 from infra.cursors import CursorSecret
 from infra.data import create_table
@@ -19,12 +27,11 @@ from infra.layer import SharedLayer, TokensLayer
 from infra.media import ProductImages
 from infra.monitoring import MonitoringStack
 from infra.network import Network
-from infra.notifications import OrderNotifications
+from infra.notifications import OrderEventBus
 from infra.payments import PaymentSecrets
-from infra.schedules import add_scheduled_job
 from infra.search import SearchDomain
-from infra.streams import attach_stream_consumer
-from infra.topology import NOTIFICATIONS_TABLE, SERVICES
+from infra.services import ServiceStack, check_hosts
+from infra.topology import SERVICES
 from infra.waf import ApiFirewall
 
 
@@ -56,7 +63,6 @@ class BackendStack(Stack):
 
         environment = {
             "STAGE": config.name,
-            "POWERTOOLS_SERVICE_NAME": "shop",
             "POWERTOOLS_METRICS_NAMESPACE": "Shop",
             "POWERTOOLS_LOG_LEVEL": config.log_level,
             "RESERVATION_TTL_SECONDS": str(config.reservation_ttl_seconds),
@@ -90,43 +96,23 @@ class BackendStack(Stack):
             from infra.layer import PaymentsLayer
 
             factory.payment_layers = [PaymentsLayer(self, "PaymentsLayer").layer]
-        notifications = OrderNotifications(
-            self, "Notifications", factory=factory, notifications_table=NOTIFICATIONS_TABLE, config=config,
-            from_address=config.notification_from_address,
-        )
-        saga = CheckoutSaga(self, "Checkout", config, factory)
+        # The alerts topic first (every service's alarms notify it); the rest of monitoring last.
+        self.monitoring_stack = MonitoringStack(self, "Monitoring", config, alarm_email=self.node.try_get_context("alarm_email"))
+        self.monitoring = self.monitoring_stack.monitoring
+        event_bus = OrderEventBus(self, "Notifications").bus
 
-        for service in SERVICES:
-            for route in service.routes:
-                if not route.deployed_with(config.payment_provider):
-                    continue  # e.g. the sandbox's pay-for-free page: never in a stripe stage
-                function = factory.create(
-                    route.function_id, route.handler, route.tables, route.user_pool_actions, route.search,
-                    images=route.images, cache=route.cache, description=route.description,
-                    payment_secrets=route.payment_secrets, cursors=route.cursors,
-                    verifies_tokens=route.verifies_tokens,
-                )
-                grant_checkout(function, self, route.checkout)
-                api.add_route(route, function)
-            for consumer in service.stream_consumers:
-                function = factory.create(
-                    consumer.id, consumer.handler, consumer.tables, search=consumer.search, cache=consumer.cache,
-                    timeout_seconds=60, payment_secrets=consumer.payment_secrets,
-                )
-                grant_checkout(function, self, consumer.checkout)
-                if consumer.event_bus:
-                    notifications.grant_publish(function)
-                attach_stream_consumer(self, consumer, function, tables[consumer.table.id], config)
-            for job in service.scheduled_jobs:
-                add_scheduled_job(self, job, factory)
+        check_hosts(SERVICES)
+        self.services = {
+            service.name: ServiceStack(
+                self, service, config, factory=factory, tables=tables, api=api, event_bus=event_bus,
+                alerts=self.monitoring.topic,
+            )
+            for service in SERVICES
+        }
         api.add_cors_preflights()
 
         apply_bulkhead(self, config)
-        # Last: it alarms on every queue and function built above (infra/monitoring.py).
-        self.monitoring = MonitoringStack(
-            self, "Monitoring", config, api=api.api, state_machine=saga.state_machine,
-            alarm_email=self.node.try_get_context("alarm_email"),
-        ).monitoring
+        self.monitoring_stack.watch(api=api.api, services=[stack.alarms for stack in self.services.values()])
 
         # CDK's own helper functions (custom resources) get log groups too: same stage policy.
         for child in self.node.find_all():

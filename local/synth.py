@@ -6,6 +6,10 @@ load smoke test, subprocess stacks) needs the same template. So the template is 
 (app.py, infra/, functions/, shared/), cdk.json and cdk.context.json, the requirements, the
 installed aws-cdk-lib version, the stage, bundling, and the CDK environment variables. Any change
 to those is a new key, so a stale template is never served. LOCAL_SYNTH_CACHE=0 turns it off.
+
+The template is the parent stack's with every nested stack (one per service, and monitoring)
+merged in (local/flatten.py, ADR 0038): the local stack deploys them all as one. The cache holds
+the flattened template.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = ROOT / ".build" / "synth-cache"
 SOURCE_DIRS = ("infra", "functions", "shared")
 SOURCE_FILES = ("app.py", "cdk.json", "cdk.context.json", "requirements.txt", "requirements-payments.txt", "package.json",
-                "docs/openapi.json")
+                "docs/openapi.json", "local/flatten.py", "local/synth.py")
 ENVIRONMENT = ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "CDK_CONTEXT_JSON")
 
 
@@ -77,10 +81,10 @@ def _cached_or_synth(stage: str, bundle: bool) -> dict[str, Any]:
 def _synth(stage: str, bundle: bool) -> dict[str, Any]:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from app import build_app
+    from local.flatten import flatten_assembly
 
     context = None if bundle else {"aws:cdk:bundling-stacks": []}
     outdir = tempfile.mkdtemp(prefix="shop-synth-")
     app, stack = build_app(stage=stage, outdir=outdir, context=context)
     assembly = app.synth()
-    template_file = Path(assembly.directory) / stack.template_file
-    return json.loads(template_file.read_text())
+    return flatten_assembly(assembly.directory, stack.template_file)

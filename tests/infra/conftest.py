@@ -5,6 +5,13 @@ does: the shared layer IS bundled (local pip, cached in .build/layer-cache after
 time) and cdk-nag's AwsSolutionsChecks runs as a validation plugin. A synth that fails (for
 instance on an unacknowledged cdk-nag finding) is recorded, not raised, so that test_nag can
 report it as a finding and every other test fails with the same message.
+
+The app is a parent stack and nested stacks (one per service, and monitoring; ADR 0038). Tests
+read `template`: the parent with every nested template merged in, each nested stack's parameters
+replaced by what the parent passes and each output read by what it outputs (local/flatten.py,
+what the local stack deploys). So an assertion such as "the function's Role is the role's
+GetAtt" or "the alarm watches the queue's QueueName" holds across stacks exactly as it held in
+one template. `parent_template` and `nested_templates` are the templates as synthesized.
 """
 
 from __future__ import annotations
@@ -37,12 +44,29 @@ class Synth:
 
     @property
     def template_path(self) -> Path:
+        """The parent stack's template file."""
         return self.assembly_dir / self.stack.template_file
 
     @property
+    def parent_template(self) -> dict[str, Any]:
+        return json.loads(self.template_path.read_text())
+
+    @property
+    def nested_template_paths(self) -> list[Path]:
+        return sorted(self.assembly_dir.glob("*.nested.template.json"))
+
+    @property
+    def nested_templates(self) -> dict[str, dict[str, Any]]:
+        """File name -> template, for every nested stack of the app."""
+        return {path.name: json.loads(path.read_text()) for path in self.nested_template_paths}
+
+    @property
     def template(self) -> dict[str, Any]:
+        """The parent and every nested template as one (local/flatten.py)."""
         if self._template is None:
-            self._template = json.loads(self.template_path.read_text())
+            from local.flatten import flatten_assembly
+
+            self._template = flatten_assembly(self.assembly_dir, self.stack.template_file)
         return self._template
 
     @property
@@ -53,11 +77,23 @@ class Synth:
         return {logical_id: r for logical_id, r in self.resources.items() if r["Type"] == cfn_type}
 
     def logical_id(self, *path: str) -> str:
-        """Logical id of the CloudFormation resource behind the construct at stack/<path...>."""
-        construct = self.stack
-        for part in path:
-            construct = construct.node.find_child(part)
-        return self.stack.get_logical_id(construct.node.default_child)
+        """Logical id of the CloudFormation resource behind the construct at stack/<path...>, or
+        at <nested stack>/<path...> in exactly one of the parent's nested stacks (a service's
+        function: "OrdersCreateOrder")."""
+        import aws_cdk as cdk
+
+        candidates = [self.stack, *(child for child in self.stack.node.children if isinstance(child, cdk.NestedStack))]
+        found = []
+        for construct in candidates:
+            for part in path:
+                construct = construct.node.try_find_child(part)
+                if construct is None:
+                    break
+            else:
+                found.append(construct)
+        assert len(found) == 1, f"{'/'.join(path)}: {len(found)} constructs in the stack and its nested stacks"
+        resource = found[0].node.default_child
+        return cdk.Stack.of(resource).get_logical_id(resource)
 
     @property
     def validation_report(self) -> Path:

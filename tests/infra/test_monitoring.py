@@ -24,16 +24,13 @@ pytestmark = pytest.mark.slow
 
 
 class Monitored:
-    """The parent template and the monitoring nested stack's template, with the nested stack's
-    parameters mapped back to what the parent passes in (a Ref/GetAtt of the watched resource)."""
+    """Every alarm of the app, the monitoring stack's and each service stack's (ADR 0038), read from
+    the merged template (conftest.py): there a nested stack's parameter is already what the parent
+    passes in (the Ref/GetAtt of the watched resource, the alerts topic's Ref)."""
 
     def __init__(self, synth: Synth) -> None:
         self.synth = synth
-        nested = synth.stack.node.find_child("Monitoring")
-        self.template = json.loads((synth.assembly_dir / nested.template_file).read_text())
-        [resource] = synth.of_type("AWS::CloudFormation::Stack").values()
-        self.parameters: dict[str, Any] = resource["Properties"]["Parameters"]
-        self.resources = self.template["Resources"]
+        self.resources = synth.resources
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         return {logical_id: r for logical_id, r in self.resources.items() if r["Type"] == cfn_type}
@@ -42,21 +39,15 @@ class Monitored:
     def alarms(self) -> dict[str, dict[str, Any]]:
         return {logical_id: r["Properties"] for logical_id, r in self.of_type("AWS::CloudWatch::Alarm").items()}
 
-    def watched(self, value: Any) -> Any:
-        """A dimension value as the parent sees it: {"Ref": param} -> what the parent passes in."""
-        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in self.parameters:
-            return self.parameters[value["Ref"]]
-        return value
-
     def metrics_of(self, alarm: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """(metric name, {dimension: watched value}) of an alarm's metric or of its metric math."""
         found = []
         if "MetricName" in alarm:
-            found.append((alarm["MetricName"], {d["Name"]: self.watched(d["Value"]) for d in alarm.get("Dimensions", [])}))
+            found.append((alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}))
         for query in alarm.get("Metrics", []):
             if "MetricStat" in query:
                 metric = query["MetricStat"]["Metric"]
-                found.append((metric["MetricName"], {d["Name"]: self.watched(d["Value"]) for d in metric.get("Dimensions", [])}))
+                found.append((metric["MetricName"], {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}))
         return found
 
     def alarms_watching(self, metric_name: str, **dimensions: Any) -> list[str]:
@@ -76,7 +67,7 @@ def _function_ref(synth: Synth, construct_id: str) -> dict[str, str]:
 
 
 def test_every_alarm_notifies_the_one_encrypted_alerts_topic(monitored: Monitored) -> None:
-    # GIVEN the prod template's monitoring stack
+    # GIVEN the prod app's alarms (the monitoring stack's and every service stack's)
     [topic_id] = monitored.of_type("AWS::SNS::Topic")
     topic = monitored.resources[topic_id]["Properties"]
     # THEN there is one topic, encrypted with a rotated key CloudWatch may use
@@ -200,3 +191,31 @@ def test_an_alarm_email_in_the_config_subscribes_to_the_topic(email: str | None)
         assert subscription["Properties"]["Endpoint"] == email
     else:
         assert subscriptions == {}
+
+
+def test_each_service_stack_alarms_on_its_own_resources_and_the_monitoring_stack_refers_to_no_service(prod: Synth) -> None:
+    # GIVEN each service's nested template as synthesized (ADR 0038), and the monitoring stack's
+    from infra.topology import SERVICES
+
+    def template_of(nested: cdk.NestedStack) -> dict[str, Any]:
+        return json.loads((prod.assembly_dir / nested.template_file).read_text())
+
+    for service in SERVICES:
+        template = template_of(prod.stack.services[service.name])
+        resources = template["Resources"]
+        alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+        watched = json.dumps(alarms)
+        # THEN its alarms are named after the service and watch resources of the same template:
+        # every queue (by its QueueName) and every stream consumer's lag
+        assert alarms, service.name
+        assert all(alarm["AlarmName"].startswith(f"{prod.stack.stack_name}-{service.name}-") for alarm in alarms)
+        for logical_id in (lid for lid, r in resources.items() if r["Type"] == "AWS::SQS::Queue"):
+            assert json.dumps({"Fn::GetAtt": [logical_id, "QueueName"]}) in watched, (service.name, logical_id)
+        for consumer in service.stream_consumers:
+            [function_id] = [lid for lid, r in resources.items()
+                             if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == consumer.handler]
+            assert json.dumps({"Ref": function_id}) in watched, consumer.id
+    # AND the monitoring stack (topic, API alarms, dashboard) takes no parameter: it names the
+    # services' alarms and the saga by their fixed names, never by a reference into their stacks
+    monitoring = template_of(prod.stack.monitoring_stack)
+    assert monitoring.get("Parameters", {}) == {}
