@@ -22,19 +22,17 @@ order, under a check that it stands).
 
 from __future__ import annotations
 
-import random
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from functions.catalog.api import get_product
 from functions.orders import api as purchases
-from shared import cursors
+from shared import cursors, transactions
 from shared.auth import Principal
-from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
+from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound, ServiceUnavailable
 from shared.ids import new_id
 from shared.lazy import lazy_module
-from shared.tables import connection, error_code
 
 if TYPE_CHECKING:  # the request model: only create_review builds it (the stream consumer needs no pydantic)
     from functions.reviews.schemas import CreateReviewRequest
@@ -42,10 +40,10 @@ if TYPE_CHECKING:  # the request model: only create_review builds it (the stream
 models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
-# DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
-# nothing of it was applied, so it is retried with jittered backoff (~1.5 s in all at most).
+# A withdrawal whose review changed meanwhile reads again and decides again, this many times.
+# (A transaction that races another one on the same item, TransactionConflict, is sent again by
+# shared/transactions.py.)
 MAX_ATTEMPTS = 6
-BACKOFF_SECONDS = 0.025
 
 
 def to_view(item: models.ReviewItem) -> dict[str, Any]:
@@ -83,33 +81,15 @@ def create_review(product_id: str, request: CreateReviewRequest, principal: Prin
         order_id=order_id,
     )
     claim = models.ReviewerClaim(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(principal.user_id), review_id=review_id)
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            _write(review, claim, request.rating, purchases.purchase_check(principal.user_id, product_id, order_id),
-                   token=f"{review_id}-{attempt}")
-            return review
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = dict(zip(("review", "claim", "product", "purchase"), _reasons(exc), strict=False))
-            if codes.get("product") == "ConditionalCheckFailed":
-                raise NotFound("No such product.") from exc  # deleted meanwhile
-            if codes.get("claim") == "ConditionalCheckFailed":
-                raise AlreadyExists("You have already reviewed this product.", {"product_id": product_id}) from exc
-            if codes.get("purchase") == "ConditionalCheckFailed":
-                raise Forbidden("Only customers with a confirmed order of this product can review it.") from exc  # cancelled meanwhile
-            if "TransactionConflict" not in codes.values():
-                raise
-        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
-    raise Conflict("The product is busy; retry the review.")
-
-
-def _reasons(exc: BaseException) -> list[str]:
-    return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+    try:
+        _write(review, claim, request.rating, purchases.purchase_check(principal.user_id, product_id, order_id), token=review_id)
+    except ServiceUnavailable:  # TransactionConflict on every attempt
+        raise Conflict("The product is busy; retry the review.") from None
+    return review
 
 
 def _write(review: models.ReviewItem, claim: models.ReviewerClaim, rating: int, purchase: dict[str, Any] | None, token: str) -> None:
-    """[review, claim, product, purchase check] in one transaction (the reasons' order above)."""
+    """[review, claim, product, purchase check] in one transaction (the indexes of `errors` below)."""
     table = models.ReviewItem.Meta.table_name
     items: list[dict[str, Any]] = [
         {"Put": {"TableName": table, "Item": review.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -125,11 +105,17 @@ def _write(review: models.ReviewItem, claim: models.ReviewerClaim, rating: int, 
             },
         }},
     ]
+    # What each item's failed condition means, the first that applies winning.
+    errors: dict[int, Any] = {
+        2: lambda: NotFound("No such product."),  # deleted meanwhile
+        1: lambda: AlreadyExists("You have already reviewed this product.", {"product_id": review.product_id}),
+    }
     if purchase is not None:
         items.append(purchase)
+        errors[3] = lambda: Forbidden("Only customers with a confirmed order of this product can review it.")  # cancelled meanwhile
     # The token makes botocore's own retries of this request idempotent (a retry after a lost
     # response succeeds instead of failing on the claim); each of our attempts gets its own.
-    connection().client.transact_write_items(TransactItems=items, ClientRequestToken=token)
+    transactions.write(items, token=token, on_condition_failed=errors)
 
 
 # -- withdrawal: the purchase a review stands on was cancelled or refunded ----------------------
@@ -154,14 +140,11 @@ def withdraw_for_purchase(product_id: str, user_id: str, order_id: str) -> str:
                 return "moved"
             _hide(review, order_id)
             return "hidden"
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            if "TransactionConflict" not in _reasons(exc) and "ConditionalCheckFailed" not in _reasons(exc):
-                raise
+        except transactions.ConditionFailed:
             # Changed meanwhile (hidden by a replay, moved, or the other purchase withdrawn too):
             # read again and decide again.
-        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+            pass
+        transactions.back_off(attempt)
     raise Conflict("The review is changing too fast; the record is retried.")
 
 
@@ -181,7 +164,7 @@ def _move(review: models.ReviewItem, order_id: str, other: str) -> None:
     }}]
     if check is not None:
         items.append(check)
-    connection().client.transact_write_items(TransactItems=items)
+    transactions.write(items, on_condition_failed=transactions.ConditionFailed)
 
 
 def _hide(review: models.ReviewItem, order_id: str) -> None:
@@ -191,7 +174,7 @@ def _hide(review: models.ReviewItem, order_id: str) -> None:
     hidden["sk"] = {"S": f"{models.ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
     hidden["entity"] = {"S": "hidden_review"}
     hidden["hidden_because"] = {"S": f"order {order_id} was cancelled or refunded"}
-    connection().client.transact_write_items(TransactItems=[
+    transactions.write([
         {"Delete": {
             "TableName": table, "Key": {"pk": {"S": review.pk}, "sk": {"S": review.sk}},
             "ConditionExpression": condition, "ExpressionAttributeValues": values,
@@ -207,7 +190,7 @@ def _hide(review: models.ReviewItem, order_id: str) -> None:
                 ":at": {"S": models.ProductItem.updated_at.serialize(datetime.now(UTC))},
             },
         }},
-    ])
+    ], on_condition_failed=transactions.ConditionFailed)
 
 
 def _encode_cursor(product_id: str, sort_key: str) -> str:
