@@ -20,9 +20,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared.conflicts import retry_when_busy
+from shared import transactions
 from shared.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationError
 from shared.tables import connection, error_code
+from shared.transactions import retry_when_busy
 
 HEADER = "Idempotency-Key"
 TTL_SECONDS = 24 * 3600
@@ -98,11 +99,10 @@ def claim(
         try:
             # A busy item (another claim with this key in flight, or out of capacity) changed nothing:
             # sent again with jitter, so a condition failure below always means "the key is taken".
-            retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=writes))
+            transactions.write(writes, on_condition_failed=transactions.ConditionFailed)
             return Claim(table, item_key, new_resource_id)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
+        except transactions.ConditionFailed:
+            pass
         existing = _read(table, item_key)
         if existing is None:
             raise IdempotencyInProgress("The request with this key is still being processed; retry shortly.")

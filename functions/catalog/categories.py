@@ -7,13 +7,10 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
-from shared.conflicts import retry_when_busy
+from shared import transactions
 from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
 from shared.lazy import lazy_module
-from shared.tables import connection
 
 models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
@@ -51,39 +48,23 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
         created_by=created_by,
     )
     claim = models.CategorySlugClaim(pk=models.CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
-    def write() -> None:
-        from pynamodb.transactions import TransactWrite  # with the models: on first use
-
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.save(item, condition=models.CategoryItem.pk.does_not_exist())
-            transaction.save(claim, condition=models.CategorySlugClaim.pk.does_not_exist())
-            if parent_id:
-                transaction.condition_check(
-                    models.CategoryItem,
-                    models.CATEGORY_PARTITION,
-                    range_key=models.CategoryItem.sort_key(parent_id),
-                    condition=models.CategoryItem.pk.exists(),
-                )
-
-    try:
-        retry_when_busy(write)  # a conflicting transaction on the parent or the slug claim: send again
-    except TransactWriteError as exc:
-        # pynamodb sends condition checks first, then puts in the order saved:
-        # [parent check?, category, slug claim].
-        labels = (["parent"] if parent_id else []) + ["category", "slug"]
-        failed = {
-            label
-            for label, reason in zip(labels, exc.cancellation_reasons or [], strict=False)
-            if reason is not None and reason.code == "ConditionalCheckFailed"
-        }
-        if "parent" in failed:
-            raise ValidationError(
+    # Low-level items, not pynamodb's TransactWrite: one executor sends every transaction
+    # (shared/transactions.py). [parent check?, category, slug claim]: a missing parent wins.
+    table = models.CategoryItem.Meta.table_name
+    ops = [
+        transactions.Put(table, item.serialize(), condition="attribute_not_exists(pk)"),
+        transactions.Put(table, claim.serialize(), condition="attribute_not_exists(pk)", on_condition_failed=lambda: AlreadyExists(
+            "A category with this name already exists here.", {"slug": slug, "parent_id": parent_id})),
+    ]
+    if parent_id:
+        ops.insert(0, transactions.ConditionCheck(
+            table, {"pk": {"S": models.CATEGORY_PARTITION}, "sk": {"S": models.CategoryItem.sort_key(parent_id)}},
+            "attribute_exists(pk)", on_condition_failed=lambda: ValidationError(
                 "The parent category does not exist.",
                 {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
-            ) from exc
-        if "slug" in failed:
-            raise AlreadyExists("A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}) from exc
-        raise
+            ),
+        ))
+    transactions.write(ops)  # a conflicting transaction on the parent or the slug claim: sent again
     return to_view(item)
 
 

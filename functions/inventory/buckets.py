@@ -15,19 +15,19 @@ scheduled rebalancer, and a reservation that finds its units split over buckets 
 from __future__ import annotations
 
 import os
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from functions.inventory import store as keys
 from functions.inventory.ledger import entry_item
+from shared import transactions
 from shared.errors import Conflict, ServiceUnavailable
 from shared.observability import logger
 from shared.tables import connection, error_code
 
 MAX_ATTEMPTS = 8
-BASE_BACKOFF_SECONDS = 0.02
+BUSY = "The stock is very busy right now; try again."
 TRANSACT_GET_LIMIT = 100
 
 
@@ -148,22 +148,13 @@ def _counts(sku_ids: list[str]) -> dict[str, tuple[int, int]]:
 
 def _transact_get(table: str, sku_ids: list[str], counts: dict[str, tuple[int, int]]) -> dict[str, Layout]:
     gets = [(sku, index) for sku in sku_ids for index in range(counts[sku][1])]
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            response = connection().client.transact_get_items(
-                TransactItems=[{"Get": {"TableName": table, "Key": keys.bucket_key(sku, index)}} for sku, index in gets]
-            )
-            break
-        except Exception as exc:  # noqa: BLE001 - a conflicting write in flight: read again
-            if error_code(exc) not in {"TransactionCanceledException", "ThrottlingException"}:
-                raise
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
-    else:
-        raise ServiceUnavailable("The stock is very busy right now; try again.")
+    # a conflicting write in flight: read again
+    items = transactions.read([transactions.Get(table, keys.bucket_key(sku, index)) for sku, index in gets],
+                              attempts=MAX_ATTEMPTS, busy_message=BUSY)
     found: dict[str, dict[int, dict[str, Any]]] = {sku: {} for sku in sku_ids}
-    for (sku, index), entry in zip(gets, response["Responses"], strict=True):
-        if entry.get("Item"):
-            found[sku][index] = entry["Item"]
+    for (sku, index), item in zip(gets, items, strict=True):
+        if item:
+            found[sku][index] = item
     result = {}
     grown: dict[str, tuple[int, int]] = {}
     for sku in sku_ids:
@@ -244,14 +235,15 @@ def redistribute(sku_id: str, *, on_hand: int | None = None, buckets: int | None
         if not transact:
             return layout
         try:
-            connection().client.transact_write_items(TransactItems=transact)
+            # retry_busy=False: a busy bucket means the snapshot is moving: read it again (below)
+            transactions.write(transact, retry_busy=False)
             logger.info("stock redistributed", extra={"sku_id": sku_id, "buckets": active, "targets": targets})
             return snapshot([sku_id])[sku_id]
         except Exception as exc:  # noqa: BLE001 - classified below
             if error_code(exc) not in {"TransactionCanceledException", "ThrottlingException"}:
                 raise
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
-    raise ServiceUnavailable("The stock is very busy right now; try again.")
+            transactions.back_off(attempt)
+    raise ServiceUnavailable(BUSY)
 
 
 def _move(table: str, sku_id: str, bucket: Bucket, delta: int, active: int | None, count: int | None,

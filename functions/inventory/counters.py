@@ -10,11 +10,13 @@ from functions.catalog.api import SkuInfo
 from functions.catalog.api import lookup_skus as lookup
 from functions.inventory.ledger import entry_item, initial_stock_items
 from functions.inventory.store import stock_key
+from shared import transactions
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ServiceUnavailable
-from shared.tables import connection, error_code
+from shared.tables import connection
 
 MAX_ATTEMPTS = 8
+BUSY = "The stock is very busy right now; try again."
 
 
 def _table() -> str:
@@ -72,9 +74,8 @@ def set_on_hand(info: SkuInfo, on_hand: int) -> dict[str, Any]:
         current = connection().client.get_item(TableName=table, Key=stock_key(info.sku_id), ConsistentRead=True).get("Item")
         try:
             if current is None:
-                connection().client.transact_write_items(
-                    TransactItems=initial_stock_items(table, info.sku_id, on_hand, info.product_id, info.seller_id)
-                )
+                transactions.write(initial_stock_items(table, info.sku_id, on_hand, info.product_id, info.seller_id),
+                                   on_condition_failed=transactions.ConditionFailed, busy_message=BUSY)
             else:
                 old = int(current["on_hand"]["N"])
                 reserved = int(current["reserved"]["N"])
@@ -85,7 +86,7 @@ def set_on_hand(info: SkuInfo, on_hand: int) -> dict[str, Any]:
                     )
                 if on_hand == old:
                     return read_stock(info.sku_id)
-                connection().client.transact_write_items(TransactItems=[
+                transactions.write([
                     {"Update": {
                         "TableName": table,
                         "Key": stock_key(info.sku_id),
@@ -97,10 +98,8 @@ def set_on_hand(info: SkuInfo, on_hand: int) -> dict[str, Any]:
                         },
                     }},
                     entry_item(table, info.sku_id, "adjust" if on_hand < old else "restock", on_hand_delta=on_hand - old),
-                ])
+                ], on_condition_failed=transactions.ConditionFailed, busy_message=BUSY)
             return read_stock(info.sku_id)
-        except Exception as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
+        except transactions.ConditionFailed:
             continue  # changed meanwhile (a reservation, another seller's edit): read again
-    raise ServiceUnavailable("The stock is very busy right now; try again.")
+    raise ServiceUnavailable(BUSY)

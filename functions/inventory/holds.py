@@ -35,14 +35,14 @@ from typing import Any
 from functions.inventory import buckets as stock_buckets
 from functions.inventory import store as keys
 from functions.inventory.ledger import entry_item
+from shared import transactions
 from shared.errors import OutOfStock, ServiceUnavailable
 from shared.ids import new_prefixed_id
 from shared.observability import logger
 from shared.tables import connection, error_code
 
 MAX_ATTEMPTS = 8
-BASE_BACKOFF_SECONDS = 0.02
-MAX_TRANSACTION_ITEMS = 100
+BUSY = "The stock is very busy right now; try again."
 
 
 def _table() -> str:
@@ -157,18 +157,17 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
             continue
         if not plan.items and not also:
             return plan.result
-        if len(plan.items) + len(also) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"{len(plan.items) + len(also)} writes exceed one transaction; split the change")
         try:
-            connection().client.transact_write_items(TransactItems=plan.items + also)
+            # retry_busy=False: a busy bucket is tried elsewhere, from a fresh read (below)
+            transactions.write(plan.items + also, retry_busy=False)
             return plan.result
         except Exception as exc:  # noqa: BLE001 - classified below
             if error_code(exc) == "ThrottlingException":  # the item's write capacity, for now
-                time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
+                transactions.back_off(attempt)
                 continue
             if error_code(exc) != "TransactionCanceledException":
                 raise
-            reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            reasons = transactions.cancellation_reasons(exc)
             # The caller's own conditions first: if they failed, the caller decides anew (its next
             # decision meets the stock again), and a refused claim is never reported as no stock.
             if "ConditionalCheckFailed" in reasons[len(plan.items):]:
@@ -181,7 +180,7 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
             short = plan.short_of_stock(reasons)
             if short is not None and layouts.get(short[0]) is not None and layouts[short[0]].bucketed:
                 # One bucket ran dry under us; the snapshot of the next attempt decides.
-                time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS))
+                transactions.back_off(0)
                 continue
             if short is not None:
                 sku_id, requested = short
@@ -191,8 +190,8 @@ def apply(changes: list[HoldChange], also: list[dict[str, Any]] | None = None) -
                 ) from None
             # A hold changed under us, or DynamoDB saw a conflicting transaction: read again.
             logger.info("hold transaction cancelled; retrying", extra={"attempt": attempt, "reasons": reasons})
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * (1 if elsewhere else 2 ** min(attempt, 6))))
-    raise ServiceUnavailable("The stock is very busy right now; try again.")
+            transactions.back_off(0 if elsewhere else attempt)
+    raise ServiceUnavailable(BUSY)
 
 
 def _available(sku_id: str, plan: _Plan, current: dict[tuple[str, str], Hold]) -> int:
@@ -493,21 +492,11 @@ def release_deleted_hold(hold: Hold) -> bool:
 
 
 def _ended(transact: list[dict[str, Any]]) -> bool:
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            connection().client.transact_write_items(TransactItems=transact)
-            return True
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) == "ThrottlingException":  # the item's write capacity, for now
-                time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
-                continue
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if "ConditionalCheckFailed" in reasons:
-                return False  # not due any more, changed, or already ended: nothing to do
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
-    raise ServiceUnavailable("The stock is very busy right now; try again.")
+    try:
+        transactions.write(transact, on_condition_failed=transactions.ConditionFailed, attempts=MAX_ATTEMPTS, busy_message=BUSY)
+    except transactions.ConditionFailed:
+        return False  # not due any more, changed, or already ended: nothing to do
+    return True
 
 
 def due_holds(now: int | None = None, limit: int = 500) -> list[Hold]:

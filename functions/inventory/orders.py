@@ -24,8 +24,8 @@ from functions.inventory import holds
 from functions.inventory import store as keys
 from functions.inventory.holds import HoldChange
 from functions.inventory.ledger import entry_item
-from shared.conflicts import retry_when_busy
-from shared.tables import connection, error_code
+from shared import transactions
+from shared.tables import connection
 
 CHUNK = 12  # SKUs per transaction: at most 5 writes each (stock, 2 holds, 2 ledger entries)
 
@@ -123,11 +123,6 @@ def _restock_once(order_id: str, line: OrderLine) -> None:
         "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}, ":one": {"N": "1"}, ":now": {"N": now}},
     }}
     try:
-        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[marker, stock]))
-    except Exception as exc:  # noqa: BLE001 - classified below
-        if error_code(exc) != "TransactionCanceledException":
-            raise
-        reasons = [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            return  # already returned
-        raise
+        transactions.write([marker, stock], on_condition_failed={0: transactions.ConditionFailed})
+    except transactions.ConditionFailed:
+        return  # already returned

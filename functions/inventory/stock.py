@@ -12,7 +12,8 @@ import os
 from typing import Any
 
 from functions.inventory.store import stock_key
-from shared.tables import connection, error_code
+from shared import transactions
+from shared.tables import connection
 
 MAX_BATCH = 100  # BatchGetItem's limit per call
 
@@ -81,11 +82,10 @@ def set_initial_stock(sku_id: str, on_hand: int, product_id: str = "", seller_id
     from functions.inventory.ledger import initial_stock_items
 
     try:
-        connection().client.transact_write_items(TransactItems=initial_stock_items(_table(), sku_id, on_hand, product_id, seller_id))
-    except Exception as exc:
-        if error_code(exc) == "TransactionCanceledException":
-            return False  # the only condition: the stock record does not exist yet
-        raise
+        transactions.write(initial_stock_items(_table(), sku_id, on_hand, product_id, seller_id),
+                           on_condition_failed=transactions.ConditionFailed)
+    except transactions.ConditionFailed:
+        return False  # the only condition: the stock record does not exist yet
     return True
 
 

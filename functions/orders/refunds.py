@@ -18,10 +18,10 @@ from typing import Any
 from functions.orders import store
 from functions.orders.domain import CANCELLED, PAID, REFUNDED, order_key, seller_key
 from shared.attributes import to_attr
-from shared.conflicts import retry_when_busy
 from shared.errors import InvalidState
 from shared.observability import logger
 from shared.tables import connection, is_condition_failure
+from shared.transactions import retry_when_busy
 
 
 def record(order_id: str, refunded_total: int, payment_amount: int, refunds: list[dict[str, Any]]) -> str:

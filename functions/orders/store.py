@@ -19,11 +19,11 @@ from functions.orders.domain import (
     seller_key,
     sources_of,
 )
-from shared import cursors
+from shared import cursors, transactions
 from shared.attributes import from_attrs, now_iso, to_attr, to_item
-from shared.conflicts import retry_when_busy
 from shared.errors import InvalidState, NotFound
-from shared.tables import connection, error_code, is_condition_failure
+from shared.tables import connection, is_condition_failure
+from shared.transactions import retry_when_busy
 
 USER_INDEX = "gsi1"
 SELLER_INDEX = "gsi2"
@@ -123,11 +123,12 @@ def transition(
     }
     try:
         if also:
-            retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[{"Update": update}, *also]))
+            # the order's own condition (item 0) failing is the answer below; another item's re-raises
+            transactions.write([{"Update": update}, *also], on_condition_failed={0: transactions.ConditionFailed})
         else:
             retry_when_busy(lambda: connection().client.update_item(**update))
     except Exception as exc:  # noqa: BLE001 - classified below
-        if not (is_condition_failure(exc) or _first_item_failed(exc)):
+        if not (is_condition_failure(exc) or isinstance(exc, transactions.ConditionFailed)):
             raise
         current = get(order_id)
         if current is None:
@@ -138,13 +139,6 @@ def transition(
             f"The order is {current.status}; it cannot become {to}.", {"order_id": order_id, "status": current.status}
         ) from None
     return require(order_id), True
-
-
-def _first_item_failed(exc: BaseException) -> bool:
-    if error_code(exc) != "TransactionCanceledException":
-        return False
-    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
-    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
 
 
 def set_fields(order_id: str, fields: dict[str, Any], status: str) -> Order:
@@ -280,11 +274,9 @@ def _record_fulfilment(order: Order, seller_id: str, shipment: dict[str, Any], l
         },
     }}
     try:
-        retry_when_busy(lambda: connection().client.transact_write_items(TransactItems=[header, part]))
-    except Exception as exc:  # noqa: BLE001 - classified below
-        if error_code(exc) != "TransactionCanceledException":
-            raise
-        return False  # TransactionConflict or a changed header: read again
+        transactions.write([header, part], on_condition_failed=transactions.ConditionFailed)
+    except transactions.ConditionFailed:
+        return False  # a changed header: read again
     return True
 
 

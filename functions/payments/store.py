@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared import transactions
 from shared.attributes import from_attrs, now_iso, to_attr, to_item
 from shared.tables import connection, is_condition_failure
 
@@ -131,7 +132,7 @@ def set_intent(payment: Payment, fields: dict[str, Any]) -> Payment:
     ref = fields["provider_ref"]
     names = {f"#f{i}": name for i, name in enumerate(fields)}
     values = {f":f{i}": to_attr(value) for i, value in enumerate(fields.values())}
-    connection().client.transact_write_items(TransactItems=[
+    transactions.write([
         {"Update": {
             "TableName": table(), "Key": _key(payment.payment_id),
             "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),

@@ -19,7 +19,6 @@ it stands).
 
 from __future__ import annotations
 
-import random
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from functions.catalog import api as catalog
 from functions.catalog.api import Review, get_product
 from functions.orders import api as purchases
+from shared import transactions
 from shared.auth import Principal
 from shared.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from shared.ids import new_id
@@ -38,7 +38,6 @@ MAX_LIST = 100
 # A withdrawal that raced a change of the review (a replay, a move, the other purchase withdrawn
 # too) reads again and decides again, with jittered backoff (~1.5 s in all at most).
 MAX_ATTEMPTS = 6
-BACKOFF_SECONDS = 0.025
 NOT_A_BUYER = "Only customers with a confirmed order of this product can review it."
 
 
@@ -110,7 +109,7 @@ def withdraw_for_purchase(product_id: str, user_id: str, order_id: str) -> str:
             return "hidden"
         except catalog.ReviewChanged:
             pass  # hidden by a replay, moved, or the other purchase withdrawn too: read again and decide again
-        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+        transactions.back_off(attempt)
     raise Conflict("The review is changing too fast; the record is retried.")
 
 
