@@ -58,8 +58,9 @@ def _profile(item: dict[str, Any]) -> Profile:
 
 
 def _address(address: dict[str, Any]) -> dict[str, str]:
-    """An address as stored: its set fields only (an unset field has no attribute, as pynamodb wrote it)."""
-    return {name: address[name] for name in ADDRESS_FIELDS if address.get(name) is not None}
+    """An address as stored: its set fields only (an unset field has no attribute), in the order
+    pynamodb wrote them (by name)."""
+    return {name: address[name] for name in sorted(ADDRESS_FIELDS) if address.get(name) is not None}
 
 
 def profile_item(profile: Profile) -> dict[str, Any]:

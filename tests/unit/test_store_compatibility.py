@@ -408,3 +408,12 @@ def timezone_plus_two():
     from datetime import timezone
 
     return timezone(timedelta(hours=2))
+
+
+def test_an_address_is_written_with_its_fields_in_the_old_order(tables) -> None:
+    # (DynamoDB keeps no order in a map; moto, and so the local stack's JSON, does)
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    identity.put_new_profile(identity.Profile(user_id="n3", email="e", name="n", addresses=[ADDRESSES[1]], created_at=created, updated_at=created))
+    OldProfile("USER#o3", user_id="n3", email="e", name="n", addresses=[OldAddress(**ADDRESSES[1])], created_at=created, updated_at=created).save()
+    new, old = (_raw(tables, "IDENTITY_TABLE_NAME", pk, "PROFILE")["addresses"]["L"][0]["M"] for pk in ("USER#n3", "USER#o3"))
+    assert list(new) == list(old)
