@@ -39,3 +39,25 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | set | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+# pynamodb's UTCDateTimeAttribute: a string, always UTC, microseconds, "+0000". Items written by
+# a pynamodb model and by the low-level client read the same (no migration).
+UTC_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+0000"
+
+
+def to_utc_string(value: datetime) -> str:
+    """`value` in pynamodb's UTCDateTimeAttribute format (a naive datetime is taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime(UTC_DATETIME_FORMAT).zfill(31)
+
+
+def from_utc_string(value: str) -> datetime:
+    """An aware UTC datetime from pynamodb's UTCDateTimeAttribute format (as pynamodb parses it)."""
+    text = value.zfill(31)
+    if (len(text) != 31 or text[4] != "-" or text[7] != "-" or text[10] != "T" or text[13] != ":" or text[16] != ":"
+            or text[19] != "." or text[26:] != "+0000"):
+        raise ValueError(f"{value!r} is not in the format {UTC_DATETIME_FORMAT!r}")
+    return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19]),
+                    int(text[20:26]), UTC)  # fmt: skip

@@ -18,13 +18,8 @@ import hashlib
 import os
 import time
 
-from pynamodb.exceptions import UpdateError
-
+from functions.identity import store
 from shared.errors import RateLimited
-from shared.lazy import lazy_module
-from shared.tables import is_condition_failure
-
-models = lazy_module("functions.identity.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 WINDOW_SECONDS = 60
 FIRST_LOCK_SECONDS = 60
@@ -64,12 +59,9 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
     now = time.time() if now is None else now
     retry_after = 0
     for key in keys:
-        try:
-            item = models.LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
-        except models.LoginThrottleItem.DoesNotExist:
-            continue
-        if item.locked_until > now:
-            retry_after = max(retry_after, int(item.locked_until - now) + 1)
+        counter = store.get_throttle(key)
+        if counter is not None and counter.locked_until > now:
+            retry_after = max(retry_after, int(counter.locked_until - now) + 1)
     if retry_after:
         raise RateLimited("Too many failed sign-ins. Try again later.", {"retry_after_seconds": retry_after})
 
@@ -77,62 +69,20 @@ def ensure_not_locked(keys: list[str], now: float | None = None) -> None:
 def record_failure(key: str, limit: int, now: float | None = None, max_lock_seconds: int = MAX_LOCK_SECONDS) -> bool:
     """Count one failure; returns True if this failure locked the key."""
     now = int(time.time() if now is None else now)
-    item = models.LoginThrottleItem(key, "LOGIN")
     cutoff = now - WINDOW_SECONDS
+    counter = None
     for _ in range(3):  # another failure may open a new window between our two attempts
-        try:
-            item.update(
-                actions=[models.LoginThrottleItem.failures.add(1), models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS)],
-                condition=models.LoginThrottleItem.window_start >= cutoff,
-            )
+        counter = store.count_failure_in_window(key, cutoff, now + KEEP_SECONDS)
+        if counter is not None:
             break
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-        try:
-            item.update(
-                actions=[
-                    models.LoginThrottleItem.failures.set(1),
-                    models.LoginThrottleItem.window_start.set(now),
-                    models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
-                ],
-                condition=models.LoginThrottleItem.window_start.does_not_exist() | (models.LoginThrottleItem.window_start < cutoff),
-            )
+        counter = store.open_window(key, now, cutoff, now + KEEP_SECONDS)
+        if counter is not None:
             break
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
-    if item.failures < limit:
+    if counter is None or counter.failures < limit:
         return False
-    lockouts = int(item.lockouts or 0)
-    try:
-        item.update(
-            actions=[
-                models.LoginThrottleItem.locked_until.set(now + lock_seconds(lockouts, max_lock_seconds)),
-                models.LoginThrottleItem.lockouts.add(1),
-                models.LoginThrottleItem.failures.set(0),
-                models.LoginThrottleItem.window_start.set(now),
-                models.LoginThrottleItem.expires_at.set(now + KEEP_SECONDS),
-            ],
-            # Exactly one concurrent failure locks, and failures of requests that passed the check
-            # just before the lock do not stack a second lock-out on top of it.
-            condition=(models.LoginThrottleItem.failures >= limit)
-            & (models.LoginThrottleItem.locked_until.does_not_exist() | (models.LoginThrottleItem.locked_until <= now)),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
-    return True
+    return store.lock(key, limit, now, now + lock_seconds(int(counter.lockouts or 0), max_lock_seconds), now + KEEP_SECONDS)
 
 
 def clear(key: str) -> None:
     """A successful sign-in forgets the pair's failures (not its lock-out history's back-off)."""
-    try:
-        models.LoginThrottleItem(key, "LOGIN").update(
-            actions=[models.LoginThrottleItem.failures.set(0)],
-            condition=models.LoginThrottleItem.pk.exists(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    store.clear_failures(key)

@@ -20,15 +20,12 @@ from __future__ import annotations
 import time
 import uuid
 
-from pynamodb.exceptions import PutError, UpdateError
-
-from functions.notifications.store import PENDING, SENT, SKIPPED, NotificationItem
+from functions.notifications import store
+from functions.notifications.store import PENDING, Notification
 from shared.attributes import now_iso
 from shared.observability import logger
-from shared.tables import is_condition_failure
 
 KEEP_SECONDS = 90 * 24 * 3600  # notices (and so the dedupe) are kept 90 days, then TTL'd
-
 
 class InFlight(RuntimeError):
     """Another attempt holds the notice; retry later."""
@@ -36,12 +33,10 @@ class InFlight(RuntimeError):
 
 def claim(
     event_id: str, kind: str, recipient_id: str, order_id: str, lease_seconds: float, now: float | None = None
-) -> NotificationItem | None:
+) -> Notification | None:
     """The notice, claimed by this attempt (PENDING); None if it was already sent or skipped."""
     now = time.time() if now is None else now
-    item = NotificationItem(
-        NotificationItem.key(event_id),
-        NotificationItem.sort_key(kind, recipient_id),
+    notice = Notification(
         event_id=event_id,
         kind=kind,
         recipient_id=recipient_id,
@@ -53,58 +48,38 @@ def claim(
         created_at=now_iso(),
         expires_at=int(now + KEEP_SECONDS),
     )
-    try:
-        item.save(condition=NotificationItem.pk.does_not_exist())
-        return item
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-    existing = NotificationItem.get(item.pk, item.sk, consistent_read=True)
+    if store.put_new(notice):
+        return notice
+    existing = store.get(event_id, kind, recipient_id)
+    if existing is None:  # TTL'd between the two calls: the queue's next delivery claims it anew
+        raise InFlight(f"{notice.pk} {notice.sk} vanished while being claimed")
     if existing.status != PENDING:
         return None
     if existing.lease_until > now:
-        raise InFlight(f"{item.pk} {item.sk} is being sent by attempt {existing.attempt}")
-    try:
-        existing.update(
-            actions=[
-                NotificationItem.attempt.set(item.attempt),
-                NotificationItem.attempts.add(1),
-                NotificationItem.lease_until.set(item.lease_until),
-            ],
-            condition=(NotificationItem.status == PENDING) & (NotificationItem.attempt == existing.attempt),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        raise InFlight(f"{item.pk} {item.sk} was taken over by another attempt") from exc
-    logger.info("took over a notice an earlier attempt left pending", extra={"pk": item.pk, "sk": item.sk, "attempts": existing.attempts})
-    return existing
+        raise InFlight(f"{notice.pk} {notice.sk} is being sent by attempt {existing.attempt}")
+    taken = store.take_over(existing, notice.attempt, notice.lease_until)
+    if taken is None:
+        raise InFlight(f"{notice.pk} {notice.sk} was taken over by another attempt")
+    logger.info("took over a notice an earlier attempt left pending", extra={"pk": notice.pk, "sk": notice.sk, "attempts": taken.attempts})
+    return taken
 
 
-def mark_sent(item: NotificationItem, channel: str, recorded: dict[str, str]) -> None:
+def mark_sent(notice: Notification, channel: str, recorded: dict[str, str]) -> None:
     """SENT, with what the sender asks to keep (the outbox: to, subject, body; SES: message id)."""
-    actions = [NotificationItem.status.set(SENT), NotificationItem.sent_at.set(now_iso()), NotificationItem.channel.set(channel)]
-    actions += [getattr(NotificationItem, name).set(value) for name, value in recorded.items()]
     # Unconditional (but never re-creating a TTL'd item): if a taker sent it too, it is sent.
-    item.update(actions=actions, condition=NotificationItem.pk.exists())
+    store.mark_sent(notice, channel, now_iso(), recorded)
 
 
-def mark_skipped(item: NotificationItem, reason: str) -> None:
+def mark_skipped(notice: Notification, reason: str) -> None:
     """Done without sending: retrying cannot help (the recipient has no account or no email)."""
-    item.update(
-        actions=[NotificationItem.status.set(SKIPPED), NotificationItem.last_error.set(reason)],
-        condition=NotificationItem.pk.exists(),
-    )
+    store.mark_skipped(notice, reason)
 
 
-def release(item: NotificationItem, error: BaseException) -> None:
+def release(notice: Notification, error: BaseException) -> None:
     """Give the notice up after a failed send: the lease ends now, so the queue's next delivery
     takes it over at once instead of waiting for the lease. Best effort: if this fails too, the
     lease still runs out."""
     try:
-        item.update(
-            actions=[NotificationItem.lease_until.set(0), NotificationItem.last_error.set(f"{type(error).__name__}: {error}"[:500])],
-            condition=NotificationItem.attempt == item.attempt,
-        )
+        store.release(notice, f"{type(error).__name__}: {error}"[:500])
     except Exception:  # noqa: BLE001 - the send's own error is the one to report
-        logger.warning("could not release a notice; its lease will run out", extra={"pk": item.pk, "sk": item.sk}, exc_info=True)
+        logger.warning("could not release a notice; its lease will run out", extra={"pk": notice.pk, "sk": notice.sk}, exc_info=True)

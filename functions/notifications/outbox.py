@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.notifications import store
 from functions.notifications.senders import OUTBOX
-from functions.notifications.store import SENT, NotificationItem
 
 FIELDS = ("event_id", "kind", "order_id", "recipient_id", "to", "subject", "body", "sent_at")
 
 
 def read_outbox(order_id: str | None = None) -> list[dict[str, Any]]:
     """Sent outbox messages (of one order, if given), oldest first."""
-    condition = (NotificationItem.status == SENT) & (NotificationItem.channel == OUTBOX)
-    if order_id is not None:
-        condition &= NotificationItem.order_id == order_id
-    messages = [{name: getattr(item, name) for name in FIELDS} for item in NotificationItem.scan(condition, consistent_read=True)]
+    messages = [{name: getattr(notice, name) for name in FIELDS} for notice in store.sent_notices(OUTBOX, order_id)]
     return sorted(messages, key=lambda message: (message["sent_at"] or "", message["event_id"], message["kind"]))

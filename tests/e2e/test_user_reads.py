@@ -8,13 +8,9 @@ import pytest
 
 
 def _profile_exists(user_id: str) -> bool:
-    from functions.identity.store import ProfileItem
+    from functions.identity.store import get_profile
 
-    try:
-        ProfileItem.get(ProfileItem.key(user_id), "PROFILE", consistent_read=True)
-    except ProfileItem.DoesNotExist:
-        return False
-    return True
+    return get_profile(user_id) is not None
 
 
 @pytest.fixture

@@ -44,14 +44,14 @@ def test_each_lockout_lasts_twice_as_long_as_the_one_before(local_stack):
     now = 1_800_000_000
     # First lock: 5 failures within the window
     assert [throttle.record_failure(key, 5, now=now + i) for i in range(5)] == [False] * 4 + [True]
-    from functions.identity.store import LoginThrottleItem
+    from functions.identity.store import get_throttle
 
-    first = LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
+    first = get_throttle(key)
     assert first.locked_until == now + 4 + 60 and first.lockouts == 1
     # After it expires, 5 more failures lock for twice as long
     later = now + 4 + 61
     assert [throttle.record_failure(key, 5, now=later + i) for i in range(5)] == [False] * 4 + [True]
-    second = LoginThrottleItem.get(key, "LOGIN", consistent_read=True)
+    second = get_throttle(key)
     assert second.locked_until == later + 4 + 120 and second.lockouts == 2
     # Counters expire by TTL a day after the last failure (so they work across Lambda instances
     # without growing forever)

@@ -21,7 +21,7 @@ import pytest
 from functions.identity import cognito
 from functions.notifications import clients
 from functions.notifications.order_events import DETAIL_TYPES, SOURCE
-from functions.notifications.store import NotificationItem
+from shared.tables import connection
 
 from .builders import sqs_event
 
@@ -50,7 +50,7 @@ def _forget_clients() -> None:
     """Clients and connections cached by the code under test were built for another endpoint."""
     clients.reset()
     cognito._client.cache_clear()
-    NotificationItem._connection = None
+    connection.cache_clear()  # the stores' shared DynamoDB connection
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.notifications import clients, deliveries
+from functions.notifications import clients, deliveries, store
 from functions.notifications.consumers import publish_order_events, send_notifications
 from functions.notifications.messages import BUYER_CONFIRMATION, SELLER_NEW_ORDER
 from functions.notifications.order_events import from_stream_record
 from functions.notifications.outbox import read_outbox
 from functions.notifications.senders import OutboxSender
-from functions.notifications.store import PENDING, SENT, NotificationItem
+from functions.notifications.store import PENDING, SENT
 from local.lambda_runtime import LambdaContext
 
 from .builders import ORDER_ID, eventbridge_message, order, status_change, stream_record
@@ -199,7 +199,7 @@ def test_a_confirmation_reaches_the_buyer_and_each_seller_with_only_their_lines(
     assert "Canvas Tote Bag" in seller_b["body"] and "Blue Cotton T-Shirt" not in seller_b["body"]
     assert "Subtotal: 9.99 USD" in seller_b["body"]
     # AND the outbox items are SENT, keyed by event and recipient, and expire in 90 days
-    item = NotificationItem.get(f"NOTIFICATION#{ORDER_ID}:3", f"{BUYER_CONFIRMATION}#{shop.users['buyer']}")
+    item = store.get(f"{ORDER_ID}:3", BUYER_CONFIRMATION, shop.users["buyer"])
     assert item.status == SENT and item.channel == "outbox" and item.sent_at
     assert 89 * 86400 < item.expires_at - time.time() <= 90 * 86400
 
@@ -241,7 +241,7 @@ def test_a_failing_send_reports_the_message_and_the_next_delivery_sends_only_wha
     assert response == {"batchItemFailures": [{"itemIdentifier": by_order["ord_a"]}]}
     assert _outbox_summary("ord_a") == [(BUYER_CONFIRMATION, shop.emails["buyer"]), (SELLER_NEW_ORDER, shop.emails["seller_a"])]
     assert len(read_outbox("ord_b")) == 3
-    failed = NotificationItem.get("NOTIFICATION#ord_a:3", f"{SELLER_NEW_ORDER}#{shop.users['seller_b']}", consistent_read=True)
+    failed = store.get("ord_a:3", SELLER_NEW_ORDER, shop.users["seller_b"])
     assert failed.status == PENDING and "mail server unreachable" in failed.last_error
 
     # WHEN the mail server is back and the queue redelivers that message
@@ -282,7 +282,7 @@ def test_a_notice_left_pending_by_a_crashed_attempt_is_sent_after_its_lease(shop
     # THEN this attempt takes the notice over and sends it
     assert response == NO_FAILURES
     assert (BUYER_CONFIRMATION, shop.emails["buyer"]) in _outbox_summary()
-    item = NotificationItem.get(f"NOTIFICATION#{ORDER_ID}:3", f"{BUYER_CONFIRMATION}#{shop.users['buyer']}")
+    item = store.get(f"{ORDER_ID}:3", BUYER_CONFIRMATION, shop.users["buyer"])
     assert (item.status, item.attempts) == (SENT, 2)
 
 
@@ -313,7 +313,7 @@ def test_a_recipient_without_an_account_is_skipped_not_retried(shop: Shop) -> No
     # THEN the message is done, nothing is in the outbox, and the notice is recorded as skipped
     assert responses == [NO_FAILURES, NO_FAILURES]
     assert read_outbox(ORDER_ID) == []
-    item = NotificationItem.get(f"NOTIFICATION#{ORDER_ID}:5", "order-shipped#deleted-user-sub")
+    item = store.get(f"{ORDER_ID}:5", "order-shipped", "deleted-user-sub")
     assert item.status == "SKIPPED"
 
 
@@ -357,7 +357,7 @@ def test_with_ses_the_mail_goes_through_ses_and_the_table_keeps_only_its_id(shop
     sent = [m for m in ses_backends["123456789012"]["us-east-1"].sent_messages if m.source == f"orders@{domain}"]
     assert sorted(m.destinations["ToAddresses"][0] for m in sent) == sorted(shop.emails.values())
     # AND the table records SES's message ids, not the mails (and the outbox stays empty)
-    item = NotificationItem.get(f"NOTIFICATION#{ORDER_ID}:3", f"{BUYER_CONFIRMATION}#{shop.users['buyer']}")
+    item = store.get(f"{ORDER_ID}:3", BUYER_CONFIRMATION, shop.users["buyer"])
     assert (item.status, item.channel, item.body, item.to) == (SENT, "ses", None, None) and item.message_id
     assert read_outbox() == []
 

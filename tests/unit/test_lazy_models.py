@@ -1,5 +1,6 @@
-"""The catalog and identity logic reach their pynamodb models on first use (shared/lazy.py), so
-importing a handler does not import pynamodb's models and with them most of botocore."""
+"""Importing a handler does not import pynamodb's models and with them most of botocore: the
+catalog logic reaches its models on first use (shared/lazy.py); the identity and notifications
+stores use the low-level connection, built on first use (shared/tables.py)."""
 
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import pytest
 from shared.lazy import lazy_module
 
 HANDLERS = ["functions.catalog.handlers.list_categories", "functions.catalog.handlers.update_product", "functions.reviews.handlers.create_review",
-            "functions.identity.handlers.login", "functions.identity.handlers.get_me"]  # fmt: skip
+            "functions.identity.handlers.login", "functions.identity.handlers.get_me", "functions.identity.handlers.update_me",
+            "functions.notifications.consumers.send_notifications"]  # fmt: skip
 
 
 @pytest.mark.parametrize("handler", HANDLERS)

@@ -47,7 +47,7 @@ def test_pynamodb_models_and_the_shared_connection_use_dynamodb_s_budget(monkeyp
     # GIVEN every pynamodb model of the functions (imported), at the production budget
     monkeypatch.delenv("SDK_TIMEOUT_SCALE", raising=False)
     for module in pkgutil.walk_packages(functions.__path__, "functions."):
-        if module.name.endswith(".models"):
+        if module.name.endswith(".store"):
             importlib.import_module(module.name)
     from pynamodb.models import Model
 
