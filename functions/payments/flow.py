@@ -27,7 +27,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from functions.payments import store
 from functions.payments.providers import PaymentProvider, PaymentRequest, provider
@@ -48,13 +48,31 @@ def step_functions() -> Any:
     return boto3.client("stepfunctions", config=config("stepfunctions"))
 
 
+class PaymentStore(Protocol):
+    """What the flow reads and writes of the payments table (functions/payments/store.py has it;
+    every write there is conditional on the payment's current status or total)."""
+
+    def get(self, payment_id: str) -> store.Payment | None: ...
+
+    def update(self, payment_id: str, fields: dict[str, Any]) -> store.Payment: ...
+
+    def move(self, payment_id: str, to: str, fields: dict[str, Any] | None = None) -> tuple[store.Payment, bool]: ...
+
+    def find_by_provider_ref(self, provider: str, provider_ref: str) -> store.Payment | None: ...
+
+    def event_seen(self, provider: str, event_id: str, payment_id: str) -> bool: ...
+
+    def remember_event(self, provider: str, event_id: str, payment_id: str, event_type: str) -> bool: ...
+
+    def record_refunded_total(self, payment_id: str, total: int, entry: dict[str, Any] | None = None) -> tuple[store.Payment, bool]: ...
+
+
 @dataclass(frozen=True)
 class Ports:
-    """What the flow reads, writes and calls. `store`: functions.payments.store or anything with
-    the same functions (get, move, update, find_by_provider_ref, event_seen, remember_event,
-    record_refunded_total); `provider`: the adapter by name; `step_functions`: a Step Functions client."""
+    """What the flow reads, writes and calls: the payments table (`PaymentStore`), the provider's
+    adapter by name, a Step Functions client."""
 
-    store: Any = store
+    store: PaymentStore = store  # type: ignore[assignment] - the module is the protocol's implementation
     provider: Callable[..., PaymentProvider] = provider
     step_functions: Callable[[], Any] = step_functions
 
