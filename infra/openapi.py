@@ -362,8 +362,9 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {409: "INVALID_STATE: only CONFIRMED orders ship."},
     ("PUT", "/api/v1/seller/orders/{order_id}/deliver"): {409: "INVALID_STATE: only a shipped part of a paid order is delivered."},
     ("POST", "/api/v1/payments"): {
-        404: "NOT_FOUND: no such order (another user's looks the same).",
-        409: "INVALID_STATE: the order has no payment yet (poll the order); IDEMPOTENCY_IN_PROGRESS.",
+        404: "NOT_FOUND: no payment for such an order: none yet (the checkout is still processing, or was refused: poll the "
+             "order), no such order, or another user's (they all look the same).",
+        409: "INVALID_STATE: the order's payment is still being set up at the provider (poll the order); IDEMPOTENCY_IN_PROGRESS.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
     ("POST", "/api/v1/payments/webhooks/{provider}"): {

@@ -42,6 +42,7 @@ ORDERS_TABLE = Table(
 PAYMENTS_TABLE = Table(
     id="PaymentsTable",
     env_var="PAYMENTS_TABLE_NAME",
+    stream=True,  # a payment's changes reach the orders service as events (ADR 0039): refunds, late money
     ttl_attribute="expires_at",  # webhook de-duplication records (30 days), idempotency records
 )
 

@@ -19,10 +19,12 @@ from functions.orders.domain import FAILED, PENDING_PAYMENT, Order
 from shared.tables import error_code
 
 WAIT_FOR_PAYMENT_SECONDS = 5.0  # how long POST /orders waits for the payment page before a 202 (usually < 0.5 s)
+# Errors that mean "this task token is spent or gone": the saga already moved on.
+SPENT_TOKEN = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist", "ExecutionDoesNotExist"})
 
 
 @lru_cache(maxsize=1)
-def _sfn() -> Any:
+def step_functions() -> Any:
     import boto3
 
     from shared.aws import config
@@ -40,7 +42,7 @@ def execution_name(user_id: str, key: str, order_id: str) -> str:
 def start(order_id: str, user_id: str, key: str) -> None:
     window = int(os.environ.get("PAYMENT_WINDOW_SECONDS", "900"))
     try:
-        _sfn().start_execution(
+        step_functions().start_execution(
             stateMachineArn=os.environ["CHECKOUT_STATE_MACHINE_ARN"],
             name=execution_name(user_id, key, order_id),
             input=json.dumps({"order_id": order_id, "payment_window_seconds": window}),

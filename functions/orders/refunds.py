@@ -1,6 +1,8 @@
-"""What a refund does to the order (docs/decisions/0017-refund-model.md), told by the payments
-service whenever the payment's refunded total grows (a provider's refund event, a refund made
-through POST /orders/{id}/refunds).
+"""What a refund does to the order (docs/decisions/0017-refund-model.md), applied whenever the
+payment's refunded total grows: from the payments stream (functions/orders/consumers/settle_payments.py:
+a provider's refund event, any refund), and at once by POST /orders/{id}/refunds for the refund it
+made (the stream's record then finds it applied). The payments service never writes the orders
+table (docs/decisions/0039-payments-below-orders.md).
 
 - The whole payment refunded: a paid order (CONFIRMED, SHIPPED, DELIVERED) becomes REFUNDED, in
   one transaction with deleting the buyer's purchase claims (as a cancellation does: reviews rely

@@ -14,6 +14,9 @@ _SETTLE_TABLES = (
 # An order shows its payment's status from the payment itself (one source of truth, ADR 0017).
 _PAYMENT_READ = (PAYMENTS_TABLE, Access.READ)
 ORDER_HEADERS = {"dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}}
+# The payments stream's payment items that may concern the order: money arrived, or a refund
+# (functions/payments/api.py payment_change decodes them; ADR 0039).
+PAYMENT_OUTCOMES = {"dynamodb": {"Keys": {"sk": {"S": ["PAYMENT"]}}, "NewImage": {"status": {"S": ["succeeded", "refunded"]}}}}
 
 SERVICE = Service(
     name="orders",
@@ -52,6 +55,17 @@ SERVICE = Service(
             tables=_SETTLE_TABLES,
             checkout=("respond",),
             payment_secrets=(PaymentSecret.PROVIDER_API,),
+        ),
+        # Payments sits below orders and never writes the orders table: a payment's refunds, and
+        # money that arrived for an order that is gone, reach the order from the payments stream.
+        StreamConsumer(
+            id="OrderPaymentSettler",
+            table=PAYMENTS_TABLE,
+            handler="functions.orders.consumers.settle_payments.handler",
+            batch_size=10,
+            filter_patterns=(PAYMENT_OUTCOMES,),
+            tables=((ORDERS_TABLE, Access.READ_WRITE), (PAYMENTS_TABLE, Access.READ_WRITE)),
+            payment_secrets=(PaymentSecret.PROVIDER_API,),  # refunding late money
         ),
     ),
     calls=("cart", "catalog", "inventory", "payments"),

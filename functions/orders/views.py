@@ -5,15 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from functions.orders.domain import PENDING_PAYMENT, Order
+from functions.payments import api as payments
 
 _UNREAD: Any = object()
 
 
 def payments_of(orders: list[Order]) -> dict[str, Any]:
     """{payment_id: payment} of these orders, read from the payments service in one batch."""
-    from functions.payments import store as payments
+    return payments.get_payments([order.payment["payment_id"] for order in orders if order.payment.get("payment_id")])
 
-    return payments.get_many([order.payment["payment_id"] for order in orders if order.payment.get("payment_id")])
+
+def payment_of(order: Order, payment: Any = _UNREAD) -> Any:
+    """The order's payment (read now unless given), or None."""
+    payment_id = order.payment.get("payment_id")
+    if not payment_id:
+        return None
+    return payments.get_payment(payment_id) if payment is _UNREAD else payment
 
 
 def payment_view(order: Order, payment: Any = _UNREAD) -> dict[str, Any] | None:
@@ -22,21 +29,20 @@ def payment_view(order: Order, payment: Any = _UNREAD) -> dict[str, Any] | None:
     payment_id = order.payment.get("payment_id")
     if not payment_id:
         return None
-    from functions.payments import store as payments
-    from functions.payments.views import payment_link
-
-    if payment is _UNREAD:
-        payment = payments.get(payment_id)
+    payment = payment_of(order, payment)
     if payment is None:
         return {"payment_id": payment_id, "status": None, "provider": order.payment.get("provider"), "payment_url": None}
     return {
         "payment_id": payment_id, "status": payment.status, "provider": payment.provider,
-        "payment_url": payment_link(payment) if order.status == PENDING_PAYMENT else None,
+        "payment_url": payments.payment_link(payment) if order.status == PENDING_PAYMENT else None,
         "amount": payment.amount, "refunded_total": payment.refunded_total,
     }
 
 
 def order_view(order: Order, event: dict[str, Any] | None = None, payment: Any = _UNREAD) -> dict[str, Any]:
+    """The buyer's view. Its refunds are the payment's (ADR 0017: the payment owns the money): the
+    refunds made on it (by the provider or through the API), as soon as they are recorded there."""
+    payment = payment_of(order, payment)
     view: dict[str, Any] = {
         "order_id": order.order_id,
         "status": order.status,
@@ -54,8 +60,8 @@ def order_view(order: Order, event: dict[str, Any] | None = None, payment: Any =
     }
     if order.failure:
         view["failure"] = order.failure
-    if order.refunded_total:
-        view["refunded_total"], view["refunds"] = order.refunded_total, order.refunds
+    if payment is not None and payment.refunds:
+        view["refunded_total"], view["refunds"] = payment.refunded_total, payment.refunds
     return view
 
 

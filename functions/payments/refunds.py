@@ -1,5 +1,6 @@
 """A refund asked for through the API (an admin, or a seller for their own lines): reserve it on
-the payment, have the provider make it, record it, tell the order (docs/decisions/0017-refund-model.md).
+the payment, have the provider make it, record it (docs/decisions/0017-refund-model.md). The
+order is told by its caller (the orders service), and again by the payments stream.
 
 The reservation (`refund_pending`, conditional on the refunded total we read) makes one refund of
 a payment in flight at a time; the provider call is idempotent on `refund-<payment>-<new total>`,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.payments import flow, store
+from functions.payments import store
 from functions.payments.providers import PaymentRequest, provider
 from shared.attributes import now_iso
 from shared.observability import logger
@@ -50,6 +51,5 @@ def _complete(payment: store.Payment, pending: dict[str, Any]) -> tuple[store.Pa
     entry = {"refund_ref": refund_ref, "amount": amount, "refunded_total": target, "source": "api", "at": now_iso(),
              **(pending.get("by") or {})}
     payment = store.finish_refund(payment.payment_id, str(pending["key"]), entry)
-    flow.sync_order_refunds(payment)
     logger.info("payment partly or wholly refunded", extra={"payment_id": payment.payment_id, "amount": amount, "total": target})
     return payment, entry

@@ -2,7 +2,7 @@
 
   payment  pk=PAYMENT#<payment_id>  sk=PAYMENT   order_id, user_id, amount, currency, provider, provider_ref,
            status, payment_path, payment_url, client_secret, task_token, refund_ref, refunded_total,
-           refunds, refund_pending, created_at, updated_at
+           refunds, refund_pending, canceled_at, created_at, updated_at
   ref      pk=REF#<provider>#<provider_ref> sk=REF  payment_id: finds the payment from a provider's
            reference (a strongly consistent GetItem, written with the reference: never a stale GSI)
   event    pk=EVENT#<provider>#<event id>#<payment_id> sk=EVENT  a webhook event already handled
@@ -13,7 +13,10 @@ One payment per order: its id is derived from the order's (pay_<order ulid>), so
 is the same conditional put. Status moves only forward, each move conditional on where it comes from:
 
   pending -> succeeded | failed | canceled;  canceled -> succeeded (paid after the order was
-  cancelled: refunded at once);  succeeded -> refunded
+  cancelled: refunded at once; `canceled_at` stays to say so);  succeeded -> refunded
+
+The stream (NEW_AND_OLD_IMAGES) carries every change of a payment to the orders service
+(functions/payments/api.py `payment_change`; docs/decisions/0039-payments-below-orders.md).
 
 Refunds (docs/decisions/0017-refund-model.md): `refunded_total` is the cumulative amount the
 provider refunded; it only grows (every write is conditional on the total it replaces), and the
@@ -71,6 +74,7 @@ class Payment:
     refunded_total: int = 0
     refunds: list[dict[str, Any]] = field(default_factory=list)
     refund_pending: dict[str, Any] | None = None
+    canceled_at: str | None = None  # the order gave the payment up (cancelled): money arriving later goes back
     created_at: str = ""
     updated_at: str = ""
 
@@ -316,3 +320,46 @@ def finish_refund(payment_id: str, key: str, entry: dict[str, Any]) -> Payment:
             updated = get(payment_id)
             assert updated is not None
             return updated
+
+
+# -- the stream ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """One change of a payment, as the payments stream (NEW_AND_OLD_IMAGES) carries it: what the
+    orders service reacts to (docs/decisions/0039-payments-below-orders.md). Amounts in minor units."""
+
+    payment_id: str
+    order_id: str
+    status: str
+    previous_status: str | None  # None: the change created the payment
+    amount: int
+    refunded_total: int
+    previous_refunded_total: int
+    refunds: list[dict[str, Any]]
+
+    @property
+    def money_arrived(self) -> bool:
+        """The payment became `succeeded` with this change (from pending, or from canceled)."""
+        return self.status == SUCCEEDED and self.previous_status != SUCCEEDED
+
+    @property
+    def refunded_more(self) -> bool:
+        """The cumulative refunded total grew with this change."""
+        return self.refunded_total > self.previous_refunded_total
+
+
+def change_from_record(record: dict[str, Any]) -> PaymentChange | None:
+    """A payments stream record (Lambda's plain JSON shape) as a PaymentChange; None for any other
+    item of the table (references, webhook events, idempotency records) or a removal."""
+    dynamodb = record.get("dynamodb") or {}
+    if (dynamodb.get("Keys") or {}).get("sk", {}).get("S") != "PAYMENT" or not dynamodb.get("NewImage"):
+        return None
+    new = from_attrs(dynamodb["NewImage"])
+    old = from_attrs(dynamodb["OldImage"]) if dynamodb.get("OldImage") else {}
+    return PaymentChange(
+        payment_id=new["payment_id"], order_id=new["order_id"], status=new["status"], previous_status=old.get("status"),
+        amount=int(new["amount"]), refunded_total=int(new.get("refunded_total") or 0),
+        previous_refunded_total=int(old.get("refunded_total") or 0), refunds=list(new.get("refunds") or []),
+    )

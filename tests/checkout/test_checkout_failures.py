@@ -61,7 +61,7 @@ def test_an_elapsed_payment_window_cancels_and_a_late_payment_is_refunded(short_
 
 def test_a_step_that_crashes_mid_saga_is_compensated_and_leaks_nothing(monkeypatch, shopper, seller, stocked_product):
     # GIVEN committing stock crashes every time (a fault injected into the step's code)
-    import functions.inventory.orders as inventory_orders
+    import functions.inventory.api as inventory_orders  # what the saga calls (orders reach inventory through its api)
 
     def crash(*args, **kwargs):
         raise RuntimeError("injected fault: the inventory call died")

@@ -110,8 +110,9 @@ def test_each_payment_secret_is_readable_by_exactly_the_functions_that_use_it(de
     # THEN the webhook secret: the verifier, and (sandbox stages) the sandbox's signer; nobody else
     assert _readers(dev, dev_webhook) == _ids(dev, "PaymentsWebhook", "PaymentsSandboxPay")
     assert _readers(prod, prod_webhook) == _ids(prod, "PaymentsWebhook")
-    # AND the Stripe key: whoever creates intents or refunds (the webhook refunds a late payment)
-    key_users = _ids(prod, "PaymentsWebhook", "OrdersCancelOrder", "OrdersRefundOrder", "OrderSettler",
+    # AND the Stripe key: whoever creates intents or refunds (the webhook and the payments stream's
+    # settler refund a late payment)
+    key_users = _ids(prod, "PaymentsWebhook", "OrdersCancelOrder", "OrdersRefundOrder", "OrderSettler", "OrderPaymentSettler",
                      "CheckoutCreatePaymentIntent", "CheckoutRefundIfCaptured")
     assert _readers(prod, prod_key) == key_users
     # AND only those functions are even told the secrets' names

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 
+from functions.cart import api as cart
 from functions.orders import checkout, store
 from functions.orders.domain import FAILED, PENDING_PAYMENT
 from functions.orders.schemas import CreateOrderRequest
@@ -26,20 +27,18 @@ from shared.ids import new_prefixed_id
 from shared.observability import logger
 
 app = create_app(roles=())
-# Checkout failures that say "not now" rather than "not like this" (functions/orders/consumers/saga.py):
+# Checkout failures that say "not now" rather than "not like this" (functions/orders/saga.py):
 # answered 503 with Retry-After, and the key is released so a retry with it checks out again.
 RETRYABLE_FAILURES = frozenset({"CATALOG_UNAVAILABLE"})
 
 
 @app.post("/api/v1/orders")
 def create_order(body: Annotated[CreateOrderRequest, Body()]):
-    from functions.cart import owner
-
     event = app.current_event.raw_event
     key = idempotency.key_from_headers(event.get("headers"))
     principal = app.principal
     request = body.model_dump(mode="json")
-    cart_ref = owner.user_ref(principal)
+    cart_ref = cart.user_cart(principal)
     claim = idempotency.claim(
         store.table(), "orders", principal.user_id, key,
         idempotency.request_hash("POST", "/api/v1/orders", request), new_prefixed_id("ord"),

@@ -17,9 +17,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.orders import store
+from functions.orders import refunds, store
 from functions.orders.domain import PAID
 from functions.orders.views import order_view
+from functions.payments import api as payments
 from shared import idempotency
 from shared.errors import Conflict, InvalidState, NotFound
 from shared.http import JSON, create_app, envelope_error, ok
@@ -68,11 +69,8 @@ def refund_order(order_id: str, body: Annotated[RefundOrderRequest, Body()]):
 
 
 def _refund(order_id: str, order, seller_id: str | None, body: RefundOrderRequest, key: str, event: dict) -> Response:
-    from functions.payments import refunds
-    from functions.payments import store as payments
-
     principal = app.principal
-    payment = payments.get(payments.payment_id_for(order_id))
+    payment = payments.get_payment(payments.payment_id_for(order_id))
     resuming = payment is not None and (payment.refund_pending or {}).get("key") == key
     if not resuming:
         if order.status not in PAID or payment is None or payment.status != payments.SUCCEEDED:
@@ -91,9 +89,11 @@ def _refund(order_id: str, order, seller_id: str | None, body: RefundOrderReques
         amount = int(payment.refund_pending["amount"])
     by = {"reason": body.reason, "by": principal.user_id, **({"seller_id": seller_id} if seller_id else {})}
     try:
-        payment, entry = refunds.refund(payment, key, amount, by)
+        payment, entry = payments.refund(payment, key, amount, by)
     except payments.RefundInProgress:
         raise RefundInProgress("Another refund of this order is in progress; retry shortly.", {"order_id": order_id}) from None
+    # The order follows at once (the payments stream tells it too, and then finds it done).
+    refunds.record(order_id, payment.refunded_total, payment.amount, payment.refunds)
     logger.info("order refunded", extra={"order_id": order_id, "amount": amount, "by": principal.user_id})
     view = order_view(store.require(order_id), event, payment)
     if seller_id:  # a seller sees their own lines only, not the buyer's payment or other sellers' lines

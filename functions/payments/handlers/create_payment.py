@@ -1,7 +1,10 @@
 """POST /api/v1/payments {order_id} (Idempotency-Key required): the order's payment intent.
 
 The checkout saga creates each order's one payment; this answers it to the order's owner (for a
-client that lost the POST /orders answer). An order not yet at payment: 409 INVALID_STATE."""
+client that lost the POST /orders answer), from the payment alone: it carries the order's id and
+owner, and its id is derived from the order's (payments never reads the orders table, ADR 0039).
+No payment for the order (none yet, no such order, another user's): 404; a payment whose intent
+is not made yet: 409 INVALID_STATE."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.payments import store
 from functions.payments.views import payment_view
 from shared import idempotency
-from shared.errors import InvalidState
+from shared.errors import InvalidState, NotFound
 from shared.http import JSON, create_app, ok
 from shared.observability import logger
 
@@ -29,15 +32,14 @@ class CreatePaymentRequest(BaseModel):
 
 @app.post("/api/v1/payments")
 def create_payment(body: Annotated[CreatePaymentRequest, Body()]):
-    from functions.orders import store as orders
-
     event = app.current_event.raw_event
     key = idempotency.key_from_headers(event.get("headers"))
     principal = app.principal
-    order = orders.get_owned(body.order_id, principal.user_id, principal.is_admin)
-    payment = store.get(store.payment_id_for(order.order_id))
-    if payment is None or payment.provider_ref is None:
-        raise InvalidState(f"The order is {order.status}; it has no payment yet.", {"order_id": order.order_id, "status": order.status})
+    payment = store.get(store.payment_id_for(body.order_id))
+    if payment is None or (payment.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound("No such order.")
+    if payment.provider_ref is None:  # the saga is making its intent at the provider
+        raise InvalidState("The order has no payment yet.", {"order_id": payment.order_id, "payment_id": payment.payment_id})
     claim = idempotency.claim(
         store.table(), "payments", principal.user_id, key,
         idempotency.request_hash("POST", "/api/v1/payments", body.model_dump(mode="json")), payment.payment_id,
