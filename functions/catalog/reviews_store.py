@@ -25,25 +25,20 @@ nothing; `move_review` moves it onto another order under the same condition.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import cursors
+from shared import cursors, transactions
+from shared.errors import ServiceUnavailable
 from shared.lazy import lazy_module
-from shared.tables import connection, error_code
 
 models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
-# nothing of it was applied, so it is retried with jittered backoff (~1.5 s in all at most).
+# nothing of it was applied, so shared/transactions.py sends it again, this many times in all.
 MAX_ATTEMPTS = 6
-BACKOFF_SECONDS = 0.025
-CONDITION_FAILED = "ConditionalCheckFailed"
-TRANSACTION_CONFLICT = "TransactionConflict"
 
 
 @dataclass(frozen=True)
@@ -94,28 +89,20 @@ def record_review(review: Review, also: Sequence[Mapping[str, Any]] = ()) -> Non
     e.g. a ConditionCheck of another service's table). Raises ProductNotReviewable, then
     AlreadyReviewed, then AlsoCheckFailed (in that order when several conditions fail), or
     ProductBusy when every attempt raced another transaction."""
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            # The token makes botocore's own retries of this request idempotent (a retry after a
-            # lost response succeeds instead of failing on the claim); each attempt gets its own.
-            _transact([*_review_parts(review), *also], token=f"{review.review_id}-{attempt}")
-            return
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            parts = 3 + len(also)
-            reasons = [*_reasons(exc), *["None"] * parts][:parts]  # [review, claim, product, *also]
-            _, claim, product, *others = reasons
-            if product == CONDITION_FAILED:
-                raise ProductNotReviewable(review.product_id) from exc
-            if claim == CONDITION_FAILED:
-                raise AlreadyReviewed(review.product_id) from exc
-            if CONDITION_FAILED in others:
-                raise AlsoCheckFailed(others.index(CONDITION_FAILED)) from exc
-            if TRANSACTION_CONFLICT not in reasons:
-                raise
-        time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
-    raise ProductBusy(review.product_id)
+    # What each item's failed condition means, the first that applies winning:
+    # [review, claim, product, *also].
+    errors: dict[int, Any] = {
+        2: lambda: ProductNotReviewable(review.product_id),
+        1: lambda: AlreadyReviewed(review.product_id),
+        **{3 + index: (lambda index=index: AlsoCheckFailed(index)) for index in range(len(also))},
+    }
+    try:
+        # The token makes botocore's own retries of this request idempotent (a retry after a lost
+        # response succeeds instead of failing on the claim); the executor derives one per attempt.
+        transactions.write([*_review_parts(review), *also], token=review.review_id, on_condition_failed=errors,
+                           attempts=MAX_ATTEMPTS)
+    except ServiceUnavailable:  # every attempt raced another transaction on the product
+        raise ProductBusy(review.product_id) from None
 
 
 def _review_parts(review: Review) -> list[dict[str, Any]]:
@@ -196,13 +183,14 @@ def _standing_on(order_id: str) -> tuple[str, dict[str, Any]]:
 
 
 def _transact_or_changed(items: list[Mapping[str, Any]]) -> None:
+    """One transaction; ReviewChanged when a condition failed or another transaction raced it
+    (the caller reads again and decides again)."""
     try:
-        _transact(items)
+        transactions.write(items, on_condition_failed=transactions.ConditionFailed, retry_busy=False)
+    except transactions.ConditionFailed as exc:
+        raise ReviewChanged(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - classified below
-        if error_code(exc) != "TransactionCanceledException":
-            raise
-        reasons = _reasons(exc)
-        if TRANSACTION_CONFLICT not in reasons and CONDITION_FAILED not in reasons:
+        if not transactions.is_busy(exc):
             raise
         raise ReviewChanged(str(exc)) from exc
 
@@ -282,12 +270,3 @@ def _review_key(review: Review) -> dict[str, dict[str, str]]:
 
 def _product_key(product_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": models.ProductItem.key(product_id)}, "sk": {"S": "PRODUCT"}}
-
-
-def _reasons(exc: BaseException) -> list[str]:
-    return [reason.get("Code", "None") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-
-
-def _transact(items: Sequence[Mapping[str, Any]], token: str | None = None) -> None:
-    extra = {"ClientRequestToken": token} if token else {}
-    connection().client.transact_write_items(TransactItems=list(items), **extra)
