@@ -15,7 +15,7 @@ merge would silently keep one). The edge conventions powertools cannot see are a
   signature headers;
 - responses: powertools would describe the handler's return value (and a 422 for validation,
   which shared/http.py answers as 400); handlers return the envelope of
-  docs/openapi.json, so each route gets its success envelope with a data schema and the
+  the API's conventions (shared/http.py), so each route gets its success envelope with a data schema and the
   error envelope for the statuses that apply to it.
 
 The local stack serves this document at /api/openapi.json (local/docs.py).
@@ -104,7 +104,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ErrorEnvelope": {
         **_obj(
             {"status": {"const": "error"}, "error": ERROR, "meta": _ref("Meta")},
-            description="Every error the API answers (docs/openapi.json).",
+            description="Every error the API answers: the envelope with a stable error code.",
         ),
     },
     # infra/api.py GATEWAY_ERRORS: gateway responses are templates without VTL, which cannot format a timestamp.
@@ -362,9 +362,8 @@ ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("PUT", "/api/v1/seller/orders/{order_id}/ship"): {409: "INVALID_STATE: only CONFIRMED orders ship."},
     ("PUT", "/api/v1/seller/orders/{order_id}/deliver"): {409: "INVALID_STATE: only a shipped part of a paid order is delivered."},
     ("POST", "/api/v1/payments"): {
-        404: "NOT_FOUND: no payment for such an order: none yet (the checkout is still processing, or was refused: poll the "
-             "order), no such order, or another user's (they all look the same).",
-        409: "INVALID_STATE: the order's payment is still being set up at the provider (poll the order); IDEMPOTENCY_IN_PROGRESS.",
+        404: "NOT_FOUND: no such order (another user's looks the same).",
+        409: "INVALID_STATE: the order has no payment yet (poll the order); IDEMPOTENCY_IN_PROGRESS.",
         422: "IDEMPOTENCY_KEY_REUSED: the key was used with another body.",
     },
     ("POST", "/api/v1/payments/webhooks/{provider}"): {

@@ -25,6 +25,11 @@ SERVICE = Service(
         Route("POST", f"{API_PREFIX}/orders", "functions.orders.handlers.create_order.handler",
               tables=((ORDERS_TABLE, Access.READ_WRITE), _PAYMENT_READ), checkout=("start",),
               description="Check out the cart (Idempotency-Key): one saga execution per key."),
+        # The order's payment (the orders service's route: the order decides who may ask and why
+        # there is none yet; the payment comes through payments' api; the idempotency record is ours).
+        Route("POST", f"{API_PREFIX}/payments", "functions.orders.handlers.create_payment.handler",
+              tables=((ORDERS_TABLE, Access.READ_WRITE), _PAYMENT_READ),
+              description="The order's payment intent (order owner, Idempotency-Key)."),
         Route("GET", f"{API_PREFIX}/orders", "functions.orders.handlers.list_orders.handler",
               tables=((ORDERS_TABLE, Access.READ), _PAYMENT_READ), cursors=True, description="The signed-in user's orders, newest first."),
         Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "functions.orders.handlers.get_order.handler",

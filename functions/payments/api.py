@@ -11,6 +11,7 @@ Money is in minor units throughout.
   PENDING, SUCCEEDED, FAILED,    its statuses
   CANCELED, REFUNDED
   payment_link                   where the buyer pays (only while the payment can still be made)
+  payment_view                   a payment's JSON shape (GET /payments/{id}, POST /payments)
   open_payment                   the order's payment and its intent at the provider (idempotent on the order)
   hand_task_token                the checkout's task token onto the payment, answered at once if the
                                  outcome is in already: (payment, answered)
@@ -41,10 +42,10 @@ from functions.payments.store import (
 from functions.payments.store import change_from_record as payment_change
 from functions.payments.store import get as get_payment
 from functions.payments.store import get_many as get_payments
-from functions.payments.views import payment_link
+from functions.payments.views import payment_link, payment_view
 
 __all__ = [
     "CANCELED", "FAILED", "PENDING", "REFUNDED", "SUCCEEDED", "Payment", "PaymentChange", "RefundInProgress", "get_payment",
-    "get_payments", "hand_task_token", "open_payment", "payment_change", "payment_id_for", "payment_link", "refund",
+    "get_payments", "hand_task_token", "open_payment", "payment_change", "payment_id_for", "payment_link", "payment_view", "refund",
     "refund_if_captured",
 ]

@@ -14,9 +14,6 @@ SERVICE = Service(
     name="payments",
     tables=(PAYMENTS_TABLE,),
     routes=(
-        Route("POST", f"{API_PREFIX}/payments", "functions.payments.handlers.create_payment.handler",
-              tables=((PAYMENTS_TABLE, Access.READ_WRITE),),
-              description="The order's payment intent (order owner, Idempotency-Key)."),
         Route("GET", f"{API_PREFIX}/payments/{{payment_id}}", "functions.payments.handlers.get_payment.handler",
               tables=((PAYMENTS_TABLE, Access.READ),), description="A payment (order owner, admin)."),
         # One fixed URL per provider (what a provider's dashboard registers): the payment is found

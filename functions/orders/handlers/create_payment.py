@@ -1,10 +1,9 @@
 """POST /api/v1/payments {order_id} (Idempotency-Key required): the order's payment intent.
 
 The checkout saga creates each order's one payment; this answers it to the order's owner (for a
-client that lost the POST /orders answer), from the payment alone: it carries the order's id and
-owner, and its id is derived from the order's (payments never reads the orders table, ADR 0039).
-No payment for the order (none yet, no such order, another user's): 404; a payment whose intent
-is not made yet: 409 INVALID_STATE."""
+client that lost the POST /orders answer). It is the orders service's route: the order decides who
+may ask (another user's order is a 404) and says why there is no payment yet (409 INVALID_STATE
+with the order's status); the payment comes from payments' api (payments never reads orders, ADR 0039)."""
 
 from __future__ import annotations
 
@@ -15,10 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.payments import store
-from functions.payments.views import payment_view
+from functions.orders import store
+from functions.payments import api as payments
 from shared import idempotency
-from shared.errors import InvalidState, NotFound
+from shared.errors import InvalidState
 from shared.http import JSON, create_app, ok
 from shared.observability import logger
 
@@ -35,11 +34,10 @@ def create_payment(body: Annotated[CreatePaymentRequest, Body()]):
     event = app.current_event.raw_event
     key = idempotency.key_from_headers(event.get("headers"))
     principal = app.principal
-    payment = store.get(store.payment_id_for(body.order_id))
-    if payment is None or (payment.user_id != principal.user_id and not principal.is_admin):
-        raise NotFound("No such order.")
-    if payment.provider_ref is None:  # the saga is making its intent at the provider
-        raise InvalidState("The order has no payment yet.", {"order_id": payment.order_id, "payment_id": payment.payment_id})
+    order = store.get_owned(body.order_id, principal.user_id, principal.is_admin)
+    payment = payments.get_payment(payments.payment_id_for(order.order_id))
+    if payment is None or payment.provider_ref is None:  # the saga has not made its intent (yet)
+        raise InvalidState(f"The order is {order.status}; it has no payment yet.", {"order_id": order.order_id, "status": order.status})
     claim = idempotency.claim(
         store.table(), "payments", principal.user_id, key,
         idempotency.request_hash("POST", "/api/v1/payments", body.model_dump(mode="json")), payment.payment_id,
@@ -47,7 +45,7 @@ def create_payment(body: Annotated[CreatePaymentRequest, Body()]):
     if claim.replay is not None:
         first = claim.replay
         return Response(first["status"], JSON, first["body"], {**first["headers"], "Idempotent-Replayed": "true"})
-    response = ok(app, payment_view(payment, event), status=201, headers={"Location": f"/api/v1/payments/{payment.payment_id}"})
+    response = ok(app, payments.payment_view(payment, event), status=201, headers={"Location": f"/api/v1/payments/{payment.payment_id}"})
     idempotency.complete(claim, response.status_code, response.body, dict(response.headers or {}))
     return response
 
