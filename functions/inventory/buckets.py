@@ -103,8 +103,13 @@ def redistribute(sku_id: str, *, on_hand: int | None = None, buckets: int | None
             logger.info("stock redistributed", extra={"sku_id": sku_id, "buckets": active, "targets": targets})
             return table.snapshot([sku_id])[sku_id]
         except (Cancelled, Throttled):
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6)))
+            _pause(BASE_BACKOFF_SECONDS * 2 ** min(attempt, 6))
     raise ServiceUnavailable("The stock is very busy right now; try again.")
+
+
+def _pause(most_seconds: float) -> None:
+    """Jittered back-off before the next attempt (up to `most_seconds`)."""
+    time.sleep(random.uniform(0, most_seconds))
 
 
 def needs_rebalance(layout: Layout) -> bool:

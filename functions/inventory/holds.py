@@ -216,6 +216,10 @@ def _plan(changes: list[HoldChange], current: dict[tuple[str, str], Hold],
     # what each bucketed SKU's buckets still have for this plan's growths
     free = {sku: {bucket.index: bucket.available for bucket in layout.buckets}
             for sku, layout in layouts.items() if layout.bucketed}
+    for change in changes:  # what a hold of this transaction gives back is there for another's growth
+        old = current.get((change.holder_id, change.sku_id))
+        if old is not None and change.sku_id in free and old.quantity > max(0, change.quantity):
+            free[change.sku_id][old.bucket] = free[change.sku_id].get(old.bucket, 0) + old.quantity - max(0, change.quantity)
     _check_bucketed_stock(changes, current, layouts)
     for change in changes:
         key = (change.holder_id, change.sku_id)

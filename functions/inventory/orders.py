@@ -124,5 +124,10 @@ def _restock_once(order_id: str, line: OrderLine) -> None:
         except Throttled:
             pass
         if attempt < BUSY_ATTEMPTS:  # DynamoDB was busy (capacity, a transaction in flight): send it again
-            time.sleep(random.uniform(0, BASE_BACKOFF_SECONDS * 2**attempt))
+            _pause(BASE_BACKOFF_SECONDS * 2**attempt)
     raise ServiceUnavailable("This is very busy right now; try again.")
+
+
+def _pause(most_seconds: float) -> None:
+    """Jittered back-off before the next attempt (up to `most_seconds`)."""
+    time.sleep(random.uniform(0, most_seconds))

@@ -29,13 +29,14 @@ this SKU" is a Query. `gsi1` (sharded by holder) lists holds by expiry for the s
 The store's face is `InventoryStore`: reads that return plain records (store/records.py) and ONE
 write, `transact(ops, also)`, of the operations in store/ops.py (each with its condition). The
 inventory's logic gets it from `current()`: the table (store/table.py) in production; tests may
-put an in-memory store with the same conditional semantics in its place (`using`).
+put an in-memory store with the same conditional semantics in its place for their own thread (`using`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from functions.inventory.store.keys import (
@@ -121,15 +122,18 @@ class InventoryStore(Protocol):
         ...
 
 
-_override: InventoryStore | None = None
+# A test's store, for its own thread (a context variable: the local stack's background threads
+# in the same process keep the table). A thread a test starts runs in a copy of its context.
+_override: ContextVar[InventoryStore | None] = ContextVar("inventory_store", default=None)
 _table: InventoryStore | None = None
 
 
 def current() -> InventoryStore:
     """The store the logic uses: the DynamoDB table, unless a test put another in its place."""
     global _table
-    if _override is not None:
-        return _override
+    override = _override.get()
+    if override is not None:
+        return override
     if _table is None:
         from functions.inventory.store.table import DynamoStore
 
@@ -139,13 +143,12 @@ def current() -> InventoryStore:
 
 @contextmanager
 def using(store: InventoryStore) -> Iterator[InventoryStore]:
-    """For tests: the logic uses `store` inside the block (process-wide, threads included)."""
-    global _override
-    previous, _override = _override, store
+    """For tests: the logic uses `store` inside the block, in this context (thread)."""
+    token = _override.set(store)
     try:
         yield store
     finally:
-        _override = previous
+        _override.reset(token)
 
 __all__ = [
     "Hold", "InventoryStore", "Layout", "Owner", "current", "using",
