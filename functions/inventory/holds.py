@@ -1,7 +1,8 @@
 """Stock holds (reservations): the inventory service's API to the cart and to checkout.
 
-Every change is ONE TransactWriteItems that moves the SKU's counters, writes the hold, and
-writes the ledger, each under a condition, so there is no read-then-write window:
+Every change is ONE transaction (the store's `transact`: one TransactWriteItems of store/ops.py's
+operations) that moves the SKU's counters, writes the hold, and writes the ledger, each under a
+condition, so there is no read-then-write window:
 
 - a hold grows by d only if `available >= d` (else OUT_OF_STOCK and nothing changed);
 - a hold is created only if absent, and changed or deleted only if it is still the hold (and
