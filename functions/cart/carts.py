@@ -1,14 +1,11 @@
 """Carts: lines, and the stock holds behind them, changed together in one transaction.
 
-Items (cart table; docs/decisions/0011-stock-holds-and-carts.md):
-  header  pk=CART#<cart_id>  sk=CART            owner, version, expires_at (TTL), updated_at
-  line    pk=CART#<cart_id>  sk=LINE#<sku_id>   sku_id, product_id, quantity, added_price, currency,
-                                                title, options, expires_at (TTL)
-
-Every change is optimistic on the header's `version` and is written in the SAME
-TransactWriteItems as the inventory holds (built by functions.inventory.holds), so a line's
-quantity is always what its hold reserves, a failed reservation leaves the cart as it was, and
-two concurrent changes to one cart cannot lose each other (the loser re-reads and re-applies).
+The cart table's items are store.py's (docs/decisions/0011-stock-holds-and-carts.md); this module
+decides what a cart becomes. Every change is optimistic on the header's `version` and is written
+in the SAME transaction as the inventory holds (inventory.api `apply_holds(..., also=cart_writes)`),
+so a line's quantity is always what its hold reserves, a failed reservation leaves the cart as it
+was, and two concurrent changes to one cart cannot lose each other (the loser re-reads and
+re-applies).
 
 A line outlives its hold: a hold expires after RESERVATION_TTL_SECONDS, the line after the
 cart's 30/90 days; such a line shows `reserved_until: null` until it is changed again (which
@@ -19,25 +16,23 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
+from functions.cart import store
+from functions.cart.store import Cart, CartRef, Line, LineWrites
 from functions.catalog import api as catalog
 from functions.catalog.api import SkuInfo
 from functions.inventory import api as inventory
 from functions.inventory.api import HoldChange
 from shared.errors import HoldTimeExceeded, NotFound, OutOfStock, QuantityLimitExceeded, ServiceUnavailable, ValidationError
-from shared.tables import connection, is_condition_failure
 
 MAX_LINE_QUANTITY = 50
 MAX_LINES = 24  # clearing a cart is one transaction: 4 writes per line + the header, at most 100
-GUEST_CART_DAYS = 30
-USER_CART_DAYS = 90
 MAX_ATTEMPTS = 8
 
-
-def _table() -> str:
-    return os.environ["CART_TABLE_NAME"]
+__all__ = ["MAX_LINES", "MAX_LINE_QUANTITY", "Cart", "CartRef", "Line", "accept_prices", "add", "clear", "load", "merge",
+           "remove", "remove_ordered", "set_quantity", "view"]
 
 
 def guest_max_hold_seconds() -> int:
@@ -46,81 +41,9 @@ def guest_max_hold_seconds() -> int:
     return int(os.environ.get("GUEST_MAX_HOLD_SECONDS") or 2 * inventory.reservation_ttl_seconds())
 
 
-@dataclass(frozen=True)
-class CartRef:
-    cart_id: str
-    owner: str  # "user:<sub>" or "guest"
-
-    @property
-    def is_guest(self) -> bool:
-        return self.owner == "guest"
-
-    @property
-    def lifetime_seconds(self) -> int:
-        return (GUEST_CART_DAYS if self.is_guest else USER_CART_DAYS) * 86_400
-
-
-@dataclass
-class Line:
-    sku_id: str
-    product_id: str
-    quantity: int
-    added_price: int
-    currency: str
-    title: str
-    options: dict[str, str]
-
-
-@dataclass
-class Cart:
-    ref: CartRef
-    exists: bool = False
-    version: int = 0
-    lines: dict[str, Line] = field(default_factory=dict)
-    holds_until: int | None = None  # a guest cart: no hold of it may last past this (epoch s)
-
-
-def _key(cart_id: str, sort_key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"CART#{cart_id}"}, "sk": {"S": sort_key}}
-
-
 def load(ref: CartRef) -> Cart:
     """The cart as stored now (strongly consistent), expired items ignored."""
-    now = int(time.time())
-    cart = Cart(ref)
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"CART#{ref.cart_id}"}},
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        response = connection().client.query(**kwargs)
-        items.extend(response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            break
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-    header = next((item for item in items if item["sk"]["S"] == "CART"), None)
-    if header is None or int(header["expires_at"]["N"]) <= now or header["owner"]["S"] != ref.owner:
-        return cart  # no cart (or an expired one): its leftover lines are not part of anything
-    cart.exists = True
-    cart.version = int(header["version"]["N"])
-    if "holds_until" in header:
-        cart.holds_until = int(header["holds_until"]["N"])
-    for item in items:
-        if item["sk"]["S"].startswith("LINE#") and int(item["expires_at"]["N"]) > now:
-            line = Line(
-                sku_id=item["sku_id"]["S"],
-                product_id=item["product_id"]["S"],
-                quantity=int(item["quantity"]["N"]),
-                added_price=int(item["added_price"]["N"]),
-                currency=item["currency"]["S"],
-                title=item["title"]["S"],
-                options={k: v["S"] for k, v in item.get("options", {}).get("M", {}).items()},
-            )
-            cart.lines[line.sku_id] = line
-    return cart
+    return store.current().load(ref)
 
 
 # -- changes ------------------------------------------------------------------------------------
@@ -217,11 +140,11 @@ def _live_sku(sku_id: str) -> SkuInfo:
 
 def _mutate(
     ref: CartRef,
-    decide: Any,
+    decide: Callable[[Cart], dict[str, int]],
     infos: dict[str, SkuInfo] | None,
     requested: dict[str, int] | None = None,
     must_exist: bool = False,
-    extra: Any = None,
+    extra: Callable[[Cart], list[Any]] | None = None,
 ) -> Cart:
     """Read the cart, decide the new line quantities, and write lines + holds in one transaction
     (with `extra(cart)`'s items, if given); on a concurrent change of the cart, read again and
@@ -267,66 +190,22 @@ def _mutate(
 
 def _cart_writes(
     cart: Cart, targets: dict[str, int], infos: dict[str, SkuInfo], expires_at: int, holds_until: int | None = None
-) -> list[dict[str, Any]]:
-    table = _table()
-    ref = cart.ref
-    now = str(int(time.time() * 1000))
-    header_update: dict[str, Any] = {
-        "TableName": table,
-        "Key": _key(ref.cart_id, "CART"),
-        "UpdateExpression": "SET #owner = :owner, version = :next, expires_at = :exp, updated_at = :now",
-        "ExpressionAttributeNames": {"#owner": "owner"},
-        "ExpressionAttributeValues": {
-            ":owner": {"S": ref.owner}, ":next": {"N": str(cart.version + 1)}, ":exp": {"N": str(expires_at)}, ":now": {"N": now},
-        },
-    }
-    if holds_until is not None:
-        # set once, when the guest cart starts (a cart from before the limit gets one now)
-        header_update["UpdateExpression"] += (
-            ", holds_until = if_not_exists(holds_until, :hu)" if cart.exists else ", holds_until = :hu")
-        header_update["ExpressionAttributeValues"][":hu"] = {"N": str(holds_until)}
-    if cart.exists:
-        header_update["ConditionExpression"] = "version = :version"
-        header_update["ExpressionAttributeValues"][":version"] = {"N": str(cart.version)}
-    else:
-        # A new cart, or one whose header expired: whatever is there is replaced, but only if
-        # nobody else started it meanwhile.
-        header_update["ConditionExpression"] = "attribute_not_exists(pk) OR expires_at <= :nowsec"
-        header_update["ExpressionAttributeValues"][":nowsec"] = {"N": str(int(time.time()))}
-    writes: list[dict[str, Any]] = [{"Update": header_update}]
-    for sku_id in cart.lines:
-        if sku_id not in targets:  # renew the line's lifetime with the cart's
-            writes.append({"Update": {
-                "TableName": table, "Key": _key(ref.cart_id, f"LINE#{sku_id}"),
-                "UpdateExpression": "SET expires_at = :exp", "ExpressionAttributeValues": {":exp": {"N": str(expires_at)}},
-            }})
+) -> list[Any]:
+    """The store's writes for the cart with these line quantities (0: removed). A line the catalog
+    describes now is written whole, at the price it was added at (a new one: today's); one it
+    does not (gone, or unknown right now) only changes its quantity."""
+    lines = LineWrites()
     for sku_id, quantity in targets.items():
-        key = _key(ref.cart_id, f"LINE#{sku_id}")
+        existing, info = cart.lines.get(sku_id), infos.get(sku_id)
         if quantity == 0:
-            writes.append({"Delete": {"TableName": table, "Key": key}})
-            continue
-        existing = cart.lines.get(sku_id)
-        info = infos.get(sku_id)
-        if existing is not None and info is None:
-            writes.append({"Update": {
-                "TableName": table, "Key": key, "UpdateExpression": "SET quantity = :q, expires_at = :exp",
-                "ExpressionAttributeValues": {":q": {"N": str(quantity)}, ":exp": {"N": str(expires_at)}},
-            }})
-            continue
-        assert info is not None
-        writes.append({"Put": {"TableName": table, "Item": {
-            **key,
-            "sku_id": {"S": sku_id},
-            "product_id": {"S": info.product_id},
-            "quantity": {"N": str(quantity)},
-            # the price when first added: GET /cart flags a line whose price has changed since
-            "added_price": {"N": str(existing.added_price if existing else info.price)},
-            "currency": {"S": info.currency},
-            "title": {"S": info.title},
-            "options": {"M": {k: {"S": v} for k, v in info.options.items()}},
-            "expires_at": {"N": str(expires_at)},
-        }}})
-    return writes
+            lines.delete.append(sku_id)
+        elif existing is not None and info is None:
+            lines.quantities[sku_id] = quantity
+        else:
+            assert info is not None
+            lines.put[sku_id] = Line(sku_id, info.product_id, quantity, existing.added_price if existing else info.price,
+                                     info.currency, info.title, dict(info.options))
+    return store.current().writes(cart, lines, expires_at, holds_until)
 
 
 # -- merge on sign-in ---------------------------------------------------------------------------
@@ -344,7 +223,7 @@ def merge(guest: CartRef, user: CartRef) -> None:
         if not guest_cart.exists:
             return
         if not guest_cart.lines:
-            _delete_header(guest_cart)
+            store.current().delete_header(guest_cart)
             return
         line = next(iter(guest_cart.lines.values()))
         try:
@@ -355,16 +234,8 @@ def merge(guest: CartRef, user: CartRef) -> None:
 
 
 def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
-    table = _table()
     sku_id = line.sku_id
-    guest_writes: list[dict[str, Any]] = [
-        {"Delete": {"TableName": table, "Key": _key(guest_cart.ref.cart_id, f"LINE#{sku_id}")}},
-        {"Update": {
-            "TableName": table, "Key": _key(guest_cart.ref.cart_id, "CART"),
-            "UpdateExpression": "SET version = :next", "ConditionExpression": "version = :v",
-            "ExpressionAttributeValues": {":next": {"N": str(guest_cart.version + 1)}, ":v": {"N": str(guest_cart.version)}},
-        }},
-    ]
+    guest_writes = store.current().take_line(guest_cart, sku_id)
     release_guest = HoldChange(guest_cart.ref.cart_id, sku_id, 0, end_kind="release")
     infos, uncertain = catalog.current_or_last_known([sku_id])
     info = infos.get(sku_id)
@@ -386,17 +257,6 @@ def _merge_line(guest_cart: Cart, line: Line, user: CartRef) -> None:
         )
     except OutOfStock:
         inventory.apply_holds([release_guest], also=user_writes + guest_writes)
-
-
-def _delete_header(cart: Cart) -> None:
-    try:
-        connection().client.delete_item(
-            TableName=_table(), Key=_key(cart.ref.cart_id, "CART"),
-            ConditionExpression="version = :v", ExpressionAttributeValues={":v": {"N": str(cart.version)}},
-        )
-    except Exception as exc:
-        if not is_condition_failure(exc):
-            raise  # changed meanwhile is fine (the next request merges what is new); others are not
 
 
 # -- the answer ---------------------------------------------------------------------------------
@@ -457,45 +317,31 @@ def _iso(epoch_seconds: int) -> str:
 
 def accept_prices(ref: CartRef, prices: dict[str, int]) -> None:
     """Take on the catalog's current prices (checkout refused the old ones and said so), so the
-    next checkout goes through at the prices the shopper has now been shown."""
+    next checkout goes through at the prices the shopper has now been shown (a line removed
+    meanwhile needs no price)."""
     for sku_id, price in prices.items():
-        try:
-            connection().client.update_item(
-                TableName=_table(), Key=_key(ref.cart_id, f"LINE#{sku_id}"), UpdateExpression="SET added_price = :p",
-                ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":p": {"N": str(price)}},
-            )
-        except Exception as exc:
-            if not is_condition_failure(exc):
-                raise  # a line removed meanwhile needs no price
+        store.current().set_added_price(ref, sku_id, price)
 
 
 def remove_ordered(ref: CartRef, order_id: str, ordered: dict[str, int]) -> None:
     """Take what an order bought out of the cart, once per order: each line drops by the ordered
     quantity (what the shopper added since stays, with its hold), and a CLEARED#<order> marker is
     written in the same transaction, so a retried step cannot take it out twice."""
-    marker = _key(ref.cart_id, f"CLEARED#{order_id}")
-    table = _table()
-
-    def cleared() -> bool:
-        return "Item" in connection().client.get_item(TableName=table, Key=marker, ConsistentRead=True)
-
-    if cleared() or not load(ref).exists:
+    table = store.current()
+    if table.cleared(ref, order_id) or not load(ref).exists:
         return
 
     def decide(cart: Cart) -> dict[str, int]:
-        if cleared():
+        if table.cleared(ref, order_id):
             return {}
         return {sku: max(0, cart.lines[sku].quantity - quantity) for sku, quantity in ordered.items() if sku in cart.lines}
 
-    def mark(cart: Cart) -> list[dict[str, Any]]:
+    def mark(cart: Cart) -> list[Any]:
         del cart
-        return [{"Put": {
-            "TableName": table, "Item": {**marker, "order_id": {"S": order_id}, "expires_at": {"N": str(int(time.time()) + ref.lifetime_seconds)}},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }}]
+        return [table.cleared_marker(ref, order_id, int(time.time()) + ref.lifetime_seconds)]
 
     try:
         _mutate(ref, decide, None, must_exist=True, extra=mark)
     except ServiceUnavailable:
-        if not cleared():
+        if not table.cleared(ref, order_id):
             raise

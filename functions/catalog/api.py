@@ -1,13 +1,19 @@
-"""What the catalog offers other services: SKUs and their prices, and products.
+"""What the catalog offers other services. The only module of functions/catalog/ another service
+may import (.importlinter); the catalog itself calls identity and inventory through theirs.
 
-The only module of functions/catalog/ another service may import (.importlinter).
-
-  SkuId                     the SKU id type every endpoint validates with
-  SkuInfo, lookup_skus      SKUs by id (price, product, seller, limits)
-  current_or_last_known     prices for the cart, behind a circuit breaker (ADR 0027)
-  verified_prices           prices checkout charges (fresh reads only)
-  CatalogUnavailable        the catalog could not answer (503)
-  get_product               a product (reviews check it exists)
+SKUs and their prices (the cart, checkout)
+  SkuId                                     the SKU id type (Annotated str) every endpoint validates with
+  SkuInfo(sku_id, product_id, seller_id, title, options, price, currency, image, max_per_cart)
+  lookup_skus(sku_ids, consistent=False) -> {sku_id: SkuInfo}
+                                            the live SKUs among these (unknown or deleted: absent)
+  current_or_last_known(sku_ids) -> ({sku_id: SkuInfo}, {sku_id whose price may have changed})
+                                            for the cart: behind a circuit breaker, last-known
+                                            prices when the catalog cannot answer (ADR 0027)
+  verified_prices(sku_ids, consistent=False) -> {sku_id: SkuInfo}
+                                            for checkout: read now, or CatalogUnavailable
+  CatalogUnavailable                        the catalog could not answer (503 CATALOG_UNAVAILABLE)
+Products (reviews)
+  get_product(product_id) -> ProductItem    a live product, read consistently (NotFound otherwise)
 
 Reviews and the product's rating aggregate, which the catalog keeps for the reviews service
 (functions/catalog/reviews_store.py: one transaction moves a review and its product's rating):

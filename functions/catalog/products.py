@@ -107,8 +107,19 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         gsi2pk=f"SELLER#{seller.user_id}",
         gsi2sk=sort_key,
     )
+    _register_skus(item, [sku.sku_id for sku in item.skus])
     item.save(condition=models.ProductItem.pk.does_not_exist())
     return item
+
+
+def _register_skus(item: models.ProductItem, sku_ids: list[str]) -> None:
+    """Tell the inventory whose new SKUs these are BEFORE the product lists them (ADR 0040): the
+    seller can set their stock as soon as they see them. A write that then fails leaves records
+    of ids nobody was shown (no stock, nothing to sell)."""
+    if sku_ids:
+        from functions.inventory import api as inventory  # the writes only: reads stay light (cold start)
+
+        inventory.register_skus(item.product_id, item.seller_id, sku_ids)
 
 
 def get_product(product_id: str) -> models.ProductItem:
@@ -154,6 +165,8 @@ def update_product(product_id: str, changes: UpdateProductRequest, principal: Pr
     _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
         actions.append(models.ProductItem.skus.set(skus))
+        known = {sku.sku_id for sku in item.skus or []}
+        _register_skus(item, [sku.sku_id for sku in skus if sku.sku_id not in known])
     if free != bool(item.free):
         actions.append(models.ProductItem.free.set(free))
     try:
@@ -229,6 +242,11 @@ def delete_product(product_id: str, principal: Principal) -> models.ProductItem:
         if is_condition_failure(exc):
             raise NotFound("No such product.") from exc
         raise
+    from functions.inventory import api as inventory
+
+    # Its SKUs' stock is nobody's to see or set any more (ADR 0040). A failure here leaves their
+    # owner records live: the seller could still set stock no shopper can buy (carts ask the catalog).
+    inventory.retire_skus(item.product_id, item.seller_id, [sku.sku_id for sku in item.skus or []])
     return item
 
 

@@ -42,7 +42,8 @@ SERVICE = Service(
             "POST",
             f"{API_PREFIX}/products",
             "functions.catalog.handlers.create_product.handler",
-            tables=((CATALOG_TABLE, Access.READ_WRITE), (IDENTITY_TABLE, Access.READ_WRITE)),
+            # the SKUs' owner records, through inventory.api (ADR 0040)
+            tables=((CATALOG_TABLE, Access.READ_WRITE), (IDENTITY_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE)),
             user_pool_actions=("cognito-idp:AdminGetUser",),
             description="List a product with its SKUs (seller, admin).",
         ),
@@ -68,7 +69,7 @@ SERVICE = Service(
             "PUT",
             f"{API_PREFIX}/products/{{product_id}}",
             "functions.catalog.handlers.update_product.handler",
-            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            tables=((CATALOG_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE)),  # new SKUs' owner records
             cache=True,  # drops the cached page at once (product_cache.forget); the stream is the guarantee
             description="Partial update, SKU prices included (owning seller, admin).",
         ),
@@ -76,7 +77,7 @@ SERVICE = Service(
             "DELETE",
             f"{API_PREFIX}/products/{{product_id}}",
             "functions.catalog.handlers.delete_product.handler",
-            tables=((CATALOG_TABLE, Access.READ_WRITE),),
+            tables=((CATALOG_TABLE, Access.READ_WRITE), (INVENTORY_TABLE, Access.READ_WRITE)),  # retires the SKUs' owner records
             cache=True,  # drops the cached page at once (product_cache.forget); the stream is the guarantee
             description="Soft delete (owning seller, admin).",
         ),

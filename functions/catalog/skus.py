@@ -1,4 +1,4 @@
-"""SKU ids and the catalog's read API for SKUs (used by the cart, inventory and checkout).
+"""SKU ids and the catalog's read API for SKUs (the cart and checkout, through catalog.api).
 
 A SKU id names its product: `sku_<product ULID><4 chars>` (e.g. `sku_01JC...XY3Z`), so finding a
 SKU's product needs no lookup item and no index: one GetItem (or one BatchGetItem for a cart).
@@ -75,8 +75,8 @@ def lookup(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
     """The live SKUs among `sku_ids` (unknown, malformed, or of a deleted product: absent), read
     with ONE BatchGetItem per 100 products. Eventually consistent unless `consistent`: enough to
     price a cart (a price changed a moment ago is caught at checkout), with a miss confirmed
-    consistently (below). The reads that decide ask for consistency: the checkout's price (never
-    an old one, ADR 0027) and the seller's owner check."""
+    consistently (below). The read that decides asks for consistency: the checkout's price (never
+    an old one, ADR 0027)."""
     wanted: dict[str, set[str]] = {}
     for sku_id in sku_ids:
         product_id = product_id_of(sku_id)

@@ -1,2 +1,3 @@
-"""Inventory service: stock per SKU. (Reservations, the ledger and the cart arrive with the
-inventory issue; this module is the read side other services call, and the demo seed's writer.)"""
+"""Inventory service: stock per SKU, holds (reservations) for carts and orders, the ledger, hot-SKU
+buckets, availability for pages and search, and who owns a SKU's stock. Other services use
+`api.py`; the table is `store/`'s."""

@@ -15,17 +15,15 @@ saga and the cancelled-order settler both settle a cancelled order):
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from functions.inventory import holds
-from functions.inventory import store as keys
+from functions.inventory import holds, store
 from functions.inventory.holds import HoldChange
-from functions.inventory.ledger import entry_item
-from shared import transactions
-from shared.tables import connection
+from functions.inventory.store.ops import Cancelled, Ledger, MoveStock, Throttled
+from shared.errors import ServiceUnavailable
 
 CHUNK = 12  # SKUs per transaction: at most 5 writes each (stock, 2 holds, 2 ledger entries)
 
@@ -38,10 +36,6 @@ class StockLost(Exception):
 class OrderLine:
     sku_id: str
     quantity: int
-
-
-def _table() -> str:
-    return os.environ["INVENTORY_TABLE_NAME"]
 
 
 def holder_id(order_id: str) -> str:
@@ -104,25 +98,36 @@ def end_kind(sku_id: str, hold_id: str) -> str | None:
     """How a hold ended (commit, release, expire, transfer), or None if it has not ended."""
     if not hold_id:
         return None
-    response = connection().client.get_item(TableName=_table(), Key=keys.hold_end_key(sku_id, hold_id), ConsistentRead=True)
-    item = response.get("Item")
-    return item["kind"]["S"] if item else None
+    return store.current().end_kind(sku_id, hold_id)
+
+
+BUSY_ATTEMPTS = 6
+BASE_BACKOFF_SECONDS = 0.02
 
 
 def _restock_once(order_id: str, line: OrderLine) -> None:
-    table = _table()
-    now = str(int(time.time() * 1000))
-    marker = entry_item(table, line.sku_id, "return", on_hand_delta=line.quantity, holder_id=holder_id(order_id))
-    marker["Put"]["Item"]["sk"] = {"S": f"{keys.LEDGER_SK_PREFIX}RETURN#{order_id}#{line.sku_id}"}
-    marker["Put"]["ConditionExpression"] = "attribute_not_exists(pk)"
-    stock = {"Update": {
-        "TableName": table,
-        "Key": keys.stock_key(line.sku_id),
-        "UpdateExpression": "SET on_hand = on_hand + :q, available = available + :q, version = version + :one, updated_at = :now",
-        "ConditionExpression": "attribute_exists(pk)",
-        "ExpressionAttributeValues": {":q": {"N": str(line.quantity)}, ":one": {"N": "1"}, ":now": {"N": now}},
-    }}
-    try:
-        transactions.write([marker, stock], on_condition_failed={0: transactions.ConditionFailed})
-    except transactions.ConditionFailed:
-        return  # already returned
+    """The sold units back on hand, with the order's return entry (LEDGER#RETURN#<order>#<sku>)
+    put only if absent: a second settlement finds it and does nothing."""
+    ops = [
+        Ledger(line.sku_id, "return", on_hand_delta=line.quantity, holder_id=holder_id(order_id), once=f"RETURN#{order_id}#{line.sku_id}"),
+        MoveStock(line.sku_id, 0, on_hand_delta=line.quantity),
+    ]
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            store.current().transact(ops)
+            return
+        except Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0] == "ConditionalCheckFailed":
+                return  # already returned
+            if not cancelled.busy:
+                raise
+        except Throttled:
+            pass
+        if attempt < BUSY_ATTEMPTS:  # DynamoDB was busy (capacity, a transaction in flight): send it again
+            _pause(BASE_BACKOFF_SECONDS * 2**attempt)
+    raise ServiceUnavailable("This is very busy right now; try again.")
+
+
+def _pause(most_seconds: float) -> None:
+    """Jittered back-off before the next attempt (up to `most_seconds`)."""
+    time.sleep(random.uniform(0, most_seconds))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infra.shape import API_PREFIX, Access, Route, ScheduledJob, Service, StreamConsumer
-from infra.tables import CATALOG_TABLE, INVENTORY_TABLE
+from infra.tables import INVENTORY_TABLE
 
 # The stock counters, and the projector's heartbeat (written by the hold sweeper) that keeps
 # the availability cache's watermark fresh when no stock moves.
@@ -26,14 +26,14 @@ SERVICE = Service(
             "GET",
             f"{API_PREFIX}/inventory/{{sku_id}}",
             "functions.inventory.handlers.get_stock.handler",
-            tables=((INVENTORY_TABLE, Access.READ), (CATALOG_TABLE, Access.READ)),
+            tables=((INVENTORY_TABLE, Access.READ),),  # the owner from the SKU's own items (ADR 0040)
             description="A SKU's stock counters (owning seller, admin).",
         ),
         Route(
             "PUT",
             f"{API_PREFIX}/inventory/{{sku_id}}",
             "functions.inventory.handlers.put_stock.handler",
-            tables=((INVENTORY_TABLE, Access.READ_WRITE), (CATALOG_TABLE, Access.READ)),
+            tables=((INVENTORY_TABLE, Access.READ_WRITE),),
             description="Set a SKU's on-hand stock (never below what is reserved; owning seller, admin).",
         ),
     ),

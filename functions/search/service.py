@@ -39,7 +39,7 @@ SERVICE = Service(
             batch_size=100,
             filter_patterns=(PRODUCT_RECORDS,),
             # a product indexed for the first time (or a SKU added) gets its SKUs' stock first
-            # (functions.inventory.stock.stock_levels: one consistent BatchGetItem)
+            # (inventory.api.stock_levels: one consistent BatchGetItem)
             tables=((INVENTORY_TABLE, Access.READ),),
             search=Access.WRITE,
         ),

@@ -47,8 +47,10 @@ def _product(sku_count: int) -> ProductItem:
 
 @pytest.fixture
 def writes(monkeypatch) -> list[dict]:
-    """update_product on an in-memory product: its conditional writes are recorded, not sent."""
+    """update_product on an in-memory product: its conditional writes are recorded, not sent
+    (nor are new SKUs' owner records, which go to the inventory)."""
     recorded: list[dict] = []
+    monkeypatch.setattr(products, "_register_skus", lambda item, sku_ids: None)
     monkeypatch.setattr(
         ProductItem, "update", lambda self, actions, condition: recorded.append({"actions": actions, "condition": condition})
     )
@@ -142,6 +144,7 @@ def test_the_largest_product_the_request_allows_fits_a_dynamodb_item(monkeypatch
     saved: list[ProductItem] = []
     monkeypatch.setattr(products, "category_path", lambda category_id: [category_id] * 10)
     monkeypatch.setattr(ProductItem, "save", lambda self, condition=None: saved.append(self))
+    monkeypatch.setattr(products, "_register_skus", lambda item, sku_ids: None)  # the inventory's owner records
     products.create_product(request, SELLER, seller_name=wide * 100)
     # THEN its item is under DynamoDB's 400 KB with room to spare (~310 KB), its JSON too
     serialized = saved[0].serialize()

@@ -257,7 +257,7 @@ def stream_record(event_name: str, *, new: dict[str, Any] | None = None, old: di
 
 
 def stock_item(sku_id: str, product_id: str, available: int, version: int, reserved: int = 0) -> dict[str, Any]:
-    """An inventory stock item as plain values (functions/inventory/store.py)."""
+    """An inventory stock item as plain values (functions/inventory/store/__init__.py)."""
     return {
         "pk": f"SKU#{sku_id}",
         "sk": "STOCK",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from functions.inventory.counters import owned_sku, read_stock
+from functions.inventory.counters import read_stock
+from functions.inventory.owners import owned_sku
 from shared.http import create_app, ok
 from shared.observability import logger
 

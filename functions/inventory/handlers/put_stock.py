@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from functions.inventory.counters import owned_sku, set_stock
+from functions.inventory.counters import set_stock
+from functions.inventory.owners import owned_sku
 from functions.inventory.store import MAX_BUCKETS
 from shared.http import create_app, ok
 from shared.observability import logger

@@ -1,26 +1,4 @@
-"""The inventory table's items. Only the inventory service reads or writes this table.
-
-  stock      pk=SKU#<sku_id>  sk=STOCK
-             sku_id, product_id, seller_id, on_hand, reserved, available (= on_hand - reserved),
-             version (+1 on every change: the availability cache keeps the newest), updated_at
-  hold       pk=SKU#<sku_id>  sk=HOLD#<holder_id>          (a reservation; holder = a cart or an order)
-             hold_id (new for each hold, so its end is recorded once), holder_id, sku_id, quantity,
-             expires_at (epoch seconds, the table's TTL attribute), gsi1pk=HOLDS#<shard>, gsi1sk=<expires_at, 10 digits>
-  ledger     pk=SKU#<sku_id>  sk=LEDGER#<ulid>             one per stock movement, in the same transaction
-             kind (reserve|release|commit|restock|adjust|expire), on_hand_delta, reserved_delta, holder_id, hold_id, at
-  hold end   pk=SKU#<sku_id>  sk=LEDGER#END#<hold_id>      the ledger entry that ends a hold; its
-             conditional put is what makes "released exactly once" true across every path
-  bucket     pk=SKU#<sku_id>  sk=STOCK#<n>  (n = 1..bucket_items-1) a hot SKU's stock shard (ADR 0022):
-             on_hand, reserved, available, version like the stock item, which is bucket 0 and also
-             records buckets (active count) and bucket_items (how many exist; draining ones stay
-             until empty) and, while bucketed, gsi1pk=HOTSKUS gsi1sk=<sku_id> for the rebalancer.
-             A hold records its bucket; every ledger entry records the bucket it moved (absent = 0).
-  heartbeat  pk=HEARTBEAT     sk=HEARTBEAT                 at (epoch ms), written by the sweeper: keeps the
-             availability cache's watermark moving when no stock does
-
-A hold lives in its SKU's partition, so reserving touches one partition per SKU and "holds of
-this SKU" is a Query. `gsi1` (sharded by holder) lists holds by expiry for the sweeper.
-"""
+"""The inventory table's keys: which item lives where (the layout is in store/__init__.py)."""
 
 from __future__ import annotations
 
@@ -29,6 +7,7 @@ import zlib
 STOCK_SK = "STOCK"
 HOLD_SK_PREFIX = "HOLD#"
 LEDGER_SK_PREFIX = "LEDGER#"
+OWNER_SK = "OWNER"
 HEARTBEAT_KEY = {"pk": {"S": "HEARTBEAT"}, "sk": {"S": "HEARTBEAT"}}
 EXPIRY_INDEX = "gsi1"
 EXPIRY_SHARDS = 8  # spreads the sweeper's index across partitions; it queries every shard
@@ -43,6 +22,10 @@ def sku_pk(sku_id: str) -> str:
 
 def stock_key(sku_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": sku_pk(sku_id)}, "sk": {"S": STOCK_SK}}
+
+
+def owner_key(sku_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": sku_pk(sku_id)}, "sk": {"S": OWNER_SK}}
 
 
 def bucket_key(sku_id: str, bucket: int) -> dict[str, dict[str, str]]:
