@@ -30,6 +30,8 @@ Reviews and the product's rating aggregate, which the catalog keeps for the revi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from functions.catalog.prices import CatalogUnavailable, current_or_last_known
 from functions.catalog.prices import verified as verified_prices
 from functions.catalog.products import get_product
@@ -46,9 +48,22 @@ from functions.catalog.reviews_store import (
     record_review,
     review_by,
 )
-from functions.catalog.schemas import SkuId
 from functions.catalog.skus import SkuInfo
 from functions.catalog.skus import lookup as lookup_skus
+
+if TYPE_CHECKING:
+    from functions.catalog.schemas import SkuId
+
+
+def __getattr__(name: str) -> Any:
+    # SkuId is a pydantic type: only the request validators that name it pay for pydantic's import,
+    # not every caller of this module (a stream consumer validates nothing; ADR 0043).
+    if name == "SkuId":
+        from functions.catalog.schemas import SkuId
+
+        return SkuId
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["CatalogUnavailable", "SkuId", "SkuInfo", "current_or_last_known", "get_product", "lookup_skus", "verified_prices"]
 # Reviews and the rating aggregate (functions/catalog/reviews_store.py)

@@ -37,3 +37,25 @@ def test_a_lazy_module_imports_on_first_attribute_and_then_delegates():
     assert "(loaded)" in repr(module)
     with pytest.raises(AttributeError):
         _ = module.NoSuchThing
+
+
+def _background_handlers() -> list[str]:
+    """Every function that validates no request body: stream consumers, scheduled jobs, the
+    notification sender and the saga's steps (infra/handlers.py)."""
+    from infra.handlers import deployed_handlers
+
+    return sorted({handler.rsplit(".", 1)[0] for handler, kind in deployed_handlers() if kind != "route"})
+
+
+def test_no_background_function_imports_pydantic():
+    """ADR 0043: no pydantic where nothing is validated (~60 ms of cold start). A service's api
+    module is imported by callers that validate nothing (catalog.api's SkuId is loaded on first
+    use for that reason)."""
+    modules = _background_handlers()
+    assert len(modules) >= 10
+    code = ("import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+            "    assert 'pydantic' not in sys.modules, name\n")
+    for module in modules:  # one fresh interpreter per module: each pays its own imports
+        result = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, timeout=60,
+                                cwd=Path(__file__).resolve().parents[2], env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"})
+        assert result.returncode == 0, f"{module} imports pydantic:\n{result.stderr[-400:]}"
