@@ -18,12 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from functions.orders import store
-from functions.orders.domain import CANCELLED, PAID, REFUNDED, order_key, seller_key
-from shared.attributes import to_attr
+from functions.orders.domain import CANCELLED, PAID, REFUNDED
 from shared.errors import InvalidState
 from shared.observability import logger
-from shared.tables import connection, is_condition_failure
-from shared.transactions import retry_when_busy
 
 
 def record(order_id: str, refunded_total: int, payment_amount: int, refunds: list[dict[str, Any]]) -> str:
@@ -45,36 +42,12 @@ def record(order_id: str, refunded_total: int, payment_amount: int, refunds: lis
 
 def refund_writes(order: Any) -> list[dict[str, Any]]:
     """With the move to REFUNDED: no purchase any more, and no part left on a seller's list."""
-    unlisted = [
-        {"Update": {
-            "TableName": store.table(), "Key": seller_key(order.order_id, seller_id),
-            "UpdateExpression": "REMOVE gsi2pk, gsi2sk", "ConditionExpression": "attribute_exists(pk)",
-        }}
-        for seller_id in order.seller_ids
-    ]
-    return [*store.cancellation_writes(order), *unlisted]
+    return [*store.cancellation_writes(order), *store.unlisting_writes(order)]
 
 
 def _raise_total(order_id: str, fields: dict[str, Any]) -> bool:
     """The refund amounts on the order, only ever upwards, on an order that was paid."""
-    statuses = (*PAID, CANCELLED, REFUNDED)
-    try:
-        retry_when_busy(lambda: connection().client.update_item(  # a cancel's transaction may be in flight on it
-            TableName=store.table(), Key=order_key(order_id),
-            UpdateExpression="SET refunded_total = :total, refunds = :refunds, version = version + :one",
-            ConditionExpression=(
-                f"(attribute_not_exists(refunded_total) OR refunded_total < :total) "
-                f"AND #status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":total": to_attr(fields["refunded_total"]), ":refunds": to_attr(fields["refunds"]), ":one": to_attr(1),
-                **{f":s{i}": to_attr(status) for i, status in enumerate(statuses)},
-            },
-        ))
+    if store.raise_refunded_total(order_id, fields["refunded_total"], fields["refunds"], (*PAID, CANCELLED, REFUNDED)):
         return True
-    except Exception as exc:
-        if is_condition_failure(exc):
-            logger.info("order refund total unchanged", extra={"order_id": order_id, "refunded_total": fields["refunded_total"]})
-            return False
-        raise
+    logger.info("order refund total unchanged", extra={"order_id": order_id, "refunded_total": fields["refunded_total"]})
+    return False

@@ -195,6 +195,41 @@ def cancellation_writes(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+def unlisting_writes(order: Order) -> list[dict[str, Any]]:
+    """Each seller's part of the order off the sellers' index (off `GET /seller/orders`)."""
+    return [
+        {"Update": {
+            "TableName": table(), "Key": seller_key(order.order_id, seller_id),
+            "UpdateExpression": "REMOVE gsi2pk, gsi2sk", "ConditionExpression": "attribute_exists(pk)",
+        }}
+        for seller_id in order.seller_ids
+    ]
+
+
+def raise_refunded_total(order_id: str, refunded_total: int, refunds: list[dict[str, Any]], statuses: tuple[str, ...]) -> bool:
+    """The order's refund amounts, only ever upwards, while its status is one of `statuses`.
+    False when the condition failed (a larger total recorded already, or another status)."""
+    try:
+        retry_when_busy(lambda: connection().client.update_item(  # a cancel's transaction may be in flight on it
+            TableName=table(), Key=order_key(order_id),
+            UpdateExpression="SET refunded_total = :total, refunds = :refunds, version = version + :one",
+            ConditionExpression=(
+                f"(attribute_not_exists(refunded_total) OR refunded_total < :total) "
+                f"AND #status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":total": to_attr(refunded_total), ":refunds": to_attr(refunds), ":one": to_attr(1),
+                **{f":s{i}": to_attr(status) for i, status in enumerate(statuses)},
+            },
+        ))
+        return True
+    except Exception as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+
+
 def cancel(order: Order, reason: str) -> tuple[Order, bool]:
     """PENDING_PAYMENT or CONFIRMED -> CANCELLED, only while no seller has shipped."""
     return transition(
