@@ -13,6 +13,16 @@ import grimp
 from importlinter import Contract, ContractCheck, fields, output
 
 
+def _import_lines(graph: grimp.ImportGraph, importer: str, imported: str) -> list[int]:
+    return [detail["line_number"] for detail in graph.get_import_details(importer=importer, imported=imported)]
+
+
+def _render(illegal: list[tuple[str, str, list[int]]]) -> None:
+    for importer, imported, lines in illegal:
+        output.print_error(f"- {importer} -> {imported} (l.{', '.join(map(str, lines))})", bold=False)
+        output.new_line()
+
+
 def _service_of(module: str, container: str) -> str | None:
     parts = module.split(".")
     return ".".join(parts[:2]) if parts[0] == container and len(parts) > 1 else None
@@ -44,14 +54,11 @@ class FacesContract(Contract):
                     continue
                 inside = imported[len(service) + 1:].split(".")[0]
                 if inside not in faces:
-                    lines = [d["line_number"] for d in graph.get_import_details(importer=importer, imported=imported)]
-                    illegal.append((importer, imported, lines))
+                    illegal.append((importer, imported, _import_lines(graph, importer, imported)))
         return ContractCheck(kept=not illegal, metadata={"illegal": illegal}, warnings=[])
 
     def render_broken_contract(self, check: ContractCheck) -> None:
-        for importer, imported, lines in check.metadata["illegal"]:
-            output.print_error(f"- {importer} -> {imported} (l.{', '.join(map(str, lines))})", bold=False)
-            output.new_line()
+        _render(check.metadata["illegal"])
         output.print_error(f"Reach another service through its {' or '.join(self.faces)} module.", bold=False)  # type: ignore[arg-type]
 
 
@@ -73,11 +80,8 @@ class OnlyTopologyImportsContract(Contract):
                 continue
             for imported in sorted(graph.find_modules_directly_imported_by(importer)):
                 if imported == forbidden or imported.startswith(forbidden + "."):
-                    lines = [d["line_number"] for d in graph.get_import_details(importer=importer, imported=imported)]
-                    illegal.append((importer, imported, lines))
+                    illegal.append((importer, imported, _import_lines(graph, importer, imported)))
         return ContractCheck(kept=not illegal, metadata={"illegal": illegal}, warnings=[])
 
     def render_broken_contract(self, check: ContractCheck) -> None:
-        for importer, imported, lines in check.metadata["illegal"]:
-            output.print_error(f"- {importer} -> {imported} (l.{', '.join(map(str, lines))})", bold=False)
-            output.new_line()
+        _render(check.metadata["illegal"])
