@@ -35,8 +35,8 @@ def _ulid(number: int, salt: int = 0) -> str:
 
 
 def _catalog_items() -> list[dict[str, Any]]:
-    """20,000 product items in DynamoDB JSON, as functions/catalog/store.py ProductItem writes them."""
-    from functions.catalog.store import ProductItem, SkuAttribute
+    """20,000 product items in DynamoDB JSON, as functions/catalog/store.py writes them."""
+    from functions.catalog.store import Product, Sku, product_item
     from local.demo_catalog import demo_products
     from local.seed import DEMO_CATEGORIES
 
@@ -53,8 +53,7 @@ def _catalog_items() -> list[dict[str, Any]]:
         seller = sellers[index % len(sellers)]
         rating_count = rng.choice([0, 0, 1, 3, 12, 40])
         sort_key = f"{created.isoformat()}#{product_id}"
-        item = ProductItem(
-            ProductItem.key(product_id),
+        item = Product(
             product_id=product_id,
             seller_id=seller,
             seller_name=f"Seller {index % len(sellers)}",
@@ -66,7 +65,7 @@ def _catalog_items() -> list[dict[str, Any]]:
             attributes=body["attributes"],
             images=body["images"],
             skus=[
-                SkuAttribute(
+                Sku(
                     sku_id=f"sku_{_ulid(index * 16 + n, salt=3)}", options=s["options"], price=s["price"], currency=s["currency"]
                 )
                 for n, s in enumerate(body["skus"])
@@ -81,7 +80,7 @@ def _catalog_items() -> list[dict[str, Any]]:
             gsi2pk=f"SELLER#{seller}",
             gsi2sk=sort_key,
         )
-        items.append(item.serialize(null_check=False))
+        items.append(product_item(item))
     return items
 
 

@@ -67,13 +67,8 @@ def _forget_sdk_clients() -> None:
     environment, as in Lambda) still point at a previous stack's moto. Forget them all."""
     import sys
 
-    from pynamodb.models import Model
-
-    pending = list(Model.__subclasses__())
-    while pending:
-        model = pending.pop()
-        model._connection = None
-        pending.extend(model.__subclasses__())
+    # (no store has a pynamodb model with a connection of its own: ADR 0048; shared/tables.py's
+    # connection is one of the caches below)
     for name, module in list(sys.modules.items()):
         if name.startswith(("functions.", "shared.")):
             for value in list(vars(module).values()):

@@ -23,14 +23,13 @@ from functions.inventory import api as inventory
 
 
 def products(product_ids: Iterable[str] | None = None) -> Iterator[Any]:
-    """Catalog product items (all of them, or these), whatever their status."""
-    from functions.catalog.store import ProductItem
+    """Catalog products (all of them, or these), whatever their status."""
+    from functions.catalog import store
 
     if product_ids is None:
-        yield from ProductItem.scan(filter_condition=ProductItem.sk == "PRODUCT")
+        yield from (store.product_from_item(item) for item in store.scan_product_items())
         return
-    keys = [(ProductItem.key(pid), "PRODUCT") for pid in sorted(set(product_ids))]
-    yield from ProductItem.batch_get(keys, consistent_read=True)
+    yield from store.products(sorted(set(product_ids)), consistent=True)
 
 
 def backfill(product_ids: Iterable[str] | None = None) -> dict[str, int]:

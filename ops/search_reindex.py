@@ -38,7 +38,7 @@ from functions.search import mapping
 from functions.search.client import get_client
 from functions.search.consumers.indexer import apply_actions
 from functions.search.consumers.stock_sync import apply_stock_changes
-from functions.search.documents import PRODUCT_SK, IndexAction, StockChange, deserialize_image, from_item
+from functions.search.documents import IndexAction, StockChange, deserialize_image, from_item
 
 BATCH = 500
 Log = Callable[[str], None]
@@ -60,32 +60,27 @@ class ReindexReport:
     deleted_old: list[str] = field(default_factory=list)
 
 
-# -- reading the catalog (through the catalog's own model) ---------------------------------
+# -- reading the catalog (through the catalog's own store) ---------------------------------
 
 
 def scan_products(*, active_only: bool, changed_between: tuple[Any, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Catalog product items as plain Python, the same values a stream image carries."""
-    from functions.catalog.store import ProductItem
+    from functions.catalog import store
 
-    condition = ProductItem.sk == PRODUCT_SK
-    if active_only:
-        condition &= ProductItem.status == "ACTIVE"
-    if changed_between is not None:
-        condition &= ProductItem.updated_at.between(*changed_between)
-    for item in ProductItem.scan(filter_condition=condition):
-        # serialize() gives DynamoDB JSON, exactly a stream image: one translator for both paths
-        yield deserialize_image(item.serialize(null_check=False))
+    for item in store.scan_product_items(active_only=active_only, changed_between=changed_between):
+        # the item's DynamoDB JSON is exactly a stream image: one translator for both paths
+        yield deserialize_image(item)
 
 
 def get_products(product_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Current table state of these products (missing ones are absent), read consistently:
     "absent" must mean deleted, not "written a moment ago"."""
-    from functions.catalog.store import ProductItem
+    from functions.catalog import store
 
-    keys = [(ProductItem.key(pid), PRODUCT_SK) for pid in sorted(set(product_ids))]
     found: dict[str, dict[str, Any]] = {}
-    for item in ProductItem.batch_get(keys, consistent_read=True):
-        found[item.product_id] = deserialize_image(item.serialize(null_check=False))
+    for item in store.product_items(sorted(set(product_ids)), consistent=True):
+        product = deserialize_image(item)
+        found[product["product_id"]] = product
     return found
 
 

@@ -1,5 +1,5 @@
 """Plain Python values <-> DynamoDB attribute values, for code that uses the low-level client
-(transactions, conditional updates) rather than pynamodb models."""
+(every store: ADR 0042, 0048)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""pynamodb `Meta` whose table name is read from the environment when used, not at import.
+"""The one low-level DynamoDB connection every store uses (ADR 0042's store idiom), and its errors.
 
-In Lambda the environment is set before any import, so this changes nothing there; it keeps
-a module that was imported early (a test, a tool) pointing at the table its environment names
-now. pynamodb rebuilds its connection whenever `Meta.table_name` changes.
+pynamodb is used for its `Connection` only (a botocore client with DynamoDB's timeout budget and
+pynamodb's error wrapping): no store defines a pynamodb Model (ADR 0048). Stores read their
+table's name from the environment when used, not at import.
 """
 
 from __future__ import annotations
@@ -15,43 +15,9 @@ if TYPE_CHECKING:
     from pynamodb.connection import Connection
 
 
-class _TableNameFromEnvironment(type):
-    @property
-    def table_name(cls) -> str:
-        return os.environ.get(cls.table_env_var, cls.table_default)  # type: ignore[attr-defined]
-
-    @property
-    def region(cls) -> str:
-        return os.environ.get("AWS_REGION", "us-east-1")
-
-    # DynamoDB's timeout budget (shared/aws.py), read when pynamodb builds the connection.
-    @property
-    def connect_timeout_seconds(cls) -> float:
-        return _settings()["connect_timeout_seconds"]
-
-    @property
-    def read_timeout_seconds(cls) -> float:
-        return _settings()["read_timeout_seconds"]
-
-    @property
-    def max_retry_attempts(cls) -> int:
-        return int(_settings()["max_retry_attempts"])
-
-
-def _settings() -> dict[str, float | int]:
-    from shared.aws import pynamodb_settings
-
-    return pynamodb_settings()
-
-
-def table_meta(env_var: str, default: str) -> type:
-    """A base for a model's `class Meta(...)`: `table_meta("CATALOG_TABLE_NAME", "catalog")`."""
-    return _TableNameFromEnvironment("TableMeta", (), {"table_env_var": env_var, "table_default": default})
-
-
 @lru_cache(maxsize=1)
 def connection() -> Connection:
-    """One low-level connection per execution environment (for transactions and batch calls):
+    """One low-level connection per execution environment (every store's DynamoDB calls):
     building a botocore client costs ~50 ms. With DynamoDB's timeout budget (shared/aws.py)."""
     from pynamodb.connection import Connection
 

@@ -13,10 +13,11 @@ SKUs and their prices (the cart, checkout)
                                             for checkout: read now, or CatalogUnavailable
   CatalogUnavailable                        the catalog could not answer (503 CATALOG_UNAVAILABLE)
 Products (reviews)
-  get_product(product_id) -> ProductItem    a live product, read consistently (NotFound otherwise)
+  get_product(product_id) -> Product        a live product, read consistently (NotFound otherwise)
 
 Reviews and the product's rating aggregate, which the catalog keeps for the reviews service
-(functions/catalog/reviews_store.py: one transaction moves a review and its product's rating):
+(functions/catalog/reviews_store.py, the reviews' part of the store: one transaction moves a review
+and its product's rating):
   Review                    a listed review (typed, frozen)
   record_review             write a review, its one-per-user claim and the rating in one transaction,
                             with the caller's extra parts (`also`: orders' purchase check)

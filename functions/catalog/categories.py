@@ -7,12 +7,9 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import transactions
+from functions.catalog import store
 from shared.errors import AlreadyExists, ValidationError
 from shared.ids import new_prefixed_id
-from shared.lazy import lazy_module
-
-models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_CATEGORIES = 2000  # the tree is read whole; more than this belongs in a paginated design
 
@@ -25,7 +22,7 @@ def slugify(name: str) -> str:
     return slug or "category"
 
 
-def to_view(item: models.CategoryItem) -> dict[str, Any]:
+def to_view(item: store.Category) -> dict[str, Any]:
     return {
         "category_id": item.category_id,
         "name": item.name,
@@ -38,39 +35,23 @@ def create_category(name: str, parent_id: str | None, created_by: str) -> dict[s
     """One transaction: the category, its sibling-unique slug claim, and a check that the parent exists."""
     category_id = new_prefixed_id("cat")
     slug = slugify(name)
-    item = models.CategoryItem(
-        sk=models.CategoryItem.sort_key(category_id),
-        category_id=category_id,
-        name=name,
-        slug=slug,
-        parent_id=parent_id,
-        created_at=datetime.now(UTC),
-        created_by=created_by,
+    item = store.Category(category_id=category_id, name=name, slug=slug, parent_id=parent_id, created_at=datetime.now(UTC),
+                          created_by=created_by)
+    # A conflicting transaction on the parent or the slug claim is sent again (shared/transactions.py).
+    store.put_new_category(
+        item,
+        slug_taken=lambda: AlreadyExists("A category with this name already exists here.", {"slug": slug, "parent_id": parent_id}),
+        parent_missing=lambda: ValidationError(
+            "The parent category does not exist.",
+            {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
+        ),
     )
-    claim = models.CategorySlugClaim(pk=models.CategorySlugClaim.partition_key(parent_id, slug), category_id=category_id)
-    # Low-level items, not pynamodb's TransactWrite: one executor sends every transaction
-    # (shared/transactions.py). [parent check?, category, slug claim]: a missing parent wins.
-    table = models.CategoryItem.Meta.table_name
-    ops = [
-        transactions.Put(table, item.serialize(), condition="attribute_not_exists(pk)"),
-        transactions.Put(table, claim.serialize(), condition="attribute_not_exists(pk)", on_condition_failed=lambda: AlreadyExists(
-            "A category with this name already exists here.", {"slug": slug, "parent_id": parent_id})),
-    ]
-    if parent_id:
-        ops.insert(0, transactions.ConditionCheck(
-            table, {"pk": {"S": models.CATEGORY_PARTITION}, "sk": {"S": models.CategoryItem.sort_key(parent_id)}},
-            "attribute_exists(pk)", on_condition_failed=lambda: ValidationError(
-                "The parent category does not exist.",
-                {"fields": [{"field": "body.parent_id", "message": "unknown category", "type": "not_found"}]},
-            ),
-        ))
-    transactions.write(ops)  # a conflicting transaction on the parent or the slug claim: sent again
     return to_view(item)
 
 
 def category_tree() -> list[dict[str, Any]]:
     """All categories, nested: roots sorted by name, each with its children sorted by name."""
-    items = list(models.CategoryItem.query(models.CATEGORY_PARTITION, limit=MAX_CATEGORIES, consistent_read=False))
+    items = store.categories(consistent=False, limit=MAX_CATEGORIES)
     nodes = {item.category_id: {**to_view(item), "children": []} for item in items}
     roots: list[dict[str, Any]] = []
     for node in nodes.values():

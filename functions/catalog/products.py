@@ -5,20 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import UpdateError
-
+from functions.catalog import store
 from functions.catalog.skus import DEFAULT_MAX_PER_CART, ZeroPrice, check_prices, new_sku_id
 from shared import cursors
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, ValidationError
 from shared.ids import new_prefixed_id
-from shared.lazy import lazy_module
-from shared.tables import is_condition_failure
 
 if TYPE_CHECKING:  # the request models: only the handlers that read a body build them (cold start)
     from functions.catalog.schemas import CreateProductRequest, UpdateProductRequest
-
-models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 MAX_LIST = 100
 
@@ -31,8 +26,7 @@ def category_path(category_id: str) -> list[str]:
     """Ancestor ids root..leaf (so a search on a parent category includes its sub-categories).
     Read consistently: it decides whether a category exists, and a category created a moment ago
     must not be refused as unknown (an eventually consistent read may not have it yet on AWS)."""
-    categories = models.CategoryItem.query(models.CATEGORY_PARTITION, consistent_read=True)
-    parents = {item.category_id: item.parent_id for item in categories}
+    parents = {category.category_id: category.parent_id for category in store.categories(consistent=True)}
     if category_id not in parents:
         raise _field_error("body.category_id", "unknown category")
     path = [category_id]
@@ -41,13 +35,13 @@ def category_path(category_id: str) -> list[str]:
     return path
 
 
-def to_view(item: models.ProductItem, availability: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def to_view(item: store.Product, availability: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     count = int(item.rating_count or 0)
     skus = []
     for sku in item.skus or []:
         view = {
             "sku_id": sku.sku_id,
-            "options": dict(sku.options.as_dict()) if sku.options else {},
+            "options": dict(sku.options or {}),
             "price": int(sku.price),
             "currency": sku.currency,
             "max_per_cart": max_per_cart(sku),
@@ -61,7 +55,7 @@ def to_view(item: models.ProductItem, availability: dict[str, dict[str, Any]] | 
         "description": item.description,
         "brand": item.brand,
         "category_id": item.category_id,
-        "attributes": item.attributes.as_dict() if item.attributes else {},
+        "attributes": dict(item.attributes or {}),
         "images": list(item.images or []),
         "seller": {"id": item.seller_id, "name": item.seller_name},
         "rating": {"average": round(int(item.rating_sum or 0) / count, 2) if count else None, "count": count},
@@ -73,21 +67,20 @@ def to_view(item: models.ProductItem, availability: dict[str, dict[str, Any]] | 
     }
 
 
-def max_per_cart(sku: models.SkuAttribute) -> int:
+def max_per_cart(sku: store.Sku) -> int:
     return int(sku.max_per_cart) if sku.max_per_cart is not None else DEFAULT_MAX_PER_CART
 
 
-def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> models.SkuAttribute:
-    return models.SkuAttribute(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
+def _sku(sku_id: str, options: dict[str, str], price: int, currency: str, limit: int = DEFAULT_MAX_PER_CART) -> store.Sku:
+    return store.Sku(sku_id=sku_id, options=options, price=price, currency=currency, max_per_cart=limit)
 
 
-def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> models.ProductItem:
+def create_product(request: CreateProductRequest, seller: Principal, seller_name: str) -> store.Product:
     check_prices([sku.price for sku in request.skus], request.free)
     now = datetime.now(UTC)
     product_id = new_prefixed_id("prd")
     sort_key = f"{now.isoformat()}#{product_id}"
-    item = models.ProductItem(
-        models.ProductItem.key(product_id),
+    item = store.Product(
         product_id=product_id,
         seller_id=seller.user_id,
         seller_name=seller_name,
@@ -108,11 +101,11 @@ def create_product(request: CreateProductRequest, seller: Principal, seller_name
         gsi2sk=sort_key,
     )
     _register_skus(item, [sku.sku_id for sku in item.skus])
-    item.save(condition=models.ProductItem.pk.does_not_exist())
+    store.put_new_product(item)
     return item
 
 
-def _register_skus(item: models.ProductItem, sku_ids: list[str]) -> None:
+def _register_skus(item: store.Product, sku_ids: list[str]) -> None:
     """Tell the inventory whose new SKUs these are BEFORE the product lists them (ADR 0040): the
     seller can set their stock as soon as they see them. A write that then fails leaves records
     of ids nobody was shown (no stock, nothing to sell)."""
@@ -122,65 +115,59 @@ def _register_skus(item: models.ProductItem, sku_ids: list[str]) -> None:
         inventory.register_skus(item.product_id, item.seller_id, sku_ids)
 
 
-def get_product(product_id: str) -> models.ProductItem:
+def get_product(product_id: str) -> store.Product:
     """The product item, read consistently. Its readers decide (an update's version condition,
     an owner check) or are the product page's cache miss, which must show the writer its own
     write (ADR 0016): an eventually consistent GetItem right after a write may return the old
     item on AWS (a spurious 409 on a second quick edit, a page without the edit). Its callers
     are the writes, the page's cache misses (~5% of page reads) and the reviews' 404 check, so the
     extra read capacity is small."""
-    try:
-        item = models.ProductItem.get(models.ProductItem.key(product_id), "PRODUCT", consistent_read=True)
-    except models.ProductItem.DoesNotExist:
-        raise NotFound("No such product.") from None
-    if item.status != "ACTIVE":
+    item = store.get_product(product_id, consistent=True)
+    if item is None or item.status != "ACTIVE":
         raise NotFound("No such product.")
     return item
 
 
-def owned_product(product_id: str, principal: Principal) -> models.ProductItem:
+def owned_product(product_id: str, principal: Principal) -> store.Product:
     item = get_product(product_id)
     if item.seller_id != principal.user_id and not principal.is_admin:
         raise NotFound("No such product.")  # another seller's product looks missing
     return item
 
 
-def update_product(product_id: str, changes: UpdateProductRequest, principal: Principal) -> models.ProductItem:
+def update_product(product_id: str, changes: UpdateProductRequest, principal: Principal) -> store.Product:
     item = owned_product(product_id, principal)
     provided = changes.model_fields_set
-    actions = [models.ProductItem.updated_at.set(datetime.now(UTC)), models.ProductItem.version.add(1)]
+    sets: dict[str, Any] = {"updated_at": datetime.now(UTC)}
     for name in ("title", "description", "brand", "attributes", "images"):
         value = getattr(changes, name)
         if name in provided and value is not None:
-            actions.append(getattr(models.ProductItem, name).set(value))
+            sets[name] = value
     if "category_id" in provided and changes.category_id:
-        actions += [
-            models.ProductItem.category_id.set(changes.category_id),
-            models.ProductItem.category_path.set(category_path(changes.category_id)),
-            models.ProductItem.gsi1pk.set(f"CATEGORY#{changes.category_id}"),
-        ]
+        sets |= {
+            "category_id": changes.category_id,
+            "category_path": category_path(changes.category_id),
+            "gsi1pk": f"CATEGORY#{changes.category_id}",
+        }
     free = changes.free if "free" in provided and changes.free is not None else bool(item.free)
     check_prices([change.price for change in changes.skus or []], free)
     skus = _merged_skus(item, changes) if "skus" in provided and changes.skus is not None else list(item.skus or [])
     _check_unchanged_prices(skus, free)
     if "skus" in provided and changes.skus is not None:
-        actions.append(models.ProductItem.skus.set(skus))
+        sets["skus"] = skus
         known = {sku.sku_id for sku in item.skus or []}
         _register_skus(item, [sku.sku_id for sku in skus if sku.sku_id not in known])
     if free != bool(item.free):
-        actions.append(models.ProductItem.free.set(free))
-    try:
-        # Optimistic: the write applies only to the version we read, so two editors never
-        # silently undo each other (the loser gets 409 and re-reads).
-        item.update(actions=actions, condition=(models.ProductItem.version == item.version) & (models.ProductItem.status == "ACTIVE"))
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise Conflict("The product changed meanwhile; read it again and retry.") from exc
-        raise
-    return item
+        sets["free"] = free
+    # Optimistic: the write applies only to the version we read (+1 version), so two editors never
+    # silently undo each other (the loser gets 409 and re-reads).
+    updated = store.update_product(product_id, sets, version=item.version)
+    if updated is None:
+        raise Conflict("The product changed meanwhile; read it again and retry.")
+    return updated
 
 
-def _check_unchanged_prices(skus: list[models.SkuAttribute], free: bool) -> None:
+def _check_unchanged_prices(skus: list[store.Sku], free: bool) -> None:
     """The SKUs this update leaves as they were must fit a change of `free` too (the changed ones
     were checked against the request, with their own field errors)."""
     prices = [int(sku.price) for sku in skus]
@@ -193,7 +180,7 @@ def _check_unchanged_prices(skus: list[models.SkuAttribute], free: bool) -> None
         )
 
 
-def _merged_skus(item: models.ProductItem, changes: UpdateProductRequest) -> list[models.SkuAttribute]:
+def _merged_skus(item: store.Product, changes: UpdateProductRequest) -> list[store.Sku]:
     skus = {sku.sku_id: sku for sku in item.skus or []}
     currency = next(iter(skus.values())).currency if skus else None
     for index, change in enumerate(changes.skus or []):
@@ -204,11 +191,11 @@ def _merged_skus(item: models.ProductItem, changes: UpdateProductRequest) -> lis
                 raise _field_error(f"body.skus.{index}.sku_id", "no such SKU on this product")
             old = skus[change.sku_id]
             limit = change.max_per_cart if change.max_per_cart is not None else max_per_cart(old)
-            skus[change.sku_id] = _sku(old.sku_id, old.options.as_dict() if old.options else {}, change.price, change.currency, limit)
+            skus[change.sku_id] = _sku(old.sku_id, dict(old.options or {}), change.price, change.currency, limit)
         else:
             if change.options is None:
                 raise _field_error(f"body.skus.{index}.options", "a new SKU needs its options")
-            existing = {tuple(sorted((s.options.as_dict() if s.options else {}).items())) for s in skus.values()}
+            existing = {tuple(sorted((s.options or {}).items())) for s in skus.values()}
             if tuple(sorted(change.options.items())) in existing:
                 raise _field_error(f"body.skus.{index}.options", "a SKU with these options exists")
             new = _sku(new_sku_id(item.product_id), change.options, change.price, change.currency,
@@ -225,23 +212,12 @@ def _merged_skus(item: models.ProductItem, changes: UpdateProductRequest) -> lis
     return list(skus.values())
 
 
-def delete_product(product_id: str, principal: Principal) -> models.ProductItem:
+def delete_product(product_id: str, principal: Principal) -> store.Product:
     """Soft delete: the item stays (orders refer to it); reads and search stop showing it.
     Returns the item as written (its new version)."""
-    item = owned_product(product_id, principal)
-    try:
-        item.update(
-            actions=[
-                models.ProductItem.status.set("DELETED"),
-                models.ProductItem.version.add(1),
-                models.ProductItem.updated_at.set(datetime.now(UTC)),
-            ],
-            condition=models.ProductItem.status == "ACTIVE",
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise NotFound("No such product.") from exc
-        raise
+    item = store.soft_delete_product(owned_product(product_id, principal).product_id, datetime.now(UTC))
+    if item is None:  # deleted meanwhile
+        raise NotFound("No such product.")
     from functions.inventory import api as inventory
 
     # Its SKUs' stock is nobody's to see or set any more (ADR 0040). A failure here leaves their
@@ -273,30 +249,17 @@ def decode_cursor(partition: str, cursor: str | None) -> dict[str, Any] | None:
 
 def list_products(
     category: str | None, seller: str | None, limit: int, cursor: str | None
-) -> tuple[list[models.ProductItem], str | None]:
+) -> tuple[list[store.Product], str | None]:
     """Newest first, by category (gsi1) or seller (gsi2); one of them is required."""
     if category:
-        index, key = models.ProductItem.by_category, f"CATEGORY#{category}"
+        index, key = "gsi1", f"CATEGORY#{category}"
     elif seller:
-        index, key = models.ProductItem.by_seller, f"SELLER#{seller}"
+        index, key = "gsi2", f"SELLER#{seller}"
     else:
         raise ValidationError(
             "Filter by category or seller.",
             {"fields": [{"field": "query.category", "message": "category or seller is required", "type": "missing"}]},
         )
-    items: list[models.ProductItem] = []
-    start = decode_cursor(key, cursor)
-    # Deleted products are filtered out, so a page may need more than one query.
-    while True:
-        results = index.query(
-            key,
-            scan_index_forward=False,
-            limit=limit - len(items),
-            last_evaluated_key=start,
-            filter_condition=models.ProductItem.status == "ACTIVE",
-            page_size=limit - len(items),
-        )
-        items += list(results)
-        start = results.last_evaluated_key
-        if len(items) >= limit or not start:
-            return items, encode_cursor(key, start)
+    # Deleted products are filtered out, so a page may take more than one query (the store reads on).
+    items, last = store.product_page(index, key, limit, decode_cursor(key, cursor))
+    return items, encode_cursor(key, last)

@@ -5,7 +5,8 @@ review stops counting); the items live in the catalog table because a review and
 aggregate of its product move in ONE transaction (docs/decisions/0019-one-checkout-per-cart.md).
 Other services reach this module only through functions/catalog/api.py.
 
-Items (functions/catalog/store.py), all in the product's partition:
+The reviews' part of the catalog's store: the items and their codecs are in
+functions/catalog/store.py, all in the product's partition:
   review         pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>         (rev_<ULID>: sorted by time)
   hidden review  pk=PRODUCT#<product_id>  sk=HIDDEN_REVIEW#<review_id>  (withdrawn: unlisted, not rated)
   reviewer claim pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>         (one review per user, hidden or not)
@@ -26,33 +27,18 @@ nothing; `move_review` moves it onto another order under the same condition.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.catalog import store
+from functions.catalog.store import Review
 from shared import cursors, transactions
+from shared.attributes import to_utc_string
 from shared.errors import ServiceUnavailable
-from shared.lazy import lazy_module
-
-models = lazy_module("functions.catalog.store")  # pynamodb models import most of botocore: on first use (shared/lazy.py)
 
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # nothing of it was applied, so shared/transactions.py sends it again, this many times in all.
 MAX_ATTEMPTS = 6
-
-
-@dataclass(frozen=True)
-class Review:
-    """A listed review. `order_id` is the purchase it stands on (None: older than order ids on reviews)."""
-
-    review_id: str
-    product_id: str
-    user_id: str
-    rating: int  # 1..5
-    title: str
-    body: str
-    created_at: datetime
-    order_id: str | None = None
 
 
 class ReviewNotRecorded(Exception):
@@ -107,12 +93,10 @@ def record_review(review: Review, also: Sequence[Mapping[str, Any]] = ()) -> Non
 
 def _review_parts(review: Review) -> list[dict[str, Any]]:
     """[review, claim, product] (the cancellation reasons' order in record_review)."""
-    table = models.ReviewItem.Meta.table_name
-    claim = models.ReviewerClaim(models.ProductItem.key(review.product_id), models.ReviewerClaim.sort_key(review.user_id),
-                                 review_id=review.review_id)
+    table = store.table()
     return [
-        {"Put": {"TableName": table, "Item": _item(review).serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Put": {"TableName": table, "Item": claim.serialize(), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table, "Item": store.review_item(review), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table, "Item": store.reviewer_claim_item(review), "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {
             "TableName": table, "Key": _product_key(review.product_id),
             "UpdateExpression": "ADD rating_sum :rating, rating_count :one, version :one SET updated_at = :at",
@@ -120,7 +104,7 @@ def _review_parts(review: Review) -> list[dict[str, Any]]:
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":rating": {"N": str(review.rating)}, ":one": {"N": "1"}, ":active": {"S": "ACTIVE"},
-                ":at": {"S": models.ProductItem.updated_at.serialize(review.created_at)},
+                ":at": {"S": to_utc_string(review.created_at)},
             },
         }},
     ]
@@ -131,12 +115,7 @@ def _review_parts(review: Review) -> list[dict[str, Any]]:
 
 def review_by(product_id: str, user_id: str) -> Review | None:
     """The user's listed review of the product (read consistently), or None: never reviewed, or hidden."""
-    try:
-        claim = models.ReviewerClaim.get(models.ProductItem.key(product_id), models.ReviewerClaim.sort_key(user_id), consistent_read=True)
-        item = models.ReviewItem.get(models.ProductItem.key(product_id), models.ReviewItem.sort_key(claim.review_id), consistent_read=True)
-    except (models.ReviewerClaim.DoesNotExist, models.ReviewItem.DoesNotExist):
-        return None
-    return _review(item)
+    return store.reviewed_by(product_id, user_id)
 
 
 def move_review(review: Review, from_order: str, to_order: str, also: Sequence[Mapping[str, Any]] = ()) -> None:
@@ -144,7 +123,7 @@ def move_review(review: Review, from_order: str, to_order: str, also: Sequence[M
     (and the `also` parts hold, e.g. that `to_order` still stands). ReviewChanged otherwise."""
     condition, values = _standing_on(from_order)
     _transact_or_changed([{"Update": {
-        "TableName": models.ReviewItem.Meta.table_name, "Key": _review_key(review),
+        "TableName": store.table(), "Key": _review_key(review),
         "UpdateExpression": "SET order_id = :other", "ConditionExpression": condition,
         "ExpressionAttributeValues": {**values, ":other": {"S": to_order}},
     }}, *also])
@@ -155,12 +134,9 @@ def hide_review(review: Review, from_order: str, because: str) -> None:
     of the product's aggregate (+1 version), if it is still listed and standing on `from_order`:
     a second call for the same order changes nothing. ReviewChanged otherwise. The reviewer
     claim stays. A deleted product's aggregate is corrected too: it is kept, and shown if restored."""
-    table = models.ReviewItem.Meta.table_name
+    table = store.table()
     condition, values = _standing_on(from_order)
-    hidden = _item(review).serialize()
-    hidden["sk"] = {"S": f"{models.ReviewItem.HIDDEN_PREFIX}{review.review_id}"}
-    hidden["entity"] = {"S": "hidden_review"}
-    hidden["hidden_because"] = {"S": because}
+    hidden = store.hidden_review_item(review, because)
     _transact_or_changed([
         {"Delete": {"TableName": table, "Key": _review_key(review), "ConditionExpression": condition, "ExpressionAttributeValues": values}},
         {"Put": {"TableName": table, "Item": hidden}},
@@ -170,7 +146,7 @@ def hide_review(review: Review, from_order: str, because: str) -> None:
             "ConditionExpression": "attribute_exists(pk)",
             "ExpressionAttributeValues": {
                 ":minus_rating": {"N": str(-int(review.rating))}, ":minus_one": {"N": "-1"}, ":one": {"N": "1"},
-                ":at": {"S": models.ProductItem.updated_at.serialize(datetime.now(UTC))},
+                ":at": {"S": to_utc_string(datetime.now(UTC))},
             },
         }},
     ])
@@ -203,23 +179,12 @@ def list_reviews(product_id: str, limit: int, cursor: str | None) -> tuple[list[
     on the last page). The cursor holds only the last review's sort key, signed for this product's
     list (shared/cursors.py), so a cursor of another product's list is refused (InvalidCursor).
     Does not look at the product itself: callers check it exists (get_product) first."""
-    pk = models.ProductItem.key(product_id)
-    start = {"pk": {"S": pk}, "sk": {"S": _decode_cursor(product_id, cursor)}} if cursor else None
-    # One more than asked: a next page is promised only when one exists. Read consistently: a
-    # reviewer who just posted (or withdrew) expects to see it in the list at once.
-    results = models.ReviewItem.query(
-        pk,
-        models.ReviewItem.sk.startswith(models.ReviewItem.SORT_PREFIX),
-        consistent_read=True,
-        scan_index_forward=False,
-        limit=limit + 1,
-        page_size=limit + 1,
-        last_evaluated_key=start,
-    )
-    items = list(results)
-    if len(items) > limit:
-        return [_review(item) for item in items[:limit]], _encode_cursor(product_id, items[limit - 1].sk)
-    return [_review(item) for item in items], None
+    # One more than asked: a next page is promised only when one exists.
+    reviews = store.review_page(product_id, limit + 1, _decode_cursor(product_id, cursor) if cursor else None)
+    if len(reviews) > limit:
+        last = reviews[limit - 1]
+        return reviews[:limit], _encode_cursor(product_id, store.review_key(last.product_id, last.review_id)["sk"]["S"])
+    return reviews, None
 
 
 def _encode_cursor(product_id: str, sort_key: str) -> str:
@@ -228,7 +193,7 @@ def _encode_cursor(product_id: str, sort_key: str) -> str:
 
 def _decode_cursor(product_id: str, cursor: str) -> str:
     sort_key = cursors.decode("reviews", product_id, cursor)
-    if not (isinstance(sort_key, str) and sort_key.startswith(models.ReviewItem.SORT_PREFIX)):
+    if not (isinstance(sort_key, str) and sort_key.startswith(store.REVIEW_PREFIX)):
         raise cursors.InvalidCursor()
     return sort_key
 
@@ -236,37 +201,9 @@ def _decode_cursor(product_id: str, cursor: str) -> str:
 # -- items ----------------------------------------------------------------------------------------
 
 
-def _item(review: Review) -> Any:
-    return models.ReviewItem(
-        models.ProductItem.key(review.product_id),
-        models.ReviewItem.sort_key(review.review_id),
-        review_id=review.review_id,
-        product_id=review.product_id,
-        user_id=review.user_id,
-        rating=review.rating,
-        title=review.title,
-        body=review.body,
-        created_at=review.created_at,
-        order_id=review.order_id,
-    )
-
-
-def _review(item: Any) -> Review:
-    return Review(
-        review_id=item.review_id,
-        product_id=item.product_id,
-        user_id=item.user_id,
-        rating=int(item.rating),
-        title=item.title,
-        body=item.body or "",
-        created_at=item.created_at,
-        order_id=item.order_id,
-    )
-
-
 def _review_key(review: Review) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": models.ProductItem.key(review.product_id)}, "sk": {"S": models.ReviewItem.sort_key(review.review_id)}}
+    return store.review_key(review.product_id, review.review_id)
 
 
 def _product_key(product_id: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": models.ProductItem.key(product_id)}, "sk": {"S": "PRODUCT"}}
+    return store.product_key(product_id)

@@ -6,17 +6,14 @@ SKU's product needs no lookup item and no index: one GetItem (or one BatchGetIte
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from functions.catalog import store
 from shared.errors import ValidationError
 from shared.ids import ULID_PATTERN, new_id
-from shared.tables import connection
 
 SKU_ID_PATTERN = re.compile(r"^sku_([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{4})$")
-MAX_BATCH = 100
 # How many units of one SKU one cart may hold unless its seller set `max_per_cart` (Saleor's default).
 DEFAULT_MAX_PER_CART = 50
 
@@ -73,7 +70,7 @@ class SkuInfo:
 
 def lookup(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
     """The live SKUs among `sku_ids` (unknown, malformed, or of a deleted product: absent), read
-    with ONE BatchGetItem per 100 products. Eventually consistent unless `consistent`: enough to
+    with ONE BatchGetItem per 100 products (functions/catalog/store.py). Eventually consistent unless `consistent`: enough to
     price a cart (a price changed a moment ago is caught at checkout), with a miss confirmed
     consistently (below). The read that decides asks for consistency: the checkout's price (never
     an old one, ADR 0027)."""
@@ -95,37 +92,27 @@ def lookup(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
 
 def _read_skus(product_ids: list[str], wanted: dict[str, set[str]], consistent: bool) -> dict[str, SkuInfo]:
     found: dict[str, SkuInfo] = {}
-    table = os.environ["CATALOG_TABLE_NAME"]
-    for start in range(0, len(product_ids), MAX_BATCH):
-        keys = [{"pk": {"S": f"PRODUCT#{pid}"}, "sk": {"S": "PRODUCT"}} for pid in product_ids[start : start + MAX_BATCH]]
-        request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": consistent}}
-        while request:
-            response = connection().client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(table, []):
-                found.update(_skus_of(item, wanted))
-            request = response.get("UnprocessedKeys") or {}
+    for product in store.products(product_ids, consistent=consistent):
+        found.update(_skus_of(product, wanted))
     return found
 
 
-def _skus_of(item: dict[str, Any], wanted: dict[str, set[str]]) -> dict[str, SkuInfo]:
-    from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
-
-    product = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
-    if product.get("status", "ACTIVE") != "ACTIVE":
+def _skus_of(product: store.Product, wanted: dict[str, set[str]]) -> dict[str, SkuInfo]:
+    if product.status != "ACTIVE":
         return {}
-    images = product.get("images") or []
+    images = product.images or []
     result = {}
-    for sku in product.get("skus") or []:
-        if sku["sku_id"] in wanted.get(product["product_id"], ()):
-            result[sku["sku_id"]] = SkuInfo(
-                sku_id=sku["sku_id"],
-                product_id=product["product_id"],
-                seller_id=product["seller_id"],
-                title=product["title"],
-                options={str(k): str(v) for k, v in (sku.get("options") or {}).items()},
-                price=int(sku["price"]),
-                currency=sku["currency"],
+    for sku in product.skus or []:
+        if sku.sku_id in wanted.get(product.product_id, ()):
+            result[sku.sku_id] = SkuInfo(
+                sku_id=sku.sku_id,
+                product_id=product.product_id,
+                seller_id=product.seller_id,
+                title=product.title,
+                options={str(k): str(v) for k, v in (sku.options or {}).items()},
+                price=int(sku.price),
+                currency=sku.currency,
                 image=images[0] if images else None,
-                max_per_cart=int(sku.get("max_per_cart") or DEFAULT_MAX_PER_CART),
+                max_per_cart=int(sku.max_per_cart or DEFAULT_MAX_PER_CART),
             )
     return result

@@ -22,6 +22,7 @@ from functions.search.consumers import indexer
 from functions.search.documents import ACTIVE, StockLevel, from_item
 from infra.topology import SEARCH_STOCK_RECORDS
 from local.moto_server import free_port
+from shared.tables import connection
 
 SEARCH_TEST_TABLE = "SearchTestCatalog"
 SEARCH_TEST_INVENTORY = "SearchTestInventory"
@@ -182,7 +183,7 @@ def product(
     images: list[str] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A catalog ProductItem as plain values (what a stream image deserializes to)."""
+    """A catalog product item as plain values (what a stream image deserializes to)."""
     n = next(_ids)
     product_id = product_id or f"prd_{n:026d}"
     path = category_path or ["cat_root"]
@@ -416,7 +417,6 @@ def inventory(moto_server: Any) -> Iterator[Inventory]:
     from local.lambda_runtime import LambdaRuntime
     from local.resources import deploy_queues, deploy_tables
     from local.streams import StreamPoller
-    from shared.tables import connection
 
     previous_endpoint = os.environ.get("AWS_ENDPOINT_URL")
     previous_table = os.environ.get("INVENTORY_TABLE_NAME")
@@ -439,20 +439,20 @@ def inventory(moto_server: Any) -> Iterator[Inventory]:
 
 @pytest.fixture(scope="module")
 def catalog(moto_server: Any) -> Iterator[Catalog]:
-    from functions.catalog.store import ProductItem
+    from functions.catalog import store
     from local.cfn import Deployment
     from local.lambda_runtime import LambdaRuntime
     from local.resources import deploy_queues, deploy_tables
     from local.streams import StreamPoller
 
-    # Other suites may have pointed the SDK and the table name elsewhere (models read the table
+    # Other suites may have pointed the SDK and the table name elsewhere (the store reads the table
     # name from the environment when used).
     previous_endpoint = os.environ.get("AWS_ENDPOINT_URL")
     previous_table = os.environ.get("CATALOG_TABLE_NAME")
     os.environ["AWS_ENDPOINT_URL"] = moto_server.endpoint
     os.environ["CATALOG_TABLE_NAME"] = SEARCH_TEST_TABLE
-    ProductItem._connection = None
-    table_name = ProductItem.Meta.table_name
+    connection.cache_clear()  # the store's cached client must see this endpoint
+    table_name = store.table()
     deployment = Deployment(catalog_template(table_name))
     deploy_tables(deployment, boto3.client("dynamodb", endpoint_url=moto_server.endpoint))
     queues = deploy_queues(deployment, boto3.client("sqs", endpoint_url=moto_server.endpoint))
@@ -465,36 +465,42 @@ def catalog(moto_server: Any) -> Iterator[Catalog]:
     yield catalog
     _restore("AWS_ENDPOINT_URL", previous_endpoint)
     _restore("CATALOG_TABLE_NAME", previous_table)
-    ProductItem._connection = None
+    connection.cache_clear()
 
 
 def put_product(item: dict[str, Any]) -> Any:
-    """Write a product as the catalog service does (one item, pynamodb)."""
-    from functions.catalog.store import ProductItem
+    """Write a product as the catalog service writes it (one item, through its store's codec)."""
+    from functions.catalog import store
 
-    model = ProductItem.from_raw_data(_image(item))
-    model.save()
-    return model
+    product = store.product_from_item(_image(item))
+    connection().client.put_item(TableName=store.table(), Item=store.product_item(product))
+    return product
+
+
+def _change(product_id: str, name: str, value: str) -> None:
+    """SET one string attribute and the update's time, +1 version (whatever the status), as a catalog write does."""
+    from functions.catalog import store
+    from shared.attributes import to_utc_string
+
+    connection().client.update_item(
+        TableName=store.table(), Key=store.product_key(product_id), ConditionExpression="attribute_exists(pk)",
+        UpdateExpression="SET #name = :value, updated_at = :at ADD version :one", ExpressionAttributeNames={"#name": name},
+        ExpressionAttributeValues={":value": {"S": value}, ":at": {"S": to_utc_string(datetime.now(UTC))}, ":one": {"N": "1"}},
+    )
 
 
 def soft_delete(product_id: str) -> None:
-    from functions.catalog.store import ProductItem
-
-    item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
-    item.update(actions=[ProductItem.status.set("DELETED"), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
+    _change(product_id, "status", "DELETED")
 
 
 def rename(product_id: str, title: str) -> None:
-    from functions.catalog.store import ProductItem
-
-    item = ProductItem.get(ProductItem.key(product_id), "PRODUCT")
-    item.update(actions=[ProductItem.title.set(title), ProductItem.version.add(1), ProductItem.updated_at.set(datetime.now(UTC))])
+    _change(product_id, "title", title)
 
 
 def hard_delete(product_id: str) -> None:
-    from functions.catalog.store import ProductItem
+    from functions.catalog import store
 
-    ProductItem.get(ProductItem.key(product_id), "PRODUCT").delete()
+    connection().client.delete_item(TableName=store.table(), Key=store.product_key(product_id))
 
 
 def unique_category() -> str:

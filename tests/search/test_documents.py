@@ -72,12 +72,12 @@ def test_records_of_other_item_types_are_not_for_the_index() -> None:
 
 
 def test_a_real_product_item_stream_image_translates() -> None:
-    # GIVEN the catalog's own model, serialized as DynamoDB stores it (and the stream carries it)
-    from functions.catalog.store import ProductItem
+    # GIVEN the catalog's own store codec, the item as DynamoDB stores it (and the stream carries it)
+    from functions.catalog import store
 
     item = product("Desk", skus=[sku("Oak", None, 25000)])
     record = stream_record("INSERT", new=item)
-    record["dynamodb"]["NewImage"] = ProductItem.from_raw_data(record["dynamodb"]["NewImage"]).serialize()
+    record["dynamodb"]["NewImage"] = store.product_item(store.product_from_item(record["dynamodb"]["NewImage"]))
     # WHEN translated THEN the document is the same as from the plain item
     action = from_stream_record(record)
     assert action.document == to_document(item)

@@ -1,6 +1,5 @@
-"""Importing a handler does not import pynamodb's models and with them most of botocore: the
-catalog logic reaches its models on first use (shared/lazy.py); the identity and notifications
-stores use the low-level connection, built on first use (shared/tables.py)."""
+"""Importing a handler does not import pynamodb's models nor botocore's client: every store uses
+the low-level connection, built on first use (shared/tables.py)."""
 
 import subprocess
 import sys
@@ -8,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.lazy import lazy_module
-
-HANDLERS = ["functions.catalog.handlers.list_categories", "functions.catalog.handlers.update_product", "functions.reviews.handlers.create_review",
+HANDLERS = ["functions.catalog.handlers.list_categories", "functions.catalog.handlers.update_product", "functions.catalog.handlers.list_products",
+            "functions.catalog.handlers.create_category", "functions.cart.handlers.add_item", "functions.reviews.handlers.create_review",
             "functions.identity.handlers.login", "functions.identity.handlers.get_me", "functions.identity.handlers.update_me",
             "functions.notifications.consumers.send_notifications"]  # fmt: skip
 
@@ -24,19 +22,6 @@ def test_importing_a_handler_leaves_the_pynamodb_models_unimported(handler):
     # THEN neither the models nor botocore's client machinery were loaded
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False"]
-
-
-def test_a_lazy_module_imports_on_first_attribute_and_then_delegates():
-    # GIVEN a lazy stand-in for a module not yet imported
-    module = lazy_module("functions.catalog.store")
-    assert "(loaded)" not in repr(module)
-    # WHEN an attribute is read THEN it is the real module's, and the module is loaded once
-    from functions.catalog import store as models
-
-    assert module.ProductItem is models.ProductItem
-    assert "(loaded)" in repr(module)
-    with pytest.raises(AttributeError):
-        _ = module.NoSuchThing
 
 
 def _background_handlers() -> list[str]:

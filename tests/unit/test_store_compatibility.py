@@ -22,7 +22,8 @@ from functions.identity.profiles import to_view
 from functions.notifications import deliveries, outbox
 from functions.notifications import store as notifications
 from shared.attributes import from_utc_string, to_utc_string
-from shared.tables import connection, is_condition_failure, table_meta
+from shared.tables import connection, is_condition_failure
+from tests.support.pynamodb_meta import table_meta
 
 # -- the models as they were (functions/identity/store.py, functions/notifications/store.py) --------
 

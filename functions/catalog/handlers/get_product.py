@@ -28,8 +28,8 @@ def product_page(product_id: str):
 
 
 def _load(product_id: str) -> dict:
-    # Only a cache miss reads the table: a cold start answered from the cache never imports
-    # pynamodb, and with it botocore (~0.5x `import boto3`).
+    # Only a cache miss reads the table: a cold start answered from the cache never builds the
+    # DynamoDB client (shared/tables.py), nor imports the product logic.
     from functions.catalog.products import get_product, to_view
 
     return to_view(get_product(product_id))
