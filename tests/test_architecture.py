@@ -121,3 +121,42 @@ def test_functions_readme_lists_the_services_in_order_with_their_calls():
     for row, service in zip(rows, SERVICES, strict=True):
         listed = {name.strip() for name in row[2].split(",")} - {"nothing"}
         assert listed == set(service.calls), (service.name, row[2])
+
+
+TABLE_CALLS = {"get_item", "put_item", "update_item", "delete_item", "query", "scan", "batch_get_item", "batch_write_item",
+               "transact_write_items", "transact_get_items"}
+
+
+def _is_store(path: Path) -> bool:
+    relative = path.relative_to(FUNCTIONS).parts
+    return len(relative) >= 2 and (relative[1] == "store.py" or relative[1] == "store")
+
+
+def test_only_a_services_store_touches_its_tables():
+    """functions/README.md: `store.py` (or `store/`) is the only code that touches a service's
+    tables: no other module builds the DynamoDB connection, sends a transaction, calls the
+    low-level client or uses a pynamodb model."""
+    import ast
+
+    offenders: dict[str, list[str]] = {}
+    for path in sorted(FUNCTIONS.rglob("*.py")):
+        if _is_store(path):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pynamodb"):
+                found.append(f"{node.lineno}: from {node.module} import ...")
+            elif isinstance(node, ast.ImportFrom) and node.module == "shared.tables" and \
+                    {alias.name for alias in node.names} & {"connection", "table_meta"}:
+                found.append(f"{node.lineno}: the DynamoDB connection")  # error_code (any AWS error) is fine
+            elif isinstance(node, ast.Import) and any(alias.name.startswith("pynamodb") for alias in node.names):
+                found.append(f"{node.lineno}: import pynamodb")
+            elif isinstance(node, ast.Attribute) and node.attr in TABLE_CALLS:
+                found.append(f"{node.lineno}: .{node.attr}")
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "transactions" \
+                    and node.attr in {"write", "read"}:
+                found.append(f"{node.lineno}: transactions.{node.attr}")
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}, "\n".join(f"{k}: {v}" for k, v in offenders.items())

@@ -16,7 +16,7 @@ Products (reviews)
   get_product(product_id) -> Product        a live product, read consistently (NotFound otherwise)
 
 Reviews and the product's rating aggregate, which the catalog keeps for the reviews service
-(functions/catalog/reviews_store.py, the reviews' part of the store: one transaction moves a review
+(functions/catalog/store/reviews.py, the reviews' part of the store: one transaction moves a review
 and its product's rating):
   Review                    a listed review (typed, frozen)
   record_review             write a review, its one-per-user claim and the rating in one transaction,
@@ -36,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 from functions.catalog.prices import CatalogUnavailable, current_or_last_known
 from functions.catalog.prices import verified as verified_prices
 from functions.catalog.products import get_product
-from functions.catalog.reviews_store import (
+from functions.catalog.skus import SkuInfo
+from functions.catalog.skus import lookup as lookup_skus
+from functions.catalog.store.reviews import (
     AlreadyReviewed,
     AlsoCheckFailed,
     ProductBusy,
@@ -49,8 +51,6 @@ from functions.catalog.reviews_store import (
     record_review,
     review_by,
 )
-from functions.catalog.skus import SkuInfo
-from functions.catalog.skus import lookup as lookup_skus
 
 if TYPE_CHECKING:
     from functions.catalog.schemas import SkuId
@@ -67,7 +67,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["CatalogUnavailable", "SkuId", "SkuInfo", "current_or_last_known", "get_product", "lookup_skus", "verified_prices"]
-# Reviews and the rating aggregate (functions/catalog/reviews_store.py)
+# Reviews and the rating aggregate (functions/catalog/store/reviews.py)
 __all__ += [
     "AlreadyReviewed", "AlsoCheckFailed", "ProductBusy", "ProductNotReviewable", "Review", "ReviewChanged",
     "hide_review", "list_reviews", "move_review", "record_review", "review_by",

@@ -70,7 +70,7 @@ class SkuInfo:
 
 def lookup(sku_ids: list[str], consistent: bool = False) -> dict[str, SkuInfo]:
     """The live SKUs among `sku_ids` (unknown, malformed, or of a deleted product: absent), read
-    with ONE BatchGetItem per 100 products (functions/catalog/store.py). Eventually consistent unless `consistent`: enough to
+    with ONE BatchGetItem per 100 products (functions/catalog/store/). Eventually consistent unless `consistent`: enough to
     price a cart (a price changed a moment ago is caught at checkout), with a miss confirmed
     consistently (below). The read that decides asks for consistency: the checkout's price (never
     an old one, ADR 0027)."""

@@ -1,7 +1,7 @@
 """Review rules: only a buyer reviews a product, once; a review stops counting when its purchase goes.
 
 The reviews and the product's rating aggregate are kept by the catalog, in the product's
-partition, and move in ONE transaction (functions/catalog/reviews_store.py, through
+partition, and move in ONE transaction (functions/catalog/store/reviews.py, through
 functions/catalog/api.py): this module decides who may write what, and asks orders
 (functions/orders/api.py) who bought what.
 

@@ -26,8 +26,9 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.catalog import categories, products, reviews_store, store
+from functions.catalog import categories, products, store
 from functions.catalog.skus import lookup
+from functions.catalog.store import reviews as reviews_store
 from shared.tables import connection
 from tests.support.pynamodb_meta import table_meta
 

@@ -16,7 +16,7 @@ SKUs are one item, so a product page is one read and a change is one stream reco
 grows by one on every write: the search index keeps it as the document's `catalog_version`, so a
 late or redelivered record never overwrites a newer one. Reviews live in their product's
 partition; the rating aggregate (`rating_sum`, `rating_count`) moves in the transaction that
-writes a review (functions/catalog/reviews_store.py, the reviews' part of this store).
+writes a review (functions/catalog/store/reviews.py, the reviews' part of this store).
 
 The items were written by pynamodb models before (ADR 0048); they look the same written here, and
 the catalog stream (search, the product cache) carries the same images: the same attribute names
@@ -342,7 +342,7 @@ def scan_product_items(*, active_only: bool = False, changed_between: tuple[date
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-# -- reviews (their transactions: functions/catalog/reviews_store.py) -------------------------------
+# -- reviews (their transactions: functions/catalog/store/reviews.py) -------------------------------
 
 
 def review_key(product_id: str, review_id: str, prefix: str = REVIEW_PREFIX) -> dict[str, Any]:

@@ -6,7 +6,7 @@ aggregate of its product move in ONE transaction (docs/decisions/0019-one-checko
 Other services reach this module only through functions/catalog/api.py.
 
 The reviews' part of the catalog's store: the items and their codecs are in
-functions/catalog/store.py, all in the product's partition:
+functions/catalog/store/__init__.py, all in the product's partition:
   review         pk=PRODUCT#<product_id>  sk=REVIEW#<review_id>         (rev_<ULID>: sorted by time)
   hidden review  pk=PRODUCT#<product_id>  sk=HIDDEN_REVIEW#<review_id>  (withdrawn: unlisted, not rated)
   reviewer claim pk=PRODUCT#<product_id>  sk=REVIEWER#<user_id>         (one review per user, hidden or not)
