@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, NestedStack, Stack
+from aws_cdk import ArnFormat, Aws, Duration, NestedStack, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -104,12 +104,25 @@ def function_groups(payment_provider: str) -> list[FunctionGroup]:
 
 def alerts_topic(scope: Construct, config: StageConfig, stack_name: str, email: str | None) -> sns.Topic:
     """The one topic every alarm notifies (alarm and OK), with `email` subscribed if given (the
-    address confirms the subscription from the email AWS sends)."""
-    # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
+    address confirms the subscription from the email AWS sends).
+
+    Its only publisher is CloudWatch, for the stack's alarms (every alarm is named
+    `<stack name>-...`, infra/names.py). Two policies must let it: the key's (CloudWatch publishes
+    to an encrypted topic only with a customer-managed key it may use) and the topic's. A topic
+    with a policy of its own (`enforce_ssl` writes one: the SSL-only Deny) loses SNS's default
+    policy, so without the Allow here CloudWatch may not publish at all."""
     key = kms.Key(scope, "AlertsKey", enable_key_rotation=True, removal_policy=config.removal_policy,
                   description=f"Encrypts the {stack_name} alerts topic")
-    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key.grant(cloudwatch_service, "kms:Decrypt", "kms:GenerateDataKey*")
     topic = sns.Topic(scope, "Alerts", display_name=f"{stack_name} alerts", master_key=key, enforce_ssl=True)
+    alarms_arn = Stack.of(scope).format_arn(service="cloudwatch", resource="alarm", resource_name=f"{stack_name}-*",
+                                            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarmsPublish", principals=[cloudwatch_service], actions=["sns:Publish"], resources=[topic.topic_arn],
+        # this account's alarms of this stack only (no confused deputy: another account's alarm cannot name the topic)
+        conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}, "ArnLike": {"aws:SourceArn": alarms_arn}},
+    ))
     if email:
         topic.add_subscription(subscriptions.EmailSubscription(email))
     return topic
