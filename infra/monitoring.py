@@ -1,7 +1,8 @@
 """Alarms and the golden-signals dashboard of one stage (docs/decisions/0026-monitoring.md).
 
-Every alarm goes to ONE SNS topic (`Alerts`, KMS-encrypted, SSL only); the stage config's
-`alarm_email` (or `cdk deploy -c alarm_email=...`) subscribes an address to it. What is alarmed is
+Every alarm goes to ONE SNS topic (`Alerts`, KMS-encrypted, SSL only, CloudWatch its only
+publisher); the stage config's `alarm_email` (`cdk deploy -c alarm_email=...`, an operator
+setting: infra/config.py) subscribes an address to it. What is alarmed is
 derived, never listed by hand, so a new consumer or queue is covered the day it is added:
 
 - every SQS queue of the app: a dead-letter queue (a queue with no DLQ of its own) when it holds
@@ -266,9 +267,9 @@ class MonitoringStack(NestedStack):
     services' own alarms are in their stacks, ADR 0038). Built first (the services' alarms need
     the topic), finished last with `watch()`."""
 
-    def __init__(self, scope: Stack, construct_id: str, config: StageConfig, *, alarm_email: str | None = None) -> None:
+    def __init__(self, scope: Stack, construct_id: str, config: StageConfig) -> None:
         super().__init__(scope, construct_id, description=f"{scope.stack_name}: alarms and dashboard")
-        self.monitoring = Monitoring(self, "Monitoring", config, watched=scope, alarm_email=alarm_email)
+        self.monitoring = Monitoring(self, "Monitoring", config, watched=scope)
 
     def watch(self, *, api: apigw.RestApi, services: list[ServiceAlarms]) -> None:
         self.monitoring.watch(api=api, services=services)
@@ -284,12 +285,11 @@ class Monitoring(Construct):
         config: StageConfig,
         *,
         watched: Stack | None = None,
-        alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         self.stack = watched or root_stack(self)
-        self.topic = alerts_topic(self, config, self.stack.stack_name, alarm_email or config.alarm_email)
+        self.topic = alerts_topic(self, config, self.stack.stack_name, config.alarm_email)
         self.maker = AlarmMaker(self, config, self.topic, self.stack.stack_name)
 
     @property
