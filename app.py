@@ -13,7 +13,7 @@ import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.aspects import AsyncConsumersHaveFailureDestination, EveryQueueAndStreamConsumerHasAnAlarm  # noqa: E402
-from infra.config import stage_config  # noqa: E402
+from infra.config import stage_config, with_operator_settings  # noqa: E402
 from infra.nag import add_suppressions  # noqa: E402
 from infra.stack import BackendStack  # noqa: E402
 
@@ -27,6 +27,9 @@ def build_app(
         context = {**json.loads((Path(__file__).parent / "cdk.json").read_text()).get("context", {}), **(context or {})}
     app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or None, context=context)
     config = stage_config(stage or app.node.try_get_context("stage") or "dev", payment_provider or app.node.try_get_context("payment_provider"))
+    # alarm_email, notification_from_address, cors_allowed_origins, public_base_url: `-c key=value`
+    # (a production stage refuses to build without them; infra/config.py OPERATOR_SETTINGS)
+    config = with_operator_settings(config, app.node.try_get_context)
     stack = BackendStack(
         app,
         f"Shop-{config.name}",

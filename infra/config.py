@@ -1,8 +1,16 @@
-"""Per-stage configuration (dev, prod), chosen with `cdk deploy -c stage=prod`."""
+"""Per-stage configuration (dev, prod), chosen with `cdk deploy -c stage=prod`.
+
+What an operator chooses for a production stage (OPERATOR_SETTINGS: where alarms go, the sender
+address, the storefront's origins, the public base URL) is not here: it comes from the CDK context
+(`cdk deploy -c stage=prod -c alarm_email=...`), and a production stage without one of them does
+not synthesize (docs/decisions/0050-operator-settings-from-context.md).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -45,10 +53,11 @@ class StageConfig:
     production: bool = False
     # The stage's public base URL (a custom domain) for links and the sandbox's webhook target;
     # None: the API's own execute-api URL (infra/stack.py). Never the request's Host header.
+    # An operator setting (`-c public_base_url=...`, OPERATOR_SETTINGS).
     public_base_url: str | None = None
-    notification_from_address: str = "orders@example.com"
+    notification_from_address: str = "orders@example.com"  # an operator setting in production
     # Operations (infra/monitoring.py, docs/decisions/0026-monitoring.md). Alarms go to one SNS
-    # topic; an address here (or `cdk deploy -c alarm_email=...`) subscribes it by email.
+    # topic; `cdk deploy -c alarm_email=...` subscribes an address to it by email (an operator setting).
     alarm_email: str | None = None
     alarm_iterator_age_seconds: int = 60  # a stream consumer this far behind is alarmed
     alarm_api_5xx_rate: float = 0.01  # share of API requests answered 5xx, per 5 minutes
@@ -64,6 +73,7 @@ class StageConfig:
     reserved_concurrency: tuple[tuple[str, int], ...] = ()
     # Browser origins (scheme://host[:port]) allowed to call the API (ADR 0021): API Gateway answers
     # their preflight, and responses carry Access-Control-Allow-Origin for them only. Empty: no CORS.
+    # An operator setting (`-c cors_allowed_origins=https://a.example,https://b.example`).
     cors_allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -117,8 +127,7 @@ STAGES: dict[str, StageConfig] = {
         cache_max_data_gb=5,
         cache_max_ecpu_per_second=50000,
         reserved_concurrency=CHECKOUT_BULKHEAD,
-        cors_allowed_origins=("https://shop.example.com",),  # the storefront's origin: set yours
-        production=True,
+        production=True,  # its operator settings come from the CDK context (OPERATOR_SETTINGS)
         payment_provider="stripe",
     ),
 }
@@ -132,3 +141,47 @@ def stage_config(name: str, payment_provider: str | None = None) -> StageConfig:
     except KeyError:
         raise ValueError(f"unknown stage {name!r}; choose one of {sorted(STAGES)}") from None
     return replace(config, payment_provider=payment_provider) if payment_provider else config
+
+
+# What an operator must choose for a production stage, as CDK context keys (each is the StageConfig
+# field it sets), with the example the refusal shows. `cdk deploy -c key=value`, or the same keys in
+# cdk.context.json: never this file. A development stage keeps its defaults for the keys not given.
+OPERATOR_SETTINGS: dict[str, str] = {
+    "alarm_email": "ops@example.com",  # subscribed to the alerts topic
+    "notification_from_address": "orders@shop.example.com",  # SES sender: its domain verified in SES
+    "cors_allowed_origins": "https://shop.example.com",  # comma-separated: the storefront's origins
+    "public_base_url": "https://api.shop.example.com",  # links and webhooks: a custom domain mapped to the API
+}
+
+
+def with_operator_settings(config: StageConfig, context: Callable[[str], Any]) -> StageConfig:
+    """`config` with the operator settings `context` (the app's `try_get_context`) gives. A
+    production stage refuses to build without all of them (ValueError naming every missing key)."""
+    given: dict[str, Any] = {}
+    for key in OPERATOR_SETTINGS:
+        value = context(key)
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "" or value == []:
+            continue
+        if key == "cors_allowed_origins":
+            origins = value.split(",") if isinstance(value, str) else value
+            value = tuple(origin.strip() for origin in origins if origin.strip())
+        elif not isinstance(value, str):
+            raise ValueError(f"context {key!r}: a string, not {value!r}")
+        given[key] = value
+    missing = [key for key in OPERATOR_SETTINGS if key not in given]
+    if config.production and missing:
+        example = " ".join(f"-c {key}={OPERATOR_SETTINGS[key]}" for key in missing)
+        raise ValueError(
+            f"stage {config.name!r} is a production stage: its operator settings come from the CDK context, "
+            f"never from infra/config.py, and these are missing: {', '.join(missing)}. "
+            f"Set them, e.g. npx cdk synth -c stage={config.name} {example} (README, Deploying to AWS)"
+        )
+    if "alarm_email" in given and "@" not in given["alarm_email"]:
+        raise ValueError(f"context 'alarm_email': an email address, not {given['alarm_email']!r}")
+    if "public_base_url" in given:
+        if not given["public_base_url"].startswith("https://"):
+            raise ValueError(f"context 'public_base_url': an https:// URL, not {given['public_base_url']!r}")
+        given["public_base_url"] = given["public_base_url"].rstrip("/")
+    return replace(config, **given)

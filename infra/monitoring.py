@@ -1,7 +1,8 @@
 """Alarms and the golden-signals dashboard of one stage (docs/decisions/0026-monitoring.md).
 
-Every alarm goes to ONE SNS topic (`Alerts`, KMS-encrypted, SSL only); the stage config's
-`alarm_email` (or `cdk deploy -c alarm_email=...`) subscribes an address to it. What is alarmed is
+Every alarm goes to ONE SNS topic (`Alerts`, KMS-encrypted, SSL only, CloudWatch its only
+publisher); the stage config's `alarm_email` (`cdk deploy -c alarm_email=...`, an operator
+setting: infra/config.py) subscribes an address to it. What is alarmed is
 derived, never listed by hand, so a new consumer or queue is covered the day it is added:
 
 - every SQS queue of the app: a dead-letter queue (a queue with no DLQ of its own) when it holds
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, NestedStack, Stack
+from aws_cdk import ArnFormat, Aws, Duration, NestedStack, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -104,12 +105,25 @@ def function_groups(payment_provider: str) -> list[FunctionGroup]:
 
 def alerts_topic(scope: Construct, config: StageConfig, stack_name: str, email: str | None) -> sns.Topic:
     """The one topic every alarm notifies (alarm and OK), with `email` subscribed if given (the
-    address confirms the subscription from the email AWS sends)."""
-    # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
+    address confirms the subscription from the email AWS sends).
+
+    Its only publisher is CloudWatch, for the stack's alarms (every alarm is named
+    `<stack name>-...`, infra/names.py). Two policies must let it: the key's (CloudWatch publishes
+    to an encrypted topic only with a customer-managed key it may use) and the topic's. A topic
+    with a policy of its own (`enforce_ssl` writes one: the SSL-only Deny) loses SNS's default
+    policy, so without the Allow here CloudWatch may not publish at all."""
     key = kms.Key(scope, "AlertsKey", enable_key_rotation=True, removal_policy=config.removal_policy,
                   description=f"Encrypts the {stack_name} alerts topic")
-    key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+    cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+    key.grant(cloudwatch_service, "kms:Decrypt", "kms:GenerateDataKey*")
     topic = sns.Topic(scope, "Alerts", display_name=f"{stack_name} alerts", master_key=key, enforce_ssl=True)
+    alarms_arn = Stack.of(scope).format_arn(service="cloudwatch", resource="alarm", resource_name=f"{stack_name}-*",
+                                            arn_format=ArnFormat.COLON_RESOURCE_NAME)
+    topic.add_to_resource_policy(iam.PolicyStatement(
+        sid="CloudWatchAlarmsPublish", principals=[cloudwatch_service], actions=["sns:Publish"], resources=[topic.topic_arn],
+        # this account's alarms of this stack only (no confused deputy: another account's alarm cannot name the topic)
+        conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}, "ArnLike": {"aws:SourceArn": alarms_arn}},
+    ))
     if email:
         topic.add_subscription(subscriptions.EmailSubscription(email))
     return topic
@@ -253,9 +267,9 @@ class MonitoringStack(NestedStack):
     services' own alarms are in their stacks, ADR 0038). Built first (the services' alarms need
     the topic), finished last with `watch()`."""
 
-    def __init__(self, scope: Stack, construct_id: str, config: StageConfig, *, alarm_email: str | None = None) -> None:
+    def __init__(self, scope: Stack, construct_id: str, config: StageConfig) -> None:
         super().__init__(scope, construct_id, description=f"{scope.stack_name}: alarms and dashboard")
-        self.monitoring = Monitoring(self, "Monitoring", config, watched=scope, alarm_email=alarm_email)
+        self.monitoring = Monitoring(self, "Monitoring", config, watched=scope)
 
     def watch(self, *, api: apigw.RestApi, services: list[ServiceAlarms]) -> None:
         self.monitoring.watch(api=api, services=services)
@@ -271,12 +285,11 @@ class Monitoring(Construct):
         config: StageConfig,
         *,
         watched: Stack | None = None,
-        alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         self.stack = watched or root_stack(self)
-        self.topic = alerts_topic(self, config, self.stack.stack_name, alarm_email or config.alarm_email)
+        self.topic = alerts_topic(self, config, self.stack.stack_name, config.alarm_email)
         self.maker = AlarmMaker(self, config, self.topic, self.stack.stack_name)
 
     @property

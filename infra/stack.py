@@ -38,6 +38,7 @@ from infra.waf import ApiFirewall
 class BackendStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, config: StageConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.config = config  # the operator settings included (app.py)
         Tags.of(self).add("project", "shop")
         Tags.of(self).add("stage", config.name)
 
@@ -97,7 +98,7 @@ class BackendStack(Stack):
 
             factory.payment_layers = [PaymentsLayer(self, "PaymentsLayer").layer]
         # The alerts topic first (every service's alarms notify it); the rest of monitoring last.
-        self.monitoring_stack = MonitoringStack(self, "Monitoring", config, alarm_email=self.node.try_get_context("alarm_email"))
+        self.monitoring_stack = MonitoringStack(self, "Monitoring", config)
         self.monitoring = self.monitoring_stack.monitoring
         event_bus = OrderEventBus(self, "Notifications").bus
 

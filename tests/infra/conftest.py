@@ -1,7 +1,7 @@
 """The real CDK app, synthesized once per test session per stage (dev and prod).
 
-`build_app(stage=..., outdir=...)` with the default context, i.e. exactly what `python app.py`
-does: the shared layer IS bundled (local pip, cached in .build/layer-cache after the first
+`build_app(stage=..., outdir=...)` with the default context (and, for prod, the operator settings
+of OPERATOR_CONTEXT), i.e. exactly what `python app.py` does: the shared layer IS bundled (local pip, cached in .build/layer-cache after the first
 time) and cdk-nag's AwsSolutionsChecks runs as a validation plugin. A synth that fails (for
 instance on an unacknowledged cdk-nag finding) is recorded, not raised, so that test_nag can
 report it as a finding and every other test fails with the same message.
@@ -28,6 +28,17 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# What an operator passes to a production stage (`cdk synth -c stage=prod -c key=value`, README
+# "Deploying to AWS"; infra/config.py OPERATOR_SETTINGS): example values for the suite's prod synth.
+# dev is synthesized with no context at all, as `cdk synth` does.
+OPERATOR_CONTEXT: dict[str, str] = {
+    "alarm_email": "ops@example.com",
+    "notification_from_address": "orders@shop.example.com",
+    "cors_allowed_origins": "https://shop.example.com",
+    "public_base_url": "https://api.shop.example.com",
+}
+STAGE_CONTEXT: dict[str, dict[str, str]] = {"prod": OPERATOR_CONTEXT}
 
 
 @dataclass
@@ -117,7 +128,7 @@ def _synthesize(stage: str, outdir: Path) -> Synth:
     from app import build_app
 
     started = time.perf_counter()
-    app, stack = build_app(stage=stage, outdir=str(outdir))
+    app, stack = build_app(stage=stage, outdir=str(outdir), context=STAGE_CONTEXT.get(stage))
     error = None
     try:
         assembly = app.synth()

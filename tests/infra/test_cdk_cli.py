@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import OPERATOR_CONTEXT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,9 +22,10 @@ def test_npx_cdk_synth_works_without_docker(tmp_path):
     path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "docker").exists())
     env = {**os.environ, "PATH": path, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     assert shutil.which("docker", path=path) is None
-    # WHEN the CLI synthesizes the prod stage
+    # WHEN the CLI synthesizes the prod stage, with the operator settings it needs (`-c key=value`)
+    operator_settings = [argument for key, value in OPERATOR_CONTEXT.items() for argument in ("-c", f"{key}={value}")]
     result = subprocess.run(
-        ["npx", "cdk", "synth", "--quiet", "-c", "stage=prod", "--output", str(tmp_path)],
+        ["npx", "cdk", "synth", "--quiet", "-c", "stage=prod", *operator_settings, "--output", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     # THEN it succeeds and writes the template with the bundled layer asset

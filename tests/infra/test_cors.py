@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from infra import cors
-from infra.config import STAGES
 from tests.infra.conftest import Synth
 
 
@@ -23,7 +22,7 @@ def _methods_by_path(synth: Synth) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def test_every_resource_with_routes_has_a_mock_preflight_for_the_stages_origins(synth: Synth) -> None:
-    origins = STAGES[synth.stage].cors_allowed_origins
+    origins = synth.stack.config.cors_allowed_origins
     assert origins, "both stages configure CORS"
     for path, methods in _methods_by_path(synth).items():
         # GIVEN a resource with routes
@@ -45,7 +44,7 @@ def test_every_resource_with_routes_has_a_mock_preflight_for_the_stages_origins(
 
 
 def test_gateway_responses_carry_the_stages_single_origin(synth: Synth) -> None:
-    (origin,) = STAGES[synth.stage].cors_allowed_origins
+    (origin,) = synth.stack.config.cors_allowed_origins
     for response in synth.of_type("AWS::ApiGateway::GatewayResponse").values():
         parameters = response["Properties"]["ResponseParameters"]
         assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{origin}'"
@@ -53,7 +52,7 @@ def test_gateway_responses_carry_the_stages_single_origin(synth: Synth) -> None:
 
 
 def test_every_function_knows_the_stages_origins(synth: Synth) -> None:
-    expected = ",".join(STAGES[synth.stage].cors_allowed_origins)
+    expected = ",".join(synth.stack.config.cors_allowed_origins)
     for function in synth.of_type("AWS::Lambda::Function").values():
         variables = (function["Properties"].get("Environment") or {}).get("Variables") or {}
         if "STAGE" in variables:  # the stack's own functions (not CDK's custom-resource helpers)

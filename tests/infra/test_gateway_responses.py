@@ -15,7 +15,6 @@ import pytest
 
 from infra import cors
 from infra.api import GATEWAY_ERRORS
-from infra.config import stage_config
 from local.cfn import Deployment
 from local.gateway import TEMPLATE_VARIABLES, GatewayResponses
 
@@ -91,7 +90,7 @@ def test_every_gateway_error_answers_the_envelope_with_its_code(synth: Synth) ->
         # AND it uses only what the local gateway renders too
         assert set(re.findall(r"\$context(?:\.[A-Za-z]+)+", template)) <= set(TEMPLATE_VARIABLES), response_type
         # AND its only headers are CORS's, for the stage's allowed origin (infra/cors.py)
-        expected_headers = cors.gateway_response_headers(stage_config(synth.stage).cors_allowed_origins)
+        expected_headers = cors.gateway_response_headers(synth.stack.config.cors_allowed_origins)
         assert props.get("ResponseParameters", {}) == {
             f"gatewayresponse.header.{name}": f"'{value}'" for name, value in expected_headers.items()
         }, response_type

@@ -86,6 +86,49 @@ def test_every_alarm_notifies_the_one_encrypted_alerts_topic(monitored: Monitore
     assert "AlertsTopicArn" in monitored.synth.template["Outputs"]
 
 
+def _cloudwatch_may_publish(resources: dict[str, dict[str, Any]], topic_id: str, stack_name: str) -> None:
+    """The topic's policy keeps the SSL-only Deny and lets CloudWatch publish for this account's
+    alarms of this stack (and nobody else); the key's policy lets CloudWatch use the key."""
+    [policy] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"]
+    assert policy["Topics"] == [{"Ref": topic_id}]
+    statements = policy["PolicyDocument"]["Statement"]
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and deny["Principal"] == "*"
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]  # CloudWatch is the topic's only publisher
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert allow["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::Join": ["", [
+        "arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+        f":alarm:{stack_name}-*",
+    ]]}
+    [key] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::KMS::Key"]
+    [for_cloudwatch] = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert for_cloudwatch["Effect"] == "Allow"
+    assert set(for_cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_cloudwatch_may_publish_to_the_encrypted_topic_for_the_stacks_alarms_only() -> None:
+    # GIVEN the alerts topic on its own (SSL only, KMS-encrypted)
+    app = cdk.App(outdir=tempfile.mkdtemp(prefix="cdk-alerts-"))
+    stack = cdk.Stack(app, "AlertsTest")
+    topic = alerts_topic(stack, stage_config("dev"), "Shop-dev", None)
+    # THEN CloudWatch may publish to it and use its key, scoped to the account's Shop-dev-* alarms
+    resources = assertions.Template.from_stack(stack).to_json()["Resources"]
+    _cloudwatch_may_publish(resources, stack.get_logical_id(topic.node.default_child), "Shop-dev")
+
+
+def test_in_every_stage_the_alerts_topic_and_key_let_cloudwatch_publish_every_alarm(synth: Synth) -> None:
+    # GIVEN the stage's app: its one topic, and every alarm (the monitoring stack's and the services')
+    [topic_id] = synth.of_type("AWS::SNS::Topic")
+    stack_name = synth.stack.stack_name
+    # THEN the topic's and the key's policies let CloudWatch publish for the stack's alarms
+    _cloudwatch_may_publish(synth.resources, topic_id, stack_name)
+    # AND every alarm's name is one the topic policy's aws:SourceArn covers
+    names = [r["Properties"]["AlarmName"] for r in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    assert names and all(name.startswith(f"{stack_name}-") for name in names)
+
+
 def test_every_queue_has_an_alarm_and_every_dead_letter_queue_alarms_on_one_visible_message(monitored: Monitored) -> None:
     queues = monitored.synth.of_type("AWS::SQS::Queue")
     assert len(queues) >= 10  # stream, schedule and notification failure queues, and the notification queue

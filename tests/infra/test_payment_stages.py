@@ -5,7 +5,8 @@
 - each payment secret is readable by exactly the functions that use it (IAM, and the variable
   naming it): the webhook secret by the webhook verifier and the sandbox's signer, the Stripe key
   by whoever creates intents or refunds;
-- links are built from PUBLIC_BASE_URL, which CDK sets from the API itself.
+- links are built from PUBLIC_BASE_URL: the operator's (prod: `-c public_base_url=...`), or else
+  the API's own, which CDK sets from the API itself.
 """
 
 from __future__ import annotations
@@ -122,11 +123,16 @@ def test_each_payment_secret_is_readable_by_exactly_the_functions_that_use_it(de
     assert _named_by(dev, "STRIPE_API_KEY_SECRET_ARN") == set()
 
 
-def test_links_are_built_from_the_stages_public_base_url_which_is_the_apis_own(synth: Synth) -> None:
+def test_links_are_built_from_the_stages_public_base_url_the_operators_or_the_apis_own(synth: Synth) -> None:
     api = synth.logical_id("Http", "Api")
+    chosen = synth.stack.config.public_base_url  # prod: the operator's (-c public_base_url=...); dev: none
+    assert (chosen is not None) == (synth.stage == "prod")
     for lid, function in synth.of_type("AWS::Lambda::Function").items():
         variables = (function["Properties"].get("Environment") or {}).get("Variables", {})
         if "PAYMENT_PROVIDER" not in variables:
             continue  # CDK's own helper functions
         url = variables["PUBLIC_BASE_URL"]
-        assert api in _refs(url) and url["Fn::Join"][1][-1] == f"/{synth.stage}", (lid, url)
+        if chosen:
+            assert url == chosen == "https://api.shop.example.com", (lid, url)
+        else:
+            assert api in _refs(url) and url["Fn::Join"][1][-1] == f"/{synth.stage}", (lid, url)
