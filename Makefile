@@ -44,8 +44,8 @@ synth: $(STAMP) ## synthesize the CDK app into cdk.out (bundles the layer withou
 cdk-synth: $(STAMP) $(NODE_STAMP) ## the same through the CDK CLI
 	npx cdk synth --quiet
 
-deploy: $(STAMP) $(NODE_STAMP) ## deploy to the AWS account in your credentials: make deploy STAGE=dev
-	npx cdk deploy -c stage=$${STAGE:-dev} --require-approval broadening
+deploy: $(STAMP) $(NODE_STAMP) ## deploy to the AWS account in your credentials: make deploy STAGE=prod CDK_ARGS="-c alarm_email=..."
+	npx cdk deploy -c stage=$${STAGE:-dev} $(CDK_ARGS) --require-approval broadening
 
 lock: $(STAMP) ## re-resolve the layers' lock files (hashes pinned) after editing requirements*.txt
 	$(PY) -m infra.lock
