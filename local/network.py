@@ -58,9 +58,12 @@ class VpcRoutes:
     endpoints: frozenset[str]  # "dynamodb", "secretsmanager", ...: botocore endpoint prefixes
     nat: bool = False
     addresses: frozenset[tuple[str, int]] = field(default_factory=frozenset)  # the VPC resources' stand-ins
+    # What a refused address stands for, for the message (moto's: AWS's public hosts, e.g. Cognito's JWKS).
+    labels: tuple[tuple[tuple[str, int], str], ...] = ()
 
     @classmethod
-    def from_template(cls, deployment: Any, addresses: Iterable[tuple[str, int]] = ()) -> VpcRoutes:
+    def from_template(cls, deployment: Any, addresses: Iterable[tuple[str, int]] = (),
+                      labels: dict[tuple[str, int], str] | None = None) -> VpcRoutes:
         endpoints = set()
         for logical_id in deployment.resources_of_type("AWS::EC2::VPCEndpoint"):
             name = str(deployment.resolve(deployment.properties(logical_id).get("ServiceName", "")))
@@ -68,7 +71,7 @@ class VpcRoutes:
             if match:
                 endpoints.add(match.group(1))
         nat = bool(deployment.resources_of_type("AWS::EC2::NatGateway"))
-        return cls(frozenset(endpoints), nat, frozenset(addresses))
+        return cls(frozenset(endpoints), nat, frozenset(addresses), tuple((labels or {}).items()))
 
     def rule(self) -> str:
         return (f"a function in the VPC's isolated subnets reaches only its VPC endpoints "
@@ -159,7 +162,8 @@ def _check_connect(sock: socket.socket, address: Any) -> None:
     if (_loopback(host), port) in {(_loopback(h), p) for h, p in invocation.routes.addresses}:
         return
     timeout = sock.gettimeout()
-    _refuse(invocation, f"{host}:{port} (outside the VPC)", timeout,
+    label = dict(invocation.routes.labels).get((_loopback(host), port), "outside the VPC")
+    _refuse(invocation, f"{host}:{port} ({label})", timeout,
             _NoRouteTimeout(f"timed out connecting to {host}:{port} (no route: {invocation.routes.rule()})"))
 
 

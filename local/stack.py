@@ -224,8 +224,11 @@ class LocalStack:
         from local.network import VpcRoutes
 
         stand_ins = [urlsplit(url) for url in (self.cache.url, self.search.url)]
+        moto_address = urlsplit(endpoint)
         runtime.network = VpcRoutes.from_template(
-            deployment, addresses=[(str(url.hostname), int(url.port or 0)) for url in stand_ins])
+            deployment, addresses=[(str(url.hostname), int(url.port or 0)) for url in stand_ins],
+            labels={("127.0.0.1", int(moto_address.port or 0)):
+                    "moto outside an SDK call: a public AWS host such as Cognito's JWKS, outside the VPC"})
         set_lambda_runtime(runtime)
         deploy_functions_and_state_machines(deployment, runtime, endpoint)
         self._mark("deploy", started)

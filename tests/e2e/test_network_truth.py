@@ -55,6 +55,7 @@ def test_in_the_vpc_a_signed_in_add_times_out_and_a_guest_add_works(local_stack,
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Task timed out after 10.00 seconds" in logged
     assert "cannot reach" in logged and "isolated subnets reaches only its VPC endpoints" in logged
+    assert "a public AWS host such as Cognito's JWKS" in logged
     # AND the guest (no token, no JWKS) is unaffected
     assert guest.status_code == 201, guest.text
 
