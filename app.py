@@ -12,7 +12,11 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.aspects import AsyncConsumersHaveFailureDestination, EveryQueueAndStreamConsumerHasAnAlarm  # noqa: E402
+from infra.aspects import (  # noqa: E402
+    AsyncConsumersHaveFailureDestination,
+    EveryQueueAndStreamConsumerHasAnAlarm,
+    VpcFunctionsHaveRoutes,
+)
 from infra.config import stage_config, with_operator_settings  # noqa: E402
 from infra.nag import add_suppressions  # noqa: E402
 from infra.stack import BackendStack  # noqa: E402
@@ -38,6 +42,7 @@ def build_app(
     )
     cdk.Aspects.of(app).add(AsyncConsumersHaveFailureDestination())
     cdk.Aspects.of(app).add(EveryQueueAndStreamConsumerHasAnAlarm())
+    cdk.Aspects.of(app).add(VpcFunctionsHaveRoutes())
     add_suppressions(stack)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

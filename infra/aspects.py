@@ -1,15 +1,19 @@
 """Checks that run on every synth: an asynchronous consumer without an on-failure destination
 is an error, because its failures would be dropped silently. Scheduled work is covered both
 ways it can be built: EventBridge rules with a schedule (infra/schedules.py) and EventBridge
-Scheduler schedules."""
+Scheduler schedules. A function in the VPC that uses a service or host it has no route to is an
+error too (VpcFunctionsHaveRoutes, ADR 0049)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsii
 from aws_cdk import Annotations, IAspect, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
@@ -179,3 +183,135 @@ class EveryQueueAndStreamConsumerHasAnAlarm:
         if key not in self._alarmed:
             self._alarmed[key] = _alarmed_dimensions(stack)
         return self._alarmed[key]
+
+
+# Construct metadata (not in the template) of a function: the hosts it reaches besides the AWS
+# APIs of its grants (infra/functions.py: functions that verify tokens fetch Cognito's JWKS).
+USES_HOSTS_METADATA = "shop:uses-hosts"
+COGNITO_JWKS_HOST = "cognito-idp JWKS (https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json)"
+# Hosts that no VPC endpoint is known to serve: only a NAT route reaches them. Cognito's PrivateLink
+# endpoint serves the user pools API; that it serves the JWKS document is not documented (ADR 0049).
+NAT_ONLY_HOSTS = frozenset({COGNITO_JWKS_HOST})
+# IAM action prefixes whose calls need no route from the function's subnets: the Lambda service
+# itself does them (logs, X-Ray segments through its daemon, the VPC's network interfaces), or
+# another service on the function's behalf (KMS for an encrypted table or secret), or they go to
+# a resource inside the VPC (the OpenSearch domain's es:ESHttp*).
+NO_ROUTE_NEEDED = frozenset({"logs", "xray", "ec2", "kms", "es"})
+# IAM action prefix -> the VPC endpoint's service name (com.amazonaws.<region>.<name>), when they differ.
+ENDPOINT_OF_PREFIX = {"ses": "email", "cloudwatch": "monitoring"}
+_ENDPOINT_NAME = re.compile(r"^com\.amazonaws\.[^.]+\.(.+)$")
+
+
+def _joined(value: Any) -> str:
+    """A resolved service name ({"Fn::Join": ["", [...]]} or a string) with tokens as "{}"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_joined(part) for part in parts)
+    return "{}"
+
+
+def endpoint_services(root: IConstruct) -> set[str]:
+    """The services the app's VPC endpoints serve ("dynamodb", "secretsmanager", ...)."""
+    found = set()
+    for child in root.node.find_all():
+        if isinstance(child, ec2.CfnVPCEndpoint):
+            match = _ENDPOINT_NAME.match(_joined(Stack.of(child).resolve(child.service_name)))
+            if match:
+                found.add(match.group(1))
+    return found
+
+
+def has_nat(root: IConstruct) -> bool:
+    return any(isinstance(child, ec2.CfnNatGateway) for child in root.node.find_all())
+
+
+def _failure_destinations(function: lambda_.Function) -> list[Any]:
+    """The on-failure destinations of the function's event source mappings: the Lambda service
+    sends there with the function's role, from outside the function's subnets."""
+    stack = Stack.of(function)
+    cfn = function.node.default_child
+    ref = {"Ref": stack.resolve(cfn.logical_id)}
+    found = []
+    for child in stack.node.find_all():
+        if isinstance(child, lambda_.CfnEventSourceMapping) and stack.resolve(child.function_name) == ref:
+            config = stack.resolve(child.destination_config) or {}
+            on_failure = config.get("onFailure") or config.get("OnFailure") or {}
+            destination = on_failure.get("destination") or on_failure.get("Destination")
+            if destination is not None:
+                found.append(destination)
+    return found
+
+
+def _policy_actions(function: lambda_.Function) -> set[str]:
+    """The actions the function's role allows it, less those only the Lambda service uses for it."""
+    role = function.role
+    if role is None:
+        return set()
+    service_side = _failure_destinations(function)
+    actions: set[str] = set()
+    for child in role.node.find_all():
+        if isinstance(child, iam.Policy):
+            document = Stack.of(child).resolve(child.document.to_json()) or {}
+            for statement in document.get("Statement", []):
+                if statement.get("Effect", "Allow") != "Allow":
+                    continue
+                resources = statement.get("Resource", [])
+                resources = [resources] if not isinstance(resources, list) else resources
+                if resources and all(resource in service_side for resource in resources):
+                    continue
+                action = statement.get("Action", [])
+                actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def uses_of(function: lambda_.Function) -> dict[str, str]:
+    """What the function reaches from its subnets -> why: the endpoint service of each AWS API
+    its role grants, and the hosts its definition names (USES_HOSTS_METADATA)."""
+    uses: dict[str, str] = {}
+    for action in sorted(_policy_actions(function)):
+        prefix = action.split(":", 1)[0]
+        if prefix in NO_ROUTE_NEEDED or prefix == "*":
+            continue
+        uses.setdefault(ENDPOINT_OF_PREFIX.get(prefix, prefix), f"granted {action}")
+    for entry in function.node.metadata:
+        if entry.type == USES_HOSTS_METADATA:
+            for host in entry.data:
+                uses.setdefault(host, "verifies tokens" if host == COGNITO_JWKS_HOST else "its definition")
+    return uses
+
+
+def unrouted_uses(function: lambda_.Function, endpoints: set[str], nat: bool) -> dict[str, str]:
+    """What a function placed in a VPC uses without a route: {} outside a VPC, or with a NAT."""
+    cfn = function.node.default_child
+    if not isinstance(cfn, lambda_.CfnFunction) or not Stack.of(cfn).resolve(cfn.vpc_config) or nat:
+        return {}
+    return {use: why for use, why in uses_of(function).items() if use in NAT_ONLY_HOSTS or use not in endpoints}
+
+
+@jsii.implements(IAspect)
+class VpcFunctionsHaveRoutes:
+    """A function in the VPC's subnets reaches an AWS API only through a VPC endpoint for it, and
+    any other host only through a NAT: the VPC has neither for what it is not given (infra/network.py).
+    Without one its calls hang until the function times out, on AWS only. So a function with a
+    VpcConfig whose grants (or named hosts) need a service that the app has no endpoint for, and
+    no NAT gateway, is an error (ADR 0049)."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, tuple[set[str], bool]] = {}
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, lambda_.Function):
+            return
+        root = node.node.root
+        key = root.node.addr
+        if key not in self._routes:
+            self._routes[key] = (endpoint_services(root), has_nat(root))
+        endpoints, nat = self._routes[key]
+        for use, why in sorted(unrouted_uses(node, endpoints, nat).items()):
+            Annotations.of(node).add_error(
+                f"{node.node.id} runs in the VPC's subnets and uses {use} ({why}), but the VPC has no endpoint for it "
+                f"and no NAT (endpoints: {', '.join(sorted(endpoints)) or 'none'}): on AWS the call would hang until "
+                "the function times out. Add an endpoint, or keep the function out of the VPC (ADR 0049)."
+            )

@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.aspects import COGNITO_JWKS_HOST, USES_HOSTS_METADATA
 from infra.bundling import RUNTIME, functions_code
 from infra.cache import ReadModelCache
 from infra.config import StageConfig
@@ -118,6 +119,10 @@ class FunctionFactory:
             description=description[:256],
             **self._network_for(search=bool(search), cache=cache),
         )
+        if verifies_tokens:
+            # What it reaches besides its grants: Cognito's public JWKS host (infra/aspects.py
+            # VpcFunctionsHaveRoutes checks that a VPC function has a route to it; ADR 0049).
+            function.node.add_metadata(USES_HOSTS_METADATA, [COGNITO_JWKS_HOST])
         if search:
             self.search.grant(function, search)
         if images:

@@ -3,8 +3,10 @@
 Isolated subnets only: no NAT gateway, no internet route. What runs here reaches the OpenSearch
 domain and the cache through their security groups, and DynamoDB through a gateway endpoint
 (free, no data-processing charge), and Secrets Manager through an interface endpoint (the cursor
-secret). A function that needs any other AWS API (Cognito, SQS, Step Functions...) must stay out
-of the VPC or get an interface endpoint first.
+secret). A function that needs any other AWS API (Cognito, SQS, Step Functions...) or any other
+host (Cognito's JWKS, to verify tokens) must stay out of the VPC or get a route first: the synth
+fails otherwise (infra/aspects.py VpcFunctionsHaveRoutes), and the local runtime refuses such
+connections as AWS would (local/network.py; ADR 0049).
 """
 
 from __future__ import annotations

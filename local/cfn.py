@@ -38,6 +38,8 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int
     memory_size: int
+    # The template gives it a VpcConfig: it runs in the VPC's subnets (local/network.py).
+    in_vpc: bool = False
 
     @property
     def name(self) -> str:
@@ -142,6 +144,7 @@ class Deployment:
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
                 timeout=int(props.get("Timeout", 3)),
                 memory_size=int(props.get("MemorySize", 128)),
+                in_vpc=bool(props.get("VpcConfig")),
             )
         return specs
 

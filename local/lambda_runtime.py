@@ -7,6 +7,7 @@ environment and error envelope.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.cfn import ACCOUNT_ID, REGION, FunctionSpec
+from local.network import FunctionTimedOut, VpcRoutes, current, in_vpc, outside_vpc
 
 # Variables each function has a value of its own (infra/functions.py: POWERTOOLS_SERVICE_NAME is
 # the function's service). One process environment cannot hold them: they stay out of it, and an
@@ -45,6 +47,10 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LambdaTimeout(Exception):  # noqa: N818 - Lambda's own words
+    """The invocation ran out of time ("Task timed out after N seconds"): the runtime stopped it."""
 
 
 class _FunctionInstances:
@@ -104,6 +110,8 @@ class LambdaRuntime:
         self._instances: dict[str, _FunctionInstances] = {}
         self._lock = threading.Lock()
         self.environment: dict[str, str] = {}
+        # The template's VPC routes (local/network.py): set by the local stack, None enforces nothing.
+        self.network: VpcRoutes | None = None
         for spec in self.functions.values():
             self.environment.update(spec.environment)
 
@@ -156,14 +164,30 @@ class LambdaRuntime:
                         instances.warm = True
         return self._call(instances, event, context)
 
-    @staticmethod
-    def _call(instances: _FunctionInstances, event: Any, context: LambdaContext) -> Any:
+    def _call(self, instances: _FunctionInstances, event: Any, context: LambdaContext) -> Any:
         handler = instances.acquire()
         _log_as(instances.spec.environment.get("POWERTOOLS_SERVICE_NAME"))
         try:
-            return handler(event, context)
+            with self._network_of(instances.spec):
+                return handler(event, context)
+        except FunctionTimedOut as exc:
+            # What Lambda reports when it stops a function at its timeout (here: at once, the
+            # wait being certain); callers see a failed invocation, as they would on AWS.
+            import logging
+
+            logging.getLogger("local.lambda").error("%s %s", context.aws_request_id, exc)
+            raise LambdaTimeout(str(exc)) from None
         finally:
             instances.release(handler)
+
+    def _network_of(self, spec: FunctionSpec) -> Any:
+        """The function's network while its handler runs: the VPC's routes when the template puts
+        it in the VPC, none of a calling VPC function's limits otherwise."""
+        if self.network is not None and spec.in_vpc:
+            return in_vpc(spec.logical_id, self.network, spec.timeout)
+        if current() is not None:
+            return outside_vpc()
+        return contextlib.nullcontext()
 
 
 def _log_as(service: str | None) -> None:

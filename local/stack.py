@@ -217,6 +217,18 @@ class LocalStack:
 
             overrides["COGNITO_JWKS_URL"] = jwks_url(endpoint, deployment.physical_id(pool))
         runtime.apply_environment(overrides)
+        # Functions the template puts in the VPC reach only its endpoints and its resources'
+        # stand-ins (the cache and search servers), as on AWS (local/network.py, ADR 0049).
+        from urllib.parse import urlsplit
+
+        from local.network import VpcRoutes
+
+        stand_ins = [urlsplit(url) for url in (self.cache.url, self.search.url)]
+        moto_address = urlsplit(endpoint)
+        runtime.network = VpcRoutes.from_template(
+            deployment, addresses=[(str(url.hostname), int(url.port or 0)) for url in stand_ins],
+            labels={("127.0.0.1", int(moto_address.port or 0)):
+                    "moto outside an SDK call: a public AWS host such as Cognito's JWKS, outside the VPC"})
         set_lambda_runtime(runtime)
         deploy_functions_and_state_machines(deployment, runtime, endpoint)
         self._mark("deploy", started)

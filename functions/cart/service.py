@@ -13,9 +13,12 @@ SERVICE = Service(
     routes=(
         Route("GET", f"{API_PREFIX}/cart", "functions.cart.handlers.get_cart.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="The cart: a guest's (X-Cart-Token) or the signed-in user's."),
-        # cache: the admission gate (functions/inventory/gate.py) sheds sold-out SKUs there.
+        # No cache (ADR 0049): it verifies shoppers' tokens with Cognito's JWKS, a public HTTPS
+        # host that the VPC's isolated subnets cannot reach, so it stays out of the VPC; the
+        # admission gate (functions/inventory/gate.py) finds no CACHE_URL and lets every request
+        # through to DynamoDB, as it does with the cache down.
         Route("POST", f"{API_PREFIX}/cart/items", "functions.cart.handlers.add_item.handler", auth=Auth.OPTIONAL,
-              tables=_CART_TABLES, cache=True,
+              tables=_CART_TABLES,
               description="Add a SKU: reserves the stock first (409 OUT_OF_STOCK, cart unchanged)."),
         Route("PUT", f"{API_PREFIX}/cart/items/{{sku_id}}", "functions.cart.handlers.update_item.handler", auth=Auth.OPTIONAL,
               tables=_CART_TABLES, description="Change a line's quantity; the hold moves by the difference."),
