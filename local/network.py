@@ -152,6 +152,26 @@ def _loopback(host: str) -> str:
     return "127.0.0.1" if host in ("localhost", "127.0.0.1", "::1") else host
 
 
+# The VPC's resources as the functions' environment names them now: a test may point the cache or
+# the search domain at another stand-in (a proxy that drops the link, tests/faults), and the
+# function in the VPC still reaches it, as it would reach the domain's or cache's new address.
+RESOURCE_VARIABLES = ("SEARCH_URL", "CACHE_URL")
+
+
+def _resource_addresses() -> list[tuple[str, int]]:
+    import os
+    from urllib.parse import urlsplit
+
+    addresses = []
+    for name in RESOURCE_VARIABLES:
+        url = os.environ.get(name)
+        if url:
+            parts = urlsplit(url)
+            if parts.hostname:
+                addresses.append((parts.hostname, int(parts.port or (443 if parts.scheme in ("https", "rediss") else 80))))
+    return addresses
+
+
 def _check_connect(sock: socket.socket, address: Any) -> None:
     invocation = current()
     if invocation is None or invocation.routes.nat or invocation.aws_calls:
@@ -159,7 +179,7 @@ def _check_connect(sock: socket.socket, address: Any) -> None:
     if not isinstance(address, tuple) or len(address) < 2:
         return  # a Unix socket: not a network connection
     host, port = str(address[0]), int(address[1])
-    if (_loopback(host), port) in {(_loopback(h), p) for h, p in invocation.routes.addresses}:
+    if (_loopback(host), port) in {(_loopback(h), p) for h, p in (*invocation.routes.addresses, *_resource_addresses())}:
         return
     timeout = sock.gettimeout()
     label = dict(invocation.routes.labels).get((_loopback(host), port), "outside the VPC")
