@@ -10,7 +10,9 @@
    exceptions so Step Functions Retry/Catch match on `errorType`;
    With `local.capacity` switched on (env LOCAL_DDB_CAPACITY_WCU_PER_ITEM, ADR 0023), writes
    are metered per item: TransactionConflict / ThrottlingError cancellations and
-   ThrottlingException as DynamoDB gives a hot item;
+   ThrottlingException as DynamoDB gives a hot item; with its "aws" rules (ADR 0051), reads and
+   writes per partition, DynamoDB's three transaction conflict rules (TransactGetItems included)
+   and ProvisionedThroughputExceededException; TransactGetItems takes 100 items, not 25;
 3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
    bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
    execution the ARN `...:None` (so the second unnamed start fails);
