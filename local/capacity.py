@@ -169,9 +169,23 @@ class Meter:
 
     # -- "aws" rules (ADR 0051): partitions, reads, the three conflict rules -------------------
 
+    @property
+    def wcu_burst(self) -> float:
+        return max(self.wcu_per_item, float(TRANSACTION_WCU))
+
+    @property
+    def rcu_burst(self) -> float:
+        return max(self.rcu_per_partition, float(TRANSACTION_RCU))
+
+    def _short(self, tokens: float, needed: float, burst: float) -> bool:
+        """Short of capacity for `needed` units. A request bigger than the burst (a transaction
+        of several items of one partition at a scaled-down limit: 3 items are 6 WCU, more than
+        a 4 WCU/s partition holds) runs on a full bucket and leaves it in debt, as DynamoDB's
+        1,000 WCU/s would take it at once; else it could never run."""
+        return tokens < min(needed, burst)
+
     def _partition(self, partition: tuple[str, str], now: float) -> _PartitionState:
-        wcu_burst = max(self.wcu_per_item, float(TRANSACTION_WCU))
-        rcu_burst = max(self.rcu_per_partition, float(TRANSACTION_RCU))
+        wcu_burst, rcu_burst = self.wcu_burst, self.rcu_burst
         state = self.partitions.get(partition)
         if state is None:
             state = self.partitions[partition] = _PartitionState(wcu_burst, rcu_burst, now)
@@ -208,7 +222,7 @@ class Meter:
         for identity, partition, _ in entries:
             if self._item(identity).busy_until > now:
                 reasons.append(("TransactionConflict", CONFLICT_MESSAGE))
-            elif self._partition(partition, now).wcu < needed[partition]:
+            elif self._short(self._partition(partition, now).wcu, needed[partition], self.wcu_burst):
                 reasons.append(("ThrottlingError", THROTTLED_MESSAGE))
             else:
                 reasons.append((None, None))
@@ -235,7 +249,7 @@ class Meter:
             return "TransactionConflictException"
         units = SINGLE_WCU * write_units(size)
         state = self._partition(partition, now)
-        if state.wcu < units:
+        if self._short(state.wcu, units, self.wcu_burst):
             self.throttles += 1
             return "ProvisionedThroughputExceededException"
         state.wcu -= units
@@ -248,7 +262,7 @@ class Meter:
         `refuse`), else True (charged 1 RCU per 4 KB, half for an eventually consistent read)."""
         units = read_units(size) * (1.0 if consistent else 0.5)
         state = self._partition(partition, self.clock())
-        if refuse and state.rcu < units:
+        if refuse and self._short(state.rcu, units, self.rcu_burst):
             self.read_throttles += 1
             return False
         state.rcu -= units
@@ -268,7 +282,7 @@ class Meter:
             item = self.items.get(identity)
             if item is not None and max(item.busy_until, item.writing_until) > now:
                 reasons.append(("TransactionConflict", CONFLICT_MESSAGE))
-            elif self._partition(partition, now).rcu < needed[partition]:
+            elif self._short(self._partition(partition, now).rcu, needed[partition], self.rcu_burst):
                 reasons.append(("ThrottlingError", THROTTLED_MESSAGE))
             else:
                 reasons.append((None, None))
@@ -420,11 +434,13 @@ def check_single(action: str, table_name: str, key: dict[str, Any], hash_key: st
 
 
 def check_read(action: str, table_name: str, hash_value: Any, size: int, consistent: bool) -> None:
-    """GetItem (refused when its partition is short of RCU) / BatchGetItem (charged, never
-    refused: DynamoDB would return the keys it could not read as UnprocessedKeys)."""
+    """GetItem / BatchGetItem of one item: refused when its partition is short of RCU. For a
+    BatchGetItem that is DynamoDB's answer when none of its keys can be read; when only some
+    cannot, DynamoDB returns those as UnprocessedKeys, which this model does not (it refuses the
+    whole request, the keys read before charged)."""
     if not METER.aws or not metering(action) or action == "TransactGetItems":
         return
-    if not METER.aws_read(partition_of(table_name, hash_value), size, consistent, refuse=action == "GetItem"):
+    if not METER.aws_read(partition_of(table_name, hash_value), size, consistent):
         raise CapacityError("ProvisionedThroughputExceededException", "Read")
 
 

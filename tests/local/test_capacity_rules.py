@@ -267,3 +267,15 @@ def test_metered_keeps_adr_0023_per_item_rules_unless_asked(client) -> None:
         reads = [_code(lambda: client.get_item(TableName=TABLE, Key=_key(pk), ConsistentRead=True)) for _ in range(20)]
     assert codes == ["ok"] * 4
     assert reads == ["ok"] * 20
+
+
+def test_a_transaction_bigger_than_a_scaled_down_partition_runs_on_a_full_one(client) -> None:
+    """Not an AWS rule, the scaled-down model's: at 4 WCU/s a partition holds 4 WCU, less than a
+    transaction of 3 of its items (6 WCU) that DynamoDB's 1,000 WCU/s take at once; such a
+    transaction runs when the partition is full and leaves it in debt (else it could never run)."""
+    pk = f"P#{uuid.uuid4().hex}"
+    with metered(4, transaction_ms=1, rules=RULES_AWS) as meter:
+        _stop_clock(meter)
+        client.transact_write_items(TransactItems=[_bump(pk, "A"), _bump(pk, "B"), _bump(pk, "C")])
+        after = _code(lambda: _put(client, pk, "D"))
+    assert after == "ProvisionedThroughputExceededException"
