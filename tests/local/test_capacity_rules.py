@@ -24,10 +24,13 @@ TABLE = "rules"
 def client(in_process_moto: None) -> Iterator[object]:
     # the SDK's own retries off: each test sees DynamoDB's first answer
     dynamodb = boto3.client("dynamodb", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-    dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                                {"AttributeName": "sk", "AttributeType": "S"}])
+    try:  # moto's state may outlive mock_aws() in a session that also runs the local stack (keys are unique per test)
+        dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                    {"AttributeName": "sk", "AttributeType": "S"}])
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
     yield dynamodb
 
 
