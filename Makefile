@@ -27,7 +27,7 @@ endif
 
 # Pure logic: no local stack, no CDK synth, no servers (moto in-process at most); seconds.
 UNIT_TESTS := tests/unit tests/test_architecture.py tests/test_architecture_transactions.py tests/catalog/test_schemas.py tests/contract/test_openapi_document.py \
-  tests/local/test_powertools_isolation.py tests/local/test_moto_gaps.py tests/local/test_moto_fast_paths.py tests/local/test_moto_direct_dispatch.py tests/local/test_attribute_value_parser.py tests/local/test_synth_cache.py tests/local/test_flatten.py tests/local/test_transaction_tokens.py tests/local/test_lambda_runtime.py tests/payments/test_signatures.py \
+  tests/local/test_powertools_isolation.py tests/local/test_moto_gaps.py tests/local/test_moto_fast_paths.py tests/local/test_moto_direct_dispatch.py tests/local/test_attribute_value_parser.py tests/local/test_synth_cache.py tests/local/test_flatten.py tests/local/test_transaction_tokens.py tests/local/test_capacity_rules.py tests/local/test_lambda_runtime.py tests/payments/test_signatures.py \
   tests/payments/test_flow.py tests/orders/test_saga_decisions.py \
   tests/search/test_client.py tests/search/test_documents.py tests/search/test_replay.py \
   tests/inventory/test_hold_logic.py tests/inventory/test_hold_properties.py tests/inventory/test_store_parity.py tests/cart/test_cart_logic.py

@@ -10,7 +10,9 @@
    exceptions so Step Functions Retry/Catch match on `errorType`;
    With `local.capacity` switched on (env LOCAL_DDB_CAPACITY_WCU_PER_ITEM, ADR 0023), writes
    are metered per item: TransactionConflict / ThrottlingError cancellations and
-   ThrottlingException as DynamoDB gives a hot item;
+   ThrottlingException as DynamoDB gives a hot item; with its "aws" rules (ADR 0051), reads and
+   writes per partition, DynamoDB's three transaction conflict rules (TransactGetItems included)
+   and ProvisionedThroughputExceededException; TransactGetItems takes 100 items, not 25;
 3. turns on moto's Step Functions interpreter (`execute_state_machine`) and fixes two moto 5.2.5
    bugs in it: SendTaskFailure drops `cause`, and StartExecution without `name` gives every
    execution the ARN `...:None` (so the second unnamed start fails);
@@ -64,6 +66,8 @@ def apply_moto_patches() -> None:
         _patch_dynamodb_transactions()
         _patch_dynamodb_transaction_tokens()
         _patch_dynamodb_single_write_capacity()
+        _patch_dynamodb_read_capacity()
+        _patch_dynamodb_transaction_item_limit()
         _patch_lambda_invoke()
         _enable_step_functions_execution()
         _patch_step_functions_bugs()
@@ -171,7 +175,7 @@ def _patch_dynamodb_lock() -> None:
     @functools.wraps(original)
     def call_action(self: Any) -> Any:
         target = str((getattr(self, "headers", None) or {}).get("X-Amz-Target", ""))
-        with capacity.request(target.rpartition(".")[2]):
+        with capacity.request(target.rpartition(".")[2], self):
             with DYNAMODB_LOCK:
                 result = original(self)
             capacity.wait_while_in_flight()  # a metered transaction answers once it committed
@@ -263,6 +267,7 @@ def _patch_dynamodb_transactions() -> None:
         seen: set[tuple[str, str]] = set()
         touched: list[tuple[str, str]] = []
         planned: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+        placed: list[tuple[tuple[str, str], int]] = []
         reasons: list[tuple[Any, Any, Any]] = []
         for entry in transact_items:
             if len(entry) > 1:
@@ -286,6 +291,11 @@ def _patch_dynamodb_transactions() -> None:
                 seen.add(identity)
                 touched.append(capacity.item_identity(table_name, key))
                 current = self.get_item(table_name, key)
+                if capacity.METER.aws:  # ADR 0051: the item's partition, and what it weighs
+                    hash_key = self.get_table(table_name).hash_key_attr
+                    size = max(current.size() if current else 0,
+                               capacity.attribute_size(op["Item"]) if op_type == "Put" else 0)
+                    placed.append((capacity.partition_of(table_name, key[hash_key]), size))
                 condition = op.get("ConditionExpression")
                 if condition is not None:
                     expression = get_filter_expression(
@@ -303,7 +313,7 @@ def _patch_dynamodb_transactions() -> None:
                 reasons.append(("ConditionalCheckFailed", str(exc.message), original_item))
             except Exception as exc:  # noqa: BLE001 - reported as a cancellation reason, as moto does
                 reasons.append((type(exc).__name__, str(exc), original_item))
-        capacity_reasons = capacity.check_transaction(touched) if len(touched) == len(transact_items) else None
+        capacity_reasons = capacity.check_transaction(touched, placed) if len(touched) == len(transact_items) else None
         if capacity_reasons is not None:  # another transaction is in flight on an item, or it is out of WCU
             raise TransactionCanceledException(capacity_reasons)
         if any(code is not None for code, _, _ in reasons):
@@ -347,28 +357,98 @@ def _patch_dynamodb_single_write_capacity() -> None:
     original_put, original_update, original_delete = (
         DynamoDBBackend.put_item, DynamoDBBackend.update_item, DynamoDBBackend.delete_item)
 
+    def check(self: Any, action: str, table_name: str, key: dict[str, Any], size: int = 0) -> None:
+        if not capacity.METER.aws:
+            capacity.check_single(action, table_name, key)
+            return
+        # ADR 0051: the partition pays for the larger of the item before and after (here: before,
+        # or a Put's new item)
+        current = self.get_item(table_name, key)
+        size = max(size, current.size() if current else 0)
+        capacity.check_single(action, table_name, key, self.get_table(table_name).hash_key_attr, size)
+
     @functools.wraps(original_put)
     def put_item(self: Any, table_name: str, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         if capacity.metering("PutItem"):
             table = self.get_table(table_name)
             key = {name: item_attrs[name] for name in (table.hash_key_attr, table.range_key_attr) if name}
-            capacity.check_single("PutItem", table_name, key)
+            check(self, "PutItem", table_name, key, capacity.attribute_size(item_attrs))
         return original_put(self, table_name, item_attrs, *args, **kwargs)
 
     @functools.wraps(original_update)
     def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        capacity.check_single("UpdateItem", table_name, key)
+        if capacity.metering("UpdateItem"):
+            check(self, "UpdateItem", table_name, key)
         return original_update(self, table_name, key, *args, **kwargs)
 
     @functools.wraps(original_delete)
     def delete_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        capacity.check_single("DeleteItem", table_name, key)
+        if capacity.metering("DeleteItem"):
+            check(self, "DeleteItem", table_name, key)
         return original_delete(self, table_name, key, *args, **kwargs)
 
     put_item._local_metered = True  # type: ignore[attr-defined]
     DynamoDBBackend.put_item = put_item  # type: ignore[method-assign]
     DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
     DynamoDBBackend.delete_item = delete_item  # type: ignore[method-assign]
+
+
+def _patch_dynamodb_read_capacity() -> None:
+    """Reads spend their partition's metered RCU under the "aws" rules (ADR 0051; a no-op
+    otherwise): GetItem and BatchGetItem per item read (GetItem refused when short), and a
+    TransactGetItems is cancelled with TransactionConflict for an item with a write in flight."""
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
+    from local import capacity
+
+    if getattr(DynamoDBBackend.get_item, "_local_metered", False):
+        return
+    original_get, original_transact_get = DynamoDBBackend.get_item, DynamoHandler.transact_get_items
+
+    @functools.wraps(original_get)
+    def get_item(self: Any, table_name: str, keys: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        item = original_get(self, table_name, keys, *args, **kwargs)
+        if capacity.METER.aws and (capacity.metering("GetItem") or capacity.metering("BatchGetItem")):
+            hash_key = self.get_table(table_name).hash_key_attr
+            if hash_key in keys:
+                action = "GetItem" if capacity.metering("GetItem") else "BatchGetItem"
+                capacity.check_read(action, table_name, keys[hash_key], item.size() if item else 0,
+                                    capacity.consistent_read(table_name))
+        return item
+
+    @functools.wraps(original_transact_get)
+    def transact_get_items(self: Any) -> Any:
+        gets = [entry.get("Get") or {} for entry in (self.body or {}).get("TransactItems") or []]
+        if capacity.METER.aws and capacity.metering("TransactGetItems") and 0 < len(gets) <= TRANSACTION_ITEMS:
+            entries = []
+            for get in gets:
+                table_name, key = get["TableName"], get["Key"]
+                hash_key = self.dynamodb_backend.get_table(table_name).hash_key_attr
+                item = self.dynamodb_backend.get_item(table_name, key)
+                entries.append((capacity.item_identity(table_name, key),
+                                capacity.partition_of(table_name, key[hash_key]), item.size() if item else 0))
+            reasons = capacity.check_transact_get(entries)
+            if reasons is not None:
+                raise TransactionCanceledException(reasons)
+        return original_transact_get(self)
+
+    get_item._local_metered = True  # type: ignore[attr-defined]
+    DynamoDBBackend.get_item = get_item  # type: ignore[method-assign]
+    DynamoHandler.transact_get_items = transact_get_items  # type: ignore[method-assign]
+
+
+# DynamoDB's limit per TransactWriteItems / TransactGetItems (moto 5.2.5 says 25: ADR 0051).
+TRANSACTION_ITEMS = 100
+
+
+def _patch_dynamodb_transaction_item_limit() -> None:
+    """moto 5.2.5 refuses a TransactWriteItems / TransactGetItems of more than 25 items, DynamoDB's
+    limit until 2022; it is 100 now (probe: tests/local/test_moto_gaps.py)."""
+    import moto.dynamodb.responses as responses
+
+    responses.TRANSACTION_MAX_ITEMS = TRANSACTION_ITEMS  # read by both handlers at call time
 
 
 def _key_values(table: Any, key: dict[str, Any]) -> tuple[Any, Any]:

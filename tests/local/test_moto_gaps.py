@@ -59,6 +59,15 @@ def test_moto_transactions_deep_copy_whole_tables() -> None:
     assert "deepcopy" in moto_source("moto.dynamodb.models", "DynamoDBBackend.transact_write_items")
 
 
+def test_moto_caps_transact_get_items_at_25_items() -> None:
+    # patch: local.moto_patches._patch_dynamodb_transaction_item_limit (DynamoDB takes 100; ADR 0051,
+    # tests/local/test_capacity_rules.py::test_transactions_take_up_to_100_items)
+    spec = importlib.util.find_spec("moto.dynamodb.responses")
+    assert spec is not None and spec.origin
+    assert "TRANSACTION_MAX_ITEMS = 25" in Path(spec.origin).read_text().splitlines()
+    assert "TRANSACTION_MAX_ITEMS" in moto_source("moto.dynamodb.responses", "DynamoHandler.transact_get_items")
+
+
 def test_moto_never_expires_ttl_items(moto_server: Any) -> None:
     # workaround: local.ttl.TtlSweeper (tests/local/test_ttl.py)
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_server.endpoint)  # the server's answer, not the in-process stub's
