@@ -30,7 +30,7 @@ UNIT_TESTS := tests/unit tests/test_architecture.py tests/test_architecture_tran
   tests/local/test_powertools_isolation.py tests/local/test_moto_gaps.py tests/local/test_moto_fast_paths.py tests/local/test_moto_direct_dispatch.py tests/local/test_attribute_value_parser.py tests/local/test_synth_cache.py tests/local/test_flatten.py tests/local/test_transaction_tokens.py tests/local/test_capacity_rules.py tests/local/test_lambda_runtime.py tests/payments/test_signatures.py \
   tests/payments/test_flow.py tests/orders/test_saga_decisions.py \
   tests/search/test_client.py tests/search/test_documents.py tests/search/test_replay.py \
-  tests/inventory/test_hold_logic.py tests/inventory/test_hold_properties.py tests/inventory/test_store_parity.py tests/cart/test_cart_logic.py
+  tests/inventory/test_stock_batch_reads.py tests/inventory/test_hold_logic.py tests/inventory/test_hold_properties.py tests/inventory/test_store_parity.py tests/cart/test_cart_logic.py
 
 test-unit: $(STAMP) ## the pure-logic tests only (seconds, no stack)
 	$(PY) -m pytest $(UNIT_TESTS)

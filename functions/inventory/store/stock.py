@@ -25,16 +25,24 @@ BASE_BACKOFF_SECONDS = 0.02
 
 
 def batch_get(table: str, keys: list[dict[str, Any]], consistent: bool, projection: str | None = None) -> list[dict[str, Any]]:
-    """The items that exist among `keys`, in one BatchGetItem per 100 (unprocessed keys asked again)."""
+    """The items that exist among `keys`, in one BatchGetItem per 100. A hot partition's throttling
+    (ProvisionedThroughputExceeded, the whole request) is sent again with the one busy policy, then
+    503; unprocessed keys (part of it) are asked again after a jittered back-off, as AWS advises."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), MAX_BATCH):
         request: dict[str, Any] = {table: {"Keys": keys[start : start + MAX_BATCH], "ConsistentRead": consistent}}
         if projection:
             request[table]["ProjectionExpression"] = projection
+        rounds = 0
         while request:
-            response = connection().client.batch_get_item(RequestItems=request)
+            if rounds:
+                transactions.back_off(rounds)
+            response = transactions.retry_when_busy(
+                lambda request=request: connection().client.batch_get_item(RequestItems=request),
+                busy_message="The stock is very busy right now; try again.")
             found.extend(response.get("Responses", {}).get(table, []))
             request = response.get("UnprocessedKeys") or {}
+            rounds += 1
     return found
 
 
