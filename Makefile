@@ -32,8 +32,8 @@ UNIT_TESTS := tests/unit tests/test_architecture.py tests/test_architecture_tran
   tests/search/test_client.py tests/search/test_documents.py tests/search/test_replay.py \
   tests/inventory/test_stock_batch_reads.py tests/inventory/test_hold_logic.py tests/inventory/test_hold_properties.py tests/inventory/test_store_parity.py tests/cart/test_cart_logic.py
 
-test-unit: $(STAMP) ## the pure-logic tests only (seconds, no stack)
-	$(PY) -m pytest $(UNIT_TESTS)
+test-unit: $(STAMP) ## the pure-logic tests only (no stack; under a minute), on TEST_WORKERS workers
+	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS)) $(UNIT_TESTS)
 
 test-fast: $(STAMP) ## everything but the slow infra checks
 	$(PY) -m pytest -m "not slow"
